@@ -1,0 +1,47 @@
+"""The Chalice application: HTTP routes, the outbox stream consumer and the scheduled jobs."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from chalice import Chalice, Rate
+
+from chalicelib import logs, tracing
+from chalicelib.api import admin, certificate_requests, health, webhooks
+from chalicelib.bootstrap import container
+from chalicelib.services.certificate_requests import expire_unpaid_orders
+from chalicelib.services.events import dispatch
+
+logs.configure()
+tracing.configure()
+log = logging.getLogger("app")
+
+app = Chalice(app_name="antecedentes")
+app.log.setLevel(logging.INFO)
+for blueprint in (health.bp, certificate_requests.bp, webhooks.bp, admin.bp):
+    app.register_blueprint(blueprint)
+
+# In the cloud the infrastructure passes the outbox table's stream; locally the worker feeds the handler.
+OUTBOX_STREAM_ARN = os.environ.get(
+    "OUTBOX_STREAM_ARN", "arn:aws:dynamodb:us-east-1:000000000000:table/local-outbox/stream/local")
+
+
+@app.on_dynamodb_record(stream_arn=OUTBOX_STREAM_ARN, batch_size=10, starting_position="TRIM_HORIZON")
+def handle_outbox(event: Any) -> None:
+    """Every new outbox event runs its handlers; a failure raises so the batch is retried (then DLQ)."""
+    from chalicelib.adapters.dynamo_store import event_from_image
+
+    c = container()
+    for record in event:
+        if record.event_name != "INSERT" or not record.new_image:
+            continue
+        dispatch(event_from_image(record.new_image), c)
+
+
+@app.schedule(Rate(15, unit=Rate.MINUTES))
+def expire_payment_orders(event: Any) -> None:
+    c = container()
+    expired = expire_unpaid_orders(store=c.store, clock=c.clock)
+    log.info("expired unpaid orders", extra={"count": expired})

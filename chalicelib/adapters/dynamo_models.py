@@ -1,0 +1,256 @@
+"""The DynamoDB tables as pynamodb models: the one source of truth for names, keys, indexes and TTL."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from pynamodb.attributes import (
+    JSONAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    VersionAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.models import Model
+
+from ..settings import Settings
+
+
+class _Index(GlobalSecondaryIndex[Any]):
+    class Meta:
+        projection = AllProjection()
+
+
+class RequestModel(Model):
+    class Meta:
+        table_name = "requests"
+
+    request_id = UnicodeAttribute(hash_key=True)
+    number = UnicodeAttribute()
+    owner = UnicodeAttribute()
+    status = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    body = JSONAttribute()  # applicant, history, candidates, result: read and written whole
+    # Sparse index keys: present only while the request is in that queue.
+    queue = UnicodeAttribute(null=True)
+    queued_at = UnicodeAttribute(null=True)
+    version = VersionAttribute()
+
+    class ByOwner(GlobalSecondaryIndex[Any]):
+        class Meta:
+            index_name = "by-owner"
+            projection = KeysOnlyProjection()
+
+        owner = UnicodeAttribute(hash_key=True)
+        created_at = UnicodeAttribute(range_key=True)
+
+    class ByQueue(GlobalSecondaryIndex[Any]):
+        class Meta:
+            index_name = "by-queue"
+            projection = KeysOnlyProjection()
+
+        queue = UnicodeAttribute(hash_key=True)
+        queued_at = UnicodeAttribute(range_key=True)
+
+    by_owner = ByOwner()
+    by_queue = ByQueue()
+
+
+class IdempotencyModel(Model):
+    class Meta:
+        table_name = "idempotency"
+
+    key = UnicodeAttribute(hash_key=True)
+    request_id = UnicodeAttribute()
+    expires = TTLAttribute(null=True)
+
+
+class OrderModel(Model):
+    class Meta:
+        table_name = "payment-orders"
+
+    order_code = UnicodeAttribute(hash_key=True)
+    request_id = UnicodeAttribute()
+    amount = UnicodeAttribute()
+    currency = UnicodeAttribute()
+    expires_at = UnicodeAttribute()
+    status = UnicodeAttribute()
+    payment_id = UnicodeAttribute(null=True)
+    open_bucket = UnicodeAttribute(null=True)  # "open" while unpaid: sparse index for the expiry job
+    version = VersionAttribute()
+
+    class ByExpiry(GlobalSecondaryIndex[Any]):
+        class Meta:
+            index_name = "open-by-expiry"
+            projection = KeysOnlyProjection()
+
+        open_bucket = UnicodeAttribute(hash_key=True)
+        expires_at = UnicodeAttribute(range_key=True)
+
+    by_expiry = ByExpiry()
+
+
+class PaymentModel(Model):
+    class Meta:
+        table_name = "payments"
+
+    payment_key = UnicodeAttribute(hash_key=True)  # provider#payment_id
+    order_code = UnicodeAttribute()
+    amount = UnicodeAttribute()
+    currency = UnicodeAttribute()
+    received_at = UnicodeAttribute()
+    disposition = UnicodeAttribute()
+    reason = UnicodeAttribute(null=True)
+    request_id = UnicodeAttribute(null=True)
+    refund_bucket = UnicodeAttribute(null=True)  # "due" while a refund is owed
+
+    class ByRefund(GlobalSecondaryIndex[Any]):
+        class Meta:
+            index_name = "refunds-due"
+            projection = AllProjection()
+
+        refund_bucket = UnicodeAttribute(hash_key=True)
+        received_at = UnicodeAttribute(range_key=True)
+
+    by_refund = ByRefund()
+
+
+class OutboxModel(Model):
+    """Events written in the same transaction as the change they announce; a stream feeds the consumers."""
+
+    class Meta:
+        table_name = "outbox"
+        stream_view_type = "NEW_IMAGE"
+
+    event_id = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    aggregate_id = UnicodeAttribute()
+    occurred_at = UnicodeAttribute()
+    data = JSONAttribute()
+    expires = TTLAttribute()
+
+
+class ProcessedModel(Model):
+    class Meta:
+        table_name = "processed-events"
+
+    key = UnicodeAttribute(hash_key=True)  # handler#event_id
+    expires = TTLAttribute()
+
+
+class CounterModel(Model):
+    class Meta:
+        table_name = "counters"
+
+    name = UnicodeAttribute(hash_key=True)
+    value = NumberAttribute(default=0)
+
+
+class AuditModel(Model):
+    class Meta:
+        table_name = "audit"
+
+    day = UnicodeAttribute(hash_key=True)
+    entry = UnicodeAttribute(range_key=True)  # <iso time>#<random>
+    actor = UnicodeAttribute()
+    role = UnicodeAttribute()
+    action = UnicodeAttribute()
+    target = UnicodeAttribute()
+    details = JSONAttribute()
+
+
+class IdentityModel(Model):
+    """The local identity registry (stands in for RENIEC / Migraciones)."""
+
+    class Meta:
+        table_name = "identity-registry"
+
+    document_key = UnicodeAttribute(hash_key=True)  # TYPE#NUMBER
+    body = JSONAttribute()
+
+
+class RecordModel(Model):
+    """The penitentiary registry's people and their cases (stands in for INPE's SIP)."""
+
+    class Meta:
+        table_name = "penitentiary-records"
+
+    record_id = UnicodeAttribute(hash_key=True)
+    document_number = UnicodeAttribute(null=True)
+    body = JSONAttribute()
+
+    class ByDocument(GlobalSecondaryIndex[Any]):
+        class Meta:
+            index_name = "by-document"
+            projection = AllProjection()
+
+        document_number = UnicodeAttribute(hash_key=True)
+
+    by_document = ByDocument()
+
+
+class NameIndexModel(Model):
+    """Blocking keys → record ids, so that name matching reads a few keys instead of the whole registry."""
+
+    class Meta:
+        table_name = "penitentiary-name-index"
+
+    key = UnicodeAttribute(hash_key=True)
+    record_id = UnicodeAttribute(range_key=True)
+
+
+class LedgerModel(Model):
+    """The local payment provider's own ledger of agent payments (vouchers)."""
+
+    class Meta:
+        table_name = "local-bank-ledger"
+
+    operation_number = UnicodeAttribute(hash_key=True)
+    paid_on = UnicodeAttribute()
+    payment_id = UnicodeAttribute()
+    order_code = UnicodeAttribute()
+    amount = UnicodeAttribute()
+    currency = UnicodeAttribute()
+
+
+ALL_MODELS: tuple[type[Model], ...] = (
+    RequestModel, IdempotencyModel, OrderModel, PaymentModel, OutboxModel, ProcessedModel, CounterModel,
+    AuditModel, IdentityModel, RecordModel, NameIndexModel, LedgerModel,
+)
+_BASE_NAMES = {model: model.Meta.table_name for model in ALL_MODELS}
+
+
+def configure(settings: Settings) -> None:
+    """Point every model at the configured endpoint and prefixed table name (idempotent)."""
+    for model, base in _BASE_NAMES.items():
+        model.Meta.table_name = settings.table_name(base)
+        model.Meta.region = settings.aws_region
+        model.Meta.host = settings.dynamodb_endpoint
+        # Short timeouts: a database that does not answer becomes a clear 503, not a hung request.
+        model.Meta.connect_timeout_seconds = 2
+        model.Meta.read_timeout_seconds = 5
+        model.Meta.max_retry_attempts = 1
+        model._connection = None  # drop a connection cached for another endpoint
+
+
+def create_tables(settings: Settings) -> list[str]:
+    """Create missing tables on demand capacity; safe to call at every start. Returns those created."""
+    configure(settings)
+    created = []
+    for model in ALL_MODELS:
+        if not model.exists():
+            # pynamodb's own wait sleeps 2 s per table; poll faster (DynamoDB Local is ready at once).
+            model.create_table(billing_mode="PAY_PER_REQUEST", wait=False)
+            created.append(model)
+    deadline = time.monotonic() + 120
+    for model in created:
+        while model.describe_table().get("TableStatus") != "ACTIVE":
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"table {model.Meta.table_name} did not become active")
+            time.sleep(0.1)
+        if any(isinstance(a, TTLAttribute) for a in model.get_attributes().values()):
+            model.update_ttl(ignore_update_ttl_errors=True)
+    return [model.Meta.table_name for model in created]

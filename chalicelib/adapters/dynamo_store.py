@@ -1,0 +1,376 @@
+"""The Store, AuditLog and registries over DynamoDB (pynamodb): key lookups and index queries only."""
+
+from __future__ import annotations
+
+import functools
+import secrets
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import PynamoDBException, TransactWriteError
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+from ..domain.errors import ConcurrentUpdate, DomainError, ServiceUnavailable
+from ..domain.identity import Applicant
+from ..domain.matching import RegistryPerson, blocking_keys
+from ..domain.ports import AlreadyExists, AuditEntry, IdentityRecord, PaymentRecord
+from ..domain.requests import (
+    CandidateDecision,
+    CertificateRequest,
+    Event,
+    HistoryEntry,
+    PaymentOrder,
+    Result,
+    ReviewCandidate,
+    Status,
+)
+from . import dynamo_models as m
+
+F = TypeVar("F", bound=Callable[..., Any])
+EVENT_RETENTION = timedelta(days=7)
+
+
+def translate_errors(fn: F) -> F:
+    """Database failures become one clear domain error; nothing half-written is reported as done."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except DomainError:
+            raise
+        except PynamoDBException as exc:
+            raise ServiceUnavailable("The database is unavailable; nothing was changed. Try again shortly.",
+                                     code="database_unavailable") from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()
+
+
+def _dt(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+# --- serialisation of the request ------------------------------------------------------------------
+
+def request_to_model(request: CertificateRequest) -> m.RequestModel:
+    body = {
+        "applicant": request.applicant.to_dict(),
+        "language": request.language,
+        "history": [{"status": h.status.value, "at": _iso(h.at), "by": h.by} for h in request.history],
+        "identity_attempts": request.identity_attempts,
+        "order_code": request.order_code,
+        "paid_at": _iso(request.paid_at) if request.paid_at else None,
+        "check_outcome": request.check_outcome,
+        "candidates": [
+            {"record_id": c.record_id, "score": c.score, "reasons": list(c.reasons), "kind": c.kind,
+             "decision": c.decision.value, "decided_by": c.decided_by,
+             "decided_at": _iso(c.decided_at) if c.decided_at else None, "cases": list(c.cases),
+             "registry_name": c.registry_name}
+            for c in request.candidates],
+        "result": request.result.name if request.result else None,
+        "document_id": request.document_id,
+    }
+    in_review = request.status is Status.IN_REVIEW
+    item = m.RequestModel(
+        request.request_id, number=request.number, owner=request.owner, status=request.status.value,
+        created_at=_iso(request.created_at), updated_at=_iso(request.updated_at), body=body,
+        queue="review" if in_review else None, queued_at=_iso(request.updated_at) if in_review else None)
+    if request.version:
+        item.version = request.version
+    return item
+
+
+def request_from_model(item: m.RequestModel) -> CertificateRequest:
+    body = item.body
+    return CertificateRequest(
+        request_id=item.request_id, number=item.number, owner=item.owner,
+        applicant=Applicant.from_dict(body["applicant"]), status=Status(item.status),
+        created_at=datetime.fromisoformat(item.created_at), updated_at=datetime.fromisoformat(item.updated_at),
+        history=tuple(HistoryEntry(Status(h["status"]), datetime.fromisoformat(h["at"]), h["by"])
+                      for h in body["history"]),
+        language=body.get("language", "es"), identity_attempts=body.get("identity_attempts", 0),
+        order_code=body.get("order_code"), paid_at=_dt(body.get("paid_at")),
+        check_outcome=body.get("check_outcome"),
+        candidates=tuple(
+            ReviewCandidate(record_id=c["record_id"], score=c["score"], reasons=tuple(c["reasons"]),
+                            kind=c["kind"], decision=CandidateDecision(c["decision"]),
+                            decided_by=c.get("decided_by"), decided_at=_dt(c.get("decided_at")),
+                            cases=tuple(c.get("cases", ())), registry_name=c.get("registry_name", ""))
+            for c in body.get("candidates", [])),
+        result=Result[body["result"]] if body.get("result") else None,
+        document_id=body.get("document_id"),
+        version=int(item.version or 0),
+    )
+
+
+def order_to_model(order: PaymentOrder) -> m.OrderModel:
+    item = m.OrderModel(order.order_code, request_id=order.request_id, amount=f"{order.amount:.2f}",
+                        currency=order.currency, expires_at=_iso(order.expires_at), status=order.status,
+                        payment_id=order.payment_id, open_bucket="open" if order.status == "open" else None)
+    if order.version:
+        item.version = order.version
+    return item
+
+
+def order_from_model(item: m.OrderModel) -> PaymentOrder:
+    return PaymentOrder(order_code=item.order_code, request_id=item.request_id, amount=Decimal(item.amount),
+                        currency=item.currency, expires_at=datetime.fromisoformat(item.expires_at),
+                        status=item.status, payment_id=item.payment_id, version=int(item.version or 0))
+
+
+def payment_from_model(item: m.PaymentModel) -> PaymentRecord:
+    provider, _, payment_id = item.payment_key.partition("#")
+    return PaymentRecord(provider=provider, payment_id=payment_id, order_code=item.order_code,
+                         amount=Decimal(item.amount), currency=item.currency,
+                         received_at=datetime.fromisoformat(item.received_at), disposition=item.disposition,
+                         reason=item.reason or "", request_id=item.request_id)
+
+
+def event_to_model(event: Event) -> m.OutboxModel:
+    return m.OutboxModel(event.event_id, name=event.name, aggregate_id=event.aggregate_id,
+                         occurred_at=_iso(event.occurred_at), data=event.data,
+                         expires=event.occurred_at + EVENT_RETENTION)
+
+
+def event_from_image(image: dict[str, Any]) -> Event:
+    """Build the domain event from a stream record's NewImage (DynamoDB JSON)."""
+    item = m.OutboxModel.from_raw_data(image)
+    return Event(event_id=item.event_id, name=item.name, aggregate_id=item.aggregate_id,
+                 occurred_at=datetime.fromisoformat(item.occurred_at), data=item.data)
+
+
+def audit_to_model(entry: AuditEntry) -> m.AuditModel:
+    return m.AuditModel(entry.at.astimezone(UTC).date().isoformat(),
+                        f"{_iso(entry.at)}#{secrets.token_hex(6)}", actor=entry.actor, role=entry.role,
+                        action=entry.action, target=entry.target, details=entry.details)
+
+
+# --- the store -----------------------------------------------------------------------------------
+
+class DynamoTransaction:
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+        self._writes: list[tuple[str, Model, Any]] = []
+
+    def put_request(self, request: CertificateRequest) -> None:
+        self._writes.append(("request", request_to_model(request), None))
+
+    def put_order(self, order: PaymentOrder) -> None:
+        self._writes.append(("order", order_to_model(order), None))
+
+    def add_payment(self, payment: PaymentRecord) -> None:
+        item = m.PaymentModel(f"{payment.provider}#{payment.payment_id}", order_code=payment.order_code,
+                              amount=f"{payment.amount:.2f}", currency=payment.currency,
+                              received_at=_iso(payment.received_at), disposition=payment.disposition,
+                              reason=payment.reason or None, request_id=payment.request_id,
+                              refund_bucket="due" if payment.disposition == "refund_due" else None)
+        self._writes.append(("payment", item, m.PaymentModel.payment_key.does_not_exist()))
+
+    def add_event(self, event: Event) -> None:
+        self._writes.append(("event", event_to_model(event), m.OutboxModel.event_id.does_not_exist()))
+
+    def claim_idempotency_key(self, key: str, request_id: str) -> None:
+        item = m.IdempotencyModel(key, request_id=request_id, expires=timedelta(days=30))
+        self._writes.append(("idempotency key", item, m.IdempotencyModel.key.does_not_exist()))
+
+    def mark_processed(self, handler: str, event_id: str) -> None:
+        item = m.ProcessedModel(f"{handler}#{event_id}", expires=timedelta(days=8))
+        self._writes.append(("processed marker", item, m.ProcessedModel.key.does_not_exist()))
+
+    def add_audit(self, entry: AuditEntry) -> None:
+        item = audit_to_model(entry)
+        self._writes.append(("audit entry", item, m.AuditModel.entry.does_not_exist()))
+
+    @translate_errors
+    def commit(self) -> None:
+        if not self._writes:
+            return
+        try:
+            with TransactWrite(connection=self._connection) as tx:
+                for _, item, condition in self._writes:
+                    tx.save(item, condition=condition)
+        except TransactWriteError as exc:
+            reasons = exc.cancellation_reasons or []
+            for (kind, _, _), reason in zip(self._writes, reasons, strict=False):
+                if reason is not None and getattr(reason, "code", None) == "ConditionalCheckFailed":
+                    if kind in ("request", "order"):
+                        raise ConcurrentUpdate(f"The {kind} changed meanwhile; try again.") from exc
+                    raise AlreadyExists(kind) from exc
+            raise
+
+
+class DynamoStore:
+    def __init__(self, region: str, host: str | None) -> None:
+        # One connection (one botocore client) per process: building a client costs tens of milliseconds.
+        self._connection = Connection(region=region, host=host, connect_timeout_seconds=2,
+                                      read_timeout_seconds=5, max_retry_attempts=1)
+
+    @translate_errors
+    def get_request(self, request_id: str) -> CertificateRequest | None:
+        try:
+            return request_from_model(m.RequestModel.get(request_id, consistent_read=True))
+        except m.RequestModel.DoesNotExist:
+            return None
+
+    @translate_errors
+    def request_for_idempotency_key(self, key: str) -> str | None:
+        try:
+            return m.IdempotencyModel.get(key, consistent_read=True).request_id
+        except m.IdempotencyModel.DoesNotExist:
+            return None
+
+    @translate_errors
+    def requests_of_owner(self, owner: str, limit: int) -> list[CertificateRequest]:
+        keys = list(m.RequestModel.by_owner.query(owner, scan_index_forward=False, limit=limit))
+        found = [self.get_request(k.request_id) for k in keys]
+        return [r for r in found if r is not None]
+
+    @translate_errors
+    def review_queue(self, limit: int) -> list[CertificateRequest]:
+        keys = list(m.RequestModel.by_queue.query("review", limit=limit))
+        found = [self.get_request(k.request_id) for k in keys]
+        return [r for r in found if r is not None and r.status is Status.IN_REVIEW]
+
+    @translate_errors
+    def orders_expiring_before(self, moment: datetime, limit: int) -> list[PaymentOrder]:
+        keys = m.OrderModel.by_expiry.query("open", m.OrderModel.expires_at < _iso(moment), limit=limit)
+        orders = [self.get_order(k.order_code) for k in keys]
+        return [o for o in orders if o is not None]
+
+    @translate_errors
+    def get_order(self, order_code: str) -> PaymentOrder | None:
+        if not order_code or len(order_code) > 64:
+            return None
+        try:
+            item = m.OrderModel.get(order_code, consistent_read=True)
+        except m.OrderModel.DoesNotExist:
+            return None
+        return order_from_model(item)
+
+    @translate_errors
+    def get_payment(self, provider: str, payment_id: str) -> PaymentRecord | None:
+        try:
+            return payment_from_model(m.PaymentModel.get(f"{provider}#{payment_id}", consistent_read=True))
+        except m.PaymentModel.DoesNotExist:
+            return None
+
+    @translate_errors
+    def payments_due_refund(self, limit: int) -> list[PaymentRecord]:
+        return [payment_from_model(p) for p in m.PaymentModel.by_refund.query("due", limit=limit)]
+
+    @translate_errors
+    def next_number(self, series: str) -> int:
+        counter = m.CounterModel(series)
+        counter.update(actions=[m.CounterModel.value.add(1)])
+        return int(counter.value)
+
+    def transaction(self) -> DynamoTransaction:
+        return DynamoTransaction(self._connection)
+
+    @translate_errors
+    def ping(self) -> None:
+        m.CounterModel.describe_table()
+
+    @translate_errors
+    def recent_events(self, limit: int) -> list[Event]:
+        """For tests and the local worker's catch-up only; never on a request path."""
+        return [Event(e.event_id, e.name, e.aggregate_id, datetime.fromisoformat(e.occurred_at), e.data)
+                for e in m.OutboxModel.scan(limit=limit)]
+
+
+class DynamoAuditLog:
+    @translate_errors
+    def append(self, entry: AuditEntry) -> None:
+        audit_to_model(entry).save(condition=m.AuditModel.entry.does_not_exist())
+
+    @translate_errors
+    def entries_for_day(self, day: date, limit: int) -> list[AuditEntry]:
+        return [AuditEntry(at=datetime.fromisoformat(e.entry.split("#")[0]), actor=e.actor, role=e.role,
+                           action=e.action, target=e.target, details=e.details)
+                for e in m.AuditModel.query(day.isoformat(), limit=limit)]
+
+
+class DynamoIdentityRegistry:
+    @translate_errors
+    def lookup(self, document_type: str, document_number: str) -> IdentityRecord | None:
+        try:
+            body = m.IdentityModel.get(f"{document_type}#{document_number}").body
+        except m.IdentityModel.DoesNotExist:
+            return None
+        return identity_from_dict(body)
+
+    @translate_errors
+    def put(self, record: IdentityRecord) -> None:
+        m.IdentityModel(f"{record.document_type}#{record.document_number}", body=identity_to_dict(record)).save()
+
+
+def identity_to_dict(record: IdentityRecord) -> dict[str, Any]:
+    return {
+        "document_type": record.document_type, "document_number": record.document_number,
+        "given_names": record.given_names, "first_surname": record.first_surname,
+        "second_surname": record.second_surname, "birth_date": record.birth_date.isoformat(),
+        "issue_date": record.issue_date.isoformat() if record.issue_date else None,
+        "expiry_date": record.expiry_date.isoformat() if record.expiry_date else None,
+        "nationality": record.nationality, "father_name": record.father_name, "mother_name": record.mother_name,
+    }
+
+
+def identity_from_dict(body: dict[str, Any]) -> IdentityRecord:
+    def day(value: str | None) -> date | None:
+        return date.fromisoformat(value) if value else None
+
+    return IdentityRecord(
+        document_type=body["document_type"], document_number=body["document_number"],
+        given_names=body["given_names"], first_surname=body["first_surname"],
+        second_surname=body.get("second_surname", ""), birth_date=date.fromisoformat(body["birth_date"]),
+        issue_date=day(body.get("issue_date")), expiry_date=day(body.get("expiry_date")),
+        nationality=body.get("nationality", "PER"), father_name=body.get("father_name", ""),
+        mother_name=body.get("mother_name", ""))
+
+
+class DynamoPenitentiaryRegistry:
+    @translate_errors
+    def by_document_number(self, document_number: str) -> list[RegistryPerson]:
+        return [_person(i.record_id, i.body) for i in m.RecordModel.by_document.query(document_number)]
+
+    @translate_errors
+    def by_name_keys(self, keys: set[str]) -> list[RegistryPerson]:
+        ids = {entry.record_id for key in sorted(keys) for entry in m.NameIndexModel.query(key)}
+        if not ids:
+            return []
+        return [_person(i.record_id, i.body) for i in m.RecordModel.batch_get(sorted(ids))]
+
+    @translate_errors
+    def get(self, record_id: str) -> RegistryPerson | None:
+        try:
+            item = m.RecordModel.get(record_id)
+        except m.RecordModel.DoesNotExist:
+            return None
+        return _person(item.record_id, item.body)
+
+    @translate_errors
+    def put(self, person: RegistryPerson, surnames: tuple[str, ...]) -> None:
+        """Registry import: the person, then their blocking keys (re-import is harmless)."""
+        body = {"full_name": person.full_name, "document_type": person.document_type,
+                "document_number": person.document_number,
+                "birth_date": person.birth_date.isoformat() if person.birth_date else None,
+                "cases": list(person.cases)}
+        m.RecordModel(person.record_id, document_number=person.document_number or None, body=body).save()
+        with m.NameIndexModel.batch_write() as batch:
+            for key in blocking_keys(*surnames):
+                batch.save(m.NameIndexModel(key, person.record_id))
+
+
+def _person(record_id: str, body: dict[str, Any]) -> RegistryPerson:
+    return RegistryPerson(record_id=record_id, full_name=body["full_name"],
+                          document_type=body.get("document_type"), document_number=body.get("document_number"),
+                          birth_date=date.fromisoformat(body["birth_date"]) if body.get("birth_date") else None,
+                          cases=tuple(body.get("cases", ())))

@@ -1,0 +1,89 @@
+"""Operator endpoints: the review queue and decisions, the audit log, registry imports."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from chalice import Blueprint
+
+from ..bootstrap import container
+from ..domain.errors import ValidationError
+from ..domain.operators import Role
+from ..services import registries, review
+from .http import handled, json_body, json_response, operator, query_int
+from .views import case_view, queue_item_view
+
+bp = Blueprint(__name__)
+
+
+def _request():  # type: ignore[no-untyped-def]
+    return bp.current_request
+
+
+@bp.route("/v1/admin/review-queue", methods=["GET"])
+@handled(_request)
+def review_queue():  # type: ignore[no-untyped-def]
+    request, c = bp.current_request, container()
+    who = operator(request)
+    who.require(Role.REVIEWER)
+    limit = query_int(request, "limit", 50, 1, 200)
+    queue = review.review_queue(store=c.store, audit=c.audit, clock=c.clock, operator=who, limit=limit)
+    return json_response({"items": [queue_item_view(r) for r in queue]})
+
+
+@bp.route("/v1/admin/review-queue/{request_id}", methods=["GET"])
+@handled(_request)
+def open_case(request_id):  # type: ignore[no-untyped-def]
+    c = container()
+    who = operator(bp.current_request)
+    who.require(Role.REVIEWER)
+    case = review.open_case(request_id, store=c.store, audit=c.audit, clock=c.clock, operator=who)
+    return json_response(case_view(case))
+
+
+@bp.route("/v1/admin/review-queue/{request_id}/candidates/{record_id}", methods=["POST"])
+@handled(_request)
+def decide(request_id, record_id):  # type: ignore[no-untyped-def]
+    request, c = bp.current_request, container()
+    who = operator(request)
+    who.require(Role.REVIEWER)
+    updated = review.decide(request_id, record_id, json_body(request), store=c.store, clock=c.clock,
+                            operator=who)
+    return json_response(case_view(updated))
+
+
+@bp.route("/v1/admin/audit", methods=["GET"])
+@handled(_request)
+def audit_log():  # type: ignore[no-untyped-def]
+    request, c = bp.current_request, container()
+    who = operator(request)
+    who.require(Role.AUDITOR, Role.ADMIN)
+    raw_day = (request.query_params or {}).get("day") or c.clock.now().date().isoformat()
+    try:
+        day = date.fromisoformat(raw_day)
+    except ValueError:
+        raise ValidationError("Expected a date as YYYY-MM-DD.", field="day") from None
+    entries = c.audit.entries_for_day(day, query_int(request, "limit", 200, 1, 1000))
+    return json_response({"items": [
+        {"at": e.at.isoformat(), "actor": e.actor, "role": e.role, "action": e.action, "target": e.target,
+         "details": e.details} for e in entries]})
+
+
+@bp.route("/v1/admin/registries/{registry}/import", methods=["POST"],
+          content_types=["text/csv", "application/octet-stream"])
+@handled(_request)
+def import_registry(registry):  # type: ignore[no-untyped-def]
+    request, c = bp.current_request, container()
+    who = operator(request)
+    who.require(Role.ADMIN)
+    text = (request.raw_body or b"").decode("utf-8-sig", errors="strict")
+    report = registries.import_csv(registry, text, c)
+    c.audit.append(registries.audit_entry(who, registry, report, c.clock.now()))
+    return json_response(report)
+
+
+@bp.route("/v1/admin/registries/{registry}/import", methods=["GET"])
+@handled(_request)
+def import_help(registry):  # type: ignore[no-untyped-def]
+    operator(bp.current_request).require(Role.ADMIN)
+    return json_response({"registry": registry, "columns": registries.columns(registry)})

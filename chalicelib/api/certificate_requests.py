@@ -1,0 +1,71 @@
+"""The channel API for citizens' certificate requests (the bot is its client)."""
+
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from ..bootstrap import container
+from ..services import certificate_requests as service
+from .http import channel_user, handled, json_body, json_response
+from .views import request_view
+
+bp = Blueprint(__name__)
+
+
+def _request():  # type: ignore[no-untyped-def]
+    return bp.current_request
+
+
+@bp.route("/v1/certificate-requests", methods=["POST"])
+@handled(_request)
+def create_request():  # type: ignore[no-untyped-def]
+    request, c = bp.current_request, container()
+    owner = channel_user(request)
+    created, is_new = service.create_request(json_body(request), owner=owner, store=c.store, clock=c.clock,
+                                             idempotency_key=request.headers.get("idempotency-key"))
+    return json_response(request_view(created, c), 201 if is_new else 200)
+
+
+@bp.route("/v1/certificate-requests", methods=["GET"])
+@handled(_request)
+def list_requests():  # type: ignore[no-untyped-def]
+    c = container()
+    owner = channel_user(bp.current_request)
+    return json_response({"items": [request_view(r, c) for r in c.store.requests_of_owner(owner, 10)]})
+
+
+@bp.route("/v1/certificate-requests/{request_id}", methods=["GET"])
+@handled(_request)
+def get_request(request_id):  # type: ignore[no-untyped-def]
+    c = container()
+    owner = channel_user(bp.current_request)
+    return json_response(request_view(service.get_request(request_id, owner=owner, store=c.store), c))
+
+
+@bp.route("/v1/certificate-requests/{request_id}/identity", methods=["POST"])
+@handled(_request)
+def confirm_identity(request_id):  # type: ignore[no-untyped-def]
+    request, c = bp.current_request, container()
+    owner = channel_user(request)
+    updated = service.confirm_identity(request_id, json_body(request), owner=owner, store=c.store,
+                                       identity=c.identity, provider=c.provider, clock=c.clock, rules=c.rules)
+    return json_response(request_view(updated, c))
+
+
+@bp.route("/v1/certificate-requests/{request_id}/voucher", methods=["POST"])
+@handled(_request)
+def submit_voucher(request_id):  # type: ignore[no-untyped-def]
+    request, c = bp.current_request, container()
+    owner = channel_user(request)
+    updated = service.submit_voucher(request_id, json_body(request), owner=owner, store=c.store,
+                                     provider=c.provider, clock=c.clock)
+    return json_response(request_view(updated, c))
+
+
+@bp.route("/v1/certificate-requests/{request_id}/cancel", methods=["POST"])
+@handled(_request)
+def cancel_request(request_id):  # type: ignore[no-untyped-def]
+    c = container()
+    owner = channel_user(bp.current_request)
+    return json_response(request_view(service.cancel_request(request_id, owner=owner, store=c.store,
+                                                             clock=c.clock), c))

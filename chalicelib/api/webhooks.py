@@ -1,0 +1,37 @@
+"""The payment provider's signed confirmations."""
+
+from __future__ import annotations
+
+import time
+
+from chalice import Blueprint
+
+from ..bootstrap import container
+from ..domain.errors import NotFound, PayloadTooLarge
+from ..domain.payments import parse_webhook_body, verify_webhook_signature
+from ..services.certificate_requests import apply_payment
+from .http import handled, json_response
+
+bp = Blueprint(__name__)
+
+
+def _request():  # type: ignore[no-untyped-def]
+    return bp.current_request
+
+
+@bp.route("/v1/webhooks/payments/{provider}", methods=["POST"])
+@handled(_request)
+def payment_webhook(provider):  # type: ignore[no-untyped-def]
+    request, c = bp.current_request, container()
+    secret = c.settings.payment_webhook_secrets.get(provider)
+    if secret is None:
+        raise NotFound("Unknown payment provider.")
+    raw = request.raw_body or b""
+    if len(raw) > c.settings.max_body_bytes:
+        raise PayloadTooLarge(f"The body is larger than {c.settings.max_body_bytes} bytes.")
+    # The signature is checked on the raw bytes before anything in the body is believed.
+    verify_webhook_signature(secret, request.headers.get("x-signature"), raw, time.time(),
+                             c.settings.payment_webhook_tolerance_seconds)
+    record = apply_payment(parse_webhook_body(provider, raw), store=c.store, clock=c.clock)
+    return json_response({"payment_id": record.payment_id, "order_code": record.order_code,
+                          "disposition": record.disposition})

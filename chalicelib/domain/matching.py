@@ -1,0 +1,128 @@
+"""Matching an applicant against the penitentiary registry: name normalisation, scores and reasons."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+
+from rapidfuzz import fuzz
+
+# Particles that Spanish surnames carry or drop depending on who typed them ("de la Cruz" / "Cruz").
+PARTICLES = frozenset({"de", "del", "la", "las", "los", "y", "da", "do", "dos", "van", "von", "di"})
+
+
+def normalise_name(name: str) -> str:
+    """Lower case, no accents, no particles or punctuation, tokens sorted (word order does not count)."""
+    decomposed = unicodedata.normalize("NFKD", name.casefold())
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    plain = re.sub(r"[^a-z\s]", " ", plain.replace("ñ", "n"))
+    return " ".join(sorted(t for t in plain.split() if t not in PARTICLES))
+
+
+def phonetic_key(token: str) -> str:
+    """A coarse Spanish sound key for blocking: gonzales/gonzález, vasquez/bazquez, llanos/yanos."""
+    t = normalise_name(token).replace(" ", "")
+    for a, b in (("ll", "y"), ("qu", "k"), ("ch", "x"), ("ce", "se"), ("ci", "si"), ("z", "s"),
+                 ("v", "b"), ("w", "u"), ("c", "k"), ("h", ""), ("j", "g")):
+        t = t.replace(a, b)
+    collapsed = re.sub(r"(.)\1+", r"\1", t)
+    return collapsed[:4]
+
+
+def blocking_keys(*surnames: str) -> set[str]:
+    """Index keys under which a person is filed: one per significant surname token."""
+    keys: set[str] = set()
+    for surname in surnames:
+        for token in normalise_name(surname).split():
+            if len(token) >= 2:
+                keys.add(phonetic_key(token))
+    return keys
+
+
+class Outcome(StrEnum):
+    NO_RECORD = "no_record"
+    RECORD_FOUND = "record_found"
+    POSSIBLE_MATCH = "possible_match"
+
+
+@dataclass(frozen=True)
+class RegistryPerson:
+    """One person in the penitentiary registry, with their cases."""
+
+    record_id: str
+    full_name: str
+    document_type: str | None
+    document_number: str | None
+    birth_date: date | None
+    cases: tuple[dict[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Candidate:
+    record_id: str
+    score: float
+    reasons: tuple[str, ...]
+    kind: Outcome = Outcome.POSSIBLE_MATCH
+
+
+@dataclass(frozen=True)
+class MatchThresholds:
+    name: float = 88.0
+    exact_name: float = 97.0
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    outcome: Outcome
+    candidates: tuple[Candidate, ...] = field(default_factory=tuple)
+
+
+def name_similarity(a: str, b: str) -> float:
+    """0–100; token-sorted so word order and particles do not count, partial token overlap does."""
+    na, nb = normalise_name(a), normalise_name(b)
+    if not na or not nb:
+        return 0.0
+    return float(max(fuzz.token_sort_ratio(na, nb), fuzz.token_set_ratio(na, nb) - 5))
+
+
+def score_candidate(full_name: str, document_number: str, birth_date: date, person: RegistryPerson,
+                    thresholds: MatchThresholds) -> Candidate | None:
+    if person.document_number and person.document_number == document_number:
+        return Candidate(person.record_id, 100.0, ("same document number",), Outcome.RECORD_FOUND)
+    similarity = name_similarity(full_name, person.full_name)
+    reasons = [f"name similarity {similarity:.0f}/100"]
+    if person.document_number:
+        reasons.append("different document number in the registry")
+    else:
+        reasons.append("no document number in the registry")
+    same_birth = person.birth_date is not None and person.birth_date == birth_date
+    if person.birth_date is None:
+        reasons.append("no date of birth in the registry")
+    elif same_birth:
+        reasons.append("same date of birth")
+    else:
+        reasons.append("different date of birth")
+    doubtful = (
+        (similarity >= thresholds.name and (same_birth or person.birth_date is None))
+        or similarity >= thresholds.exact_name
+    )
+    if not doubtful:
+        return None
+    # The score blends the name with what the birth date says, so reviewers see the strongest first.
+    score = similarity * (1.0 if same_birth else 0.9 if person.birth_date is None else 0.75)
+    return Candidate(person.record_id, round(score, 1), tuple(reasons))
+
+
+def match_applicant(full_name: str, document_number: str, birth_date: date,
+                    people: list[RegistryPerson], thresholds: MatchThresholds) -> MatchResult:
+    candidates = [c for p in people
+                  if (c := score_candidate(full_name, document_number, birth_date, p, thresholds))]
+    candidates.sort(key=lambda c: (c.kind != Outcome.RECORD_FOUND, -c.score, c.record_id))
+    if not candidates:
+        return MatchResult(Outcome.NO_RECORD)
+    if any(c.kind == Outcome.RECORD_FOUND for c in candidates):
+        return MatchResult(Outcome.RECORD_FOUND, tuple(candidates))
+    return MatchResult(Outcome.POSSIBLE_MATCH, tuple(candidates))

@@ -1,0 +1,116 @@
+"""The ports the use cases depend on; adapters implement them (DynamoDB, files, registries, providers)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+from .errors import Conflict
+from .matching import RegistryPerson
+from .payments import PaymentNotice
+from .requests import CertificateRequest, Event, PaymentOrder
+
+
+class AlreadyExists(Conflict):
+    """An insert met an item that is already there (idempotency keys, payment ids, handler markers)."""
+
+    code = "already_exists"
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"{what} already exists.")
+        self.what = what
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+@dataclass(frozen=True)
+class PaymentRecord:
+    provider: str
+    payment_id: str
+    order_code: str
+    amount: Decimal
+    currency: str
+    received_at: datetime
+    disposition: str  # "applied" | "refund_due"
+    reason: str = ""
+    request_id: str | None = None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    at: datetime
+    actor: str
+    role: str
+    action: str
+    target: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class Transaction(Protocol):
+    """All-or-nothing writes: a state change and the events announcing it land together or not at all."""
+
+    def put_request(self, request: CertificateRequest) -> None: ...
+    def put_order(self, order: PaymentOrder) -> None: ...
+    def add_payment(self, payment: PaymentRecord) -> None: ...
+    def add_event(self, event: Event) -> None: ...
+    def claim_idempotency_key(self, key: str, request_id: str) -> None: ...
+    def mark_processed(self, handler: str, event_id: str) -> None: ...
+    def add_audit(self, entry: AuditEntry) -> None: ...
+    def commit(self) -> None: ...
+
+
+class Store(Protocol):
+    def get_request(self, request_id: str) -> CertificateRequest | None: ...
+    def request_for_idempotency_key(self, key: str) -> str | None: ...
+    def requests_of_owner(self, owner: str, limit: int) -> list[CertificateRequest]: ...
+    def review_queue(self, limit: int) -> list[CertificateRequest]: ...
+    def orders_expiring_before(self, moment: datetime, limit: int) -> list[PaymentOrder]: ...
+    def get_order(self, order_code: str) -> PaymentOrder | None: ...
+    def get_payment(self, provider: str, payment_id: str) -> PaymentRecord | None: ...
+    def payments_due_refund(self, limit: int) -> list[PaymentRecord]: ...
+    def next_number(self, series: str) -> int: ...
+    def transaction(self) -> Transaction: ...
+    def ping(self) -> None: ...
+
+
+class AuditLog(Protocol):
+    def append(self, entry: AuditEntry) -> None: ...
+    def entries_for_day(self, day: date, limit: int) -> list[AuditEntry]: ...
+
+
+@dataclass(frozen=True)
+class IdentityRecord:
+    """What the identity registry (RENIEC / Migraciones, or the local table) knows of a document."""
+
+    document_type: str
+    document_number: str
+    given_names: str
+    first_surname: str
+    second_surname: str
+    birth_date: date
+    issue_date: date | None = None
+    expiry_date: date | None = None
+    nationality: str = "PER"
+    father_name: str = ""
+    mother_name: str = ""
+
+
+class IdentityRegistry(Protocol):
+    def lookup(self, document_type: str, document_number: str) -> IdentityRecord | None: ...
+
+
+class PenitentiaryRegistry(Protocol):
+    def by_document_number(self, document_number: str) -> list[RegistryPerson]: ...
+    def by_name_keys(self, keys: set[str]) -> list[RegistryPerson]: ...
+    def get(self, record_id: str) -> RegistryPerson | None: ...
+
+
+class PaymentProvider(Protocol):
+    name: str
+
+    def pay_url(self, order: PaymentOrder) -> str: ...
+    def find_voucher(self, operation_number: str, paid_on: date) -> PaymentNotice | None: ...

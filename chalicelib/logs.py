@@ -1,0 +1,35 @@
+"""Structured JSON logs; callers pass identifiers in `extra`, never personal data."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from typing import Any
+
+_STANDARD = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {"level": record.levelname, "logger": record.name, "message": record.getMessage(),
+                                 "time": self.formatTime(record)}
+        entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
+        if record.exc_info and record.exc_info[0] is not None:
+            # The type and stack, never the exception's message: it may quote a person's data.
+            entry["exception"] = record.exc_info[0].__name__
+            entry["stack"] = self.formatStack(
+                "".join(__import__("traceback").format_tb(record.exc_info[2])))
+        return json.dumps(entry, default=str)
+
+
+def configure(level: int = logging.INFO) -> None:
+    root = logging.getLogger()
+    if any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root.handlers = [handler]
+    root.setLevel(level)
+    logging.getLogger("pynamodb").setLevel(logging.WARNING)
+    logging.getLogger("botocore").setLevel(logging.WARNING)

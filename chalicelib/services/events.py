@@ -1,0 +1,34 @@
+"""Which use case runs for which event: the same dispatch serves the stream consumer and the local worker."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from ..domain.requests import Event
+from .review import check_records
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Event, Any], None]
+
+
+def _record_check(event: Event, c: Any) -> None:
+    check_records(event.aggregate_id, store=c.store, registry=c.registry, clock=c.clock,
+                  thresholds=c.thresholds)
+
+
+HANDLERS: dict[str, list[Handler]] = {
+    "request.paid": [_record_check],
+}
+
+
+def dispatch(event: Event, c: Any) -> int:
+    """Run every handler of the event. Each handler is idempotent, so a redelivered event has one effect."""
+    handlers = HANDLERS.get(event.name, [])
+    for handler in handlers:
+        log.info("handling event", extra={"event_name": event.name, "event_id": event.event_id,
+                                          "handler": handler.__name__})
+        handler(event, c)
+    return len(handlers)

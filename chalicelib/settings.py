@@ -1,0 +1,105 @@
+"""Every setting the system reads, from the environment, with the local stack's defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+# Local-development defaults. They are documented in the README and are only safe on 127.0.0.1.
+DEV_CHANNEL_KEY = "local-dev-channel-key"
+DEV_WEBHOOK_SECRET = "local-dev-webhook-secret"
+DEV_JWT_SECRET = "local-dev-operator-jwt-secret-change-me"
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name)
+    return default if value is None or value == "" else value
+
+
+def _project_root() -> Path:
+    return Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str = "local"
+    aws_region: str = "us-east-1"
+    dynamodb_endpoint: str | None = "http://127.0.0.1:8001"
+    table_prefix: str = "local-"
+    data_dir: Path = field(default_factory=lambda: _project_root() / ".local")
+    public_base_url: str = "http://127.0.0.1:8000"
+    # channel name -> key; "telegram" is the bot.
+    channel_keys: dict[str, str] = field(default_factory=lambda: {"telegram": DEV_CHANNEL_KEY})
+    payment_webhook_secrets: dict[str, str] = field(default_factory=lambda: {"local": DEV_WEBHOOK_SECRET})
+    payment_webhook_tolerance_seconds: int = 300
+    payment_pay_url_template: str = "http://127.0.0.1:8002/pay/{order_code}"
+    certificate_fee: Decimal = Decimal("37.70")
+    currency: str = "PEN"
+    payment_order_ttl_hours: int = 24
+    identity_max_attempts: int = 5
+    match_name_threshold: float = 88.0
+    match_exact_name_threshold: float = 97.0
+    jwt_secret: str = DEV_JWT_SECRET
+    jwt_issuer: str = "local-operator-issuer"
+    jwt_audience: str = "antecedentes-admin"
+    max_body_bytes: int = 16 * 1024
+    certificate_validity_days: int = 90
+    timestamp_url: str | None = None
+
+    @property
+    def documents_dir(self) -> Path:
+        return self.data_dir / "documents"
+
+    @property
+    def pki_dir(self) -> Path:
+        return self.data_dir / "pki"
+
+    def table_name(self, short: str) -> str:
+        return f"{self.table_prefix}{short}"
+
+
+def _pairs(raw: str) -> dict[str, str]:
+    """Parse "a=1,b=2" into a dict; used for per-channel and per-provider secrets."""
+    result: dict[str, str] = {}
+    for part in raw.split(","):
+        if "=" in part:
+            name, value = part.split("=", 1)
+            result[name.strip()] = value.strip()
+    return result
+
+
+def load_settings() -> Settings:
+    defaults = Settings()
+    endpoint = _env("DYNAMODB_ENDPOINT", defaults.dynamodb_endpoint or "")
+    return Settings(
+        stage=_env("STAGE", defaults.stage),
+        aws_region=_env("AWS_DEFAULT_REGION", defaults.aws_region),
+        dynamodb_endpoint=None if endpoint in ("", "aws") else endpoint,
+        table_prefix=_env("TABLE_PREFIX", defaults.table_prefix),
+        data_dir=Path(_env("DATA_DIR", str(defaults.data_dir))).resolve(),
+        public_base_url=_env("PUBLIC_BASE_URL", defaults.public_base_url).rstrip("/"),
+        channel_keys=_pairs(_env("CHANNEL_KEYS", f"telegram={DEV_CHANNEL_KEY}")),
+        payment_webhook_secrets=_pairs(_env("PAYMENT_WEBHOOK_SECRETS", f"local={DEV_WEBHOOK_SECRET}")),
+        payment_webhook_tolerance_seconds=int(
+            _env("PAYMENT_WEBHOOK_TOLERANCE_SECONDS", str(defaults.payment_webhook_tolerance_seconds))
+        ),
+        payment_pay_url_template=_env("PAYMENT_PAY_URL_TEMPLATE", defaults.payment_pay_url_template),
+        certificate_fee=Decimal(_env("CERTIFICATE_FEE", str(defaults.certificate_fee))),
+        currency=_env("CURRENCY", defaults.currency),
+        payment_order_ttl_hours=int(_env("PAYMENT_ORDER_TTL_HOURS", str(defaults.payment_order_ttl_hours))),
+        identity_max_attempts=int(_env("IDENTITY_MAX_ATTEMPTS", str(defaults.identity_max_attempts))),
+        match_name_threshold=float(_env("MATCH_NAME_THRESHOLD", str(defaults.match_name_threshold))),
+        match_exact_name_threshold=float(
+            _env("MATCH_EXACT_NAME_THRESHOLD", str(defaults.match_exact_name_threshold))
+        ),
+        jwt_secret=_env("JWT_SECRET", defaults.jwt_secret),
+        jwt_issuer=_env("JWT_ISSUER", defaults.jwt_issuer),
+        jwt_audience=_env("JWT_AUDIENCE", defaults.jwt_audience),
+        max_body_bytes=int(_env("MAX_BODY_BYTES", str(defaults.max_body_bytes))),
+        certificate_validity_days=int(
+            _env("CERTIFICATE_VALIDITY_DAYS", str(defaults.certificate_validity_days))
+        ),
+        timestamp_url=os.environ.get("TIMESTAMP_URL") or None,
+    )

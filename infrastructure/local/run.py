@@ -1,0 +1,153 @@
+"""`make run`: the whole system on 127.0.0.1 with no cloud account. Ctrl-C stops everything it started.
+
+DynamoDB Local (data kept in .local/dynamodb) → tables from the models → registries seeded from CSV →
+the API under `chalice local` → the worker (outbox stream + schedules) → the payment simulator.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from chalicelib import logs  # noqa: E402
+from chalicelib.settings import load_settings  # noqa: E402
+from infrastructure.local import dynamodb_local  # noqa: E402
+
+log = logging.getLogger("run")
+
+
+def local_environment() -> dict[str, str]:
+    """Defaults for the local stack; anything already in the environment wins."""
+    port = os.environ.get("PORT", "8000")
+    ddb_port = os.environ.get("DYNAMODB_PORT", "8001")
+    pay_port = os.environ.get("PAYMENT_SIMULATOR_PORT", "8002")
+    defaults = {
+        "STAGE": "local",
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "DYNAMODB_ENDPOINT": f"http://127.0.0.1:{ddb_port}",
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "PAYMENT_PAY_URL_TEMPLATE": f"http://127.0.0.1:{pay_port}/pay/{{order_code}}",
+        "DATA_DIR": str(ROOT / ".local"),
+    }
+    return {**defaults, **{k: v for k, v in os.environ.items() if k in defaults and v}}
+
+
+def wait_http(url: str, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return True
+        except OSError:
+            time.sleep(0.1)
+    return False
+
+
+class LocalStack:
+    """Every part of the local system; `start()` brings it up, `stop()` takes down what it started."""
+
+    def __init__(self, *, port: int, ddb_port: int, pay_port: int, data_dir: Path | None,
+                 in_memory: bool = False) -> None:
+        self.port, self.ddb_port, self.pay_port = port, ddb_port, pay_port
+        self.data_dir = data_dir
+        self.in_memory = in_memory
+        self._processes: list[subprocess.Popen[bytes]] = []
+        self._stoppers: list[Any] = []
+        self.worker: Any = None
+
+    def start(self) -> None:
+        os.environ.update(local_environment())
+        settings = load_settings()
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        if dynamodb_local.port_open(self.ddb_port):
+            log.info("DynamoDB Local already listening; using it", extra={"port": self.ddb_port})
+        else:
+            db_dir = None if self.in_memory else settings.data_dir / "dynamodb"
+            self._processes.append(dynamodb_local.start(self.ddb_port, db_dir, settings.data_dir / "dynamodb.log"))
+            log.info("DynamoDB Local started", extra={"port": self.ddb_port})
+
+        from chalicelib.adapters.dynamo_models import create_tables
+        from chalicelib.bootstrap import container
+        from infrastructure.local.seed import seed
+
+        created = create_tables(settings)
+        log.info("tables ready", extra={"created": len(created)})
+        counts = seed(container())
+        log.info("registries seeded", extra=counts)
+
+        api = subprocess.Popen(
+            [sys.executable, "-m", "chalice", "local", "--host", "127.0.0.1", "--port", str(self.port),
+             "--stage", "local", "--no-autoreload"],
+            cwd=ROOT, env=os.environ.copy(), start_new_session=True)
+        self._processes.append(api)
+        if not wait_http(f"http://127.0.0.1:{self.port}/health", 30):
+            raise RuntimeError("the API did not start")
+
+        import app as chalice_app
+        from infrastructure.local.payment_simulator import serve
+        from infrastructure.local.worker import Scheduler, StreamWorker
+
+        self.worker = StreamWorker(settings.dynamodb_endpoint or "", settings.aws_region,
+                                   settings.table_name("outbox"), chalice_app.handle_outbox,
+                                   settings.data_dir / "dead-letters.jsonl")
+        scheduler = Scheduler([(60.0, chalice_app.expire_payment_orders)])
+        simulator = serve(self.pay_port)
+        for target, stopper in ((self.worker.run, self.worker.stop), (scheduler.run, scheduler.stop),
+                                (simulator.serve_forever, simulator.shutdown)):
+            threading.Thread(target=target, daemon=True).start()
+            self._stoppers.append(stopper)
+
+    def stop(self) -> None:
+        for stopper in self._stoppers:
+            stopper()
+        for process in reversed(self._processes):
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+
+
+def main() -> int:
+    logs.configure()
+    port = int(os.environ.get("PORT", "8000"))
+    stack = LocalStack(port=port, ddb_port=int(os.environ.get("DYNAMODB_PORT", "8001")),
+                       pay_port=int(os.environ.get("PAYMENT_SIMULATOR_PORT", "8002")), data_dir=None)
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    try:
+        stack.start()
+        print(f"""
+  The local system is up (Ctrl-C stops everything):
+    API                 http://127.0.0.1:{port}   (health: /health)
+    payment simulator   http://127.0.0.1:{stack.pay_port}/pay/<order code>
+    DynamoDB Local      http://127.0.0.1:{stack.ddb_port}   (data in .local/dynamodb)
+    documents           .local/documents
+  Try: make demo    ·    operator token: make token ROLE=reviewer
+""", flush=True)
+        while not stopping.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("stopping…", flush=True)
+        stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""Shared fixtures: DynamoDB Local (the real jar) for integration tests, settings and a container."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def dynamodb_endpoint() -> Iterator[str]:
+    """One in-memory DynamoDB Local for the whole session; each test gets its own table prefix."""
+    from infrastructure.local import dynamodb_local
+
+    port = free_port()
+    process = dynamodb_local.start(port, None)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        dynamodb_local.stop(process)
+
+
+@pytest.fixture(scope="session")
+def table_prefix(dynamodb_endpoint: str) -> str:
+    """Tables created and seeded once per session (creating twelve tables costs about two seconds)."""
+    from chalicelib import bootstrap
+    from chalicelib.adapters.dynamo_models import create_tables
+    from chalicelib.settings import Settings
+    from infrastructure.local.seed import seed
+
+    prefix = f"t{uuid.uuid4().hex[:8]}-"
+    settings = Settings(dynamodb_endpoint=dynamodb_endpoint, table_prefix=prefix)
+    create_tables(settings)
+    seed(bootstrap.build(settings))
+    return prefix
+
+
+@pytest.fixture
+def settings(tmp_path: Path, dynamodb_endpoint: str, table_prefix: str):  # type: ignore[no-untyped-def]
+    from chalicelib.settings import Settings
+
+    return Settings(dynamodb_endpoint=dynamodb_endpoint, table_prefix=table_prefix, data_dir=tmp_path / "data")
+
+
+@pytest.fixture
+def clock():  # type: ignore[no-untyped-def]
+    from chalicelib.services.time import FixedClock
+
+    return FixedClock(datetime(2026, 11, 20, 15, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def container(settings, clock):  # type: ignore[no-untyped-def]
+    """A container on DynamoDB Local (shared seeded tables), installed as the app's container."""
+    from chalicelib import bootstrap
+    from chalicelib.adapters.dynamo_models import configure
+
+    configure(settings)
+    c = bootstrap.build(settings, clock=clock)
+    bootstrap.use(c)
+    yield c
+    bootstrap.use(None)

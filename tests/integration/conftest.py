@@ -1,0 +1,96 @@
+"""API fixtures: the Chalice app in-process (real HTTP handling, real DynamoDB Local) and the worker."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from chalicelib.domain.payments import sign_webhook
+from chalicelib.settings import DEV_CHANNEL_KEY, DEV_WEBHOOK_SECRET
+
+
+_WORKERS: dict[str, Any] = {}
+
+
+class Api:
+    def __init__(self, client: Client, container: Any) -> None:
+        self.client = client
+        self.c = container
+
+    def channel_headers(self, user: str = "telegram:1001", **extra: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {DEV_CHANNEL_KEY}", "X-Channel-User": user,
+                "Content-Type": "application/json", **extra}
+
+    def post(self, path: str, body: Any = None, *, raw: bytes | None = None, user: str = "telegram:1001",
+             headers: dict[str, str] | None = None) -> Any:
+        data = raw if raw is not None else json.dumps(body).encode()
+        return self.client.http.post(path, headers=headers or self.channel_headers(user), body=data)
+
+    def get(self, path: str, *, user: str = "telegram:1001", headers: dict[str, str] | None = None) -> Any:
+        return self.client.http.get(path, headers=headers or self.channel_headers(user))
+
+    def webhook(self, payload: dict[str, Any], *, secret: str = DEV_WEBHOOK_SECRET, timestamp: int | None = None,
+                signature: str | None = None) -> Any:
+        body = json.dumps(payload).encode()
+        header = signature or sign_webhook(secret, int(time.time()) if timestamp is None else timestamp, body)
+        return self.client.http.post("/v1/webhooks/payments/local", body=body,
+                                     headers={"Content-Type": "application/json", "X-Signature": header})
+
+    def operator_headers(self, *roles: str, subject: str = "op-1") -> dict[str, str]:
+        token = self.c.tokens.issue(subject, roles)
+        return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+    def run_worker(self) -> int:
+        """Deliver what the outbox stream holds to app.handle_outbox, as the cloud and `make run` do."""
+        import app
+        from infrastructure.local.worker import StreamWorker
+
+        table = self.c.settings.table_name("outbox")
+        worker = _WORKERS.get(table)
+        if worker is None:
+            # One worker per stream for the session, so later tests do not replay earlier events.
+            worker = StreamWorker(self.c.settings.dynamodb_endpoint, self.c.settings.aws_region, table,
+                                  app.handle_outbox, self.c.settings.data_dir / "dead-letters.jsonl")
+            _WORKERS[table] = worker
+        total = 0
+        while (count := worker.poll_once()) > 0:
+            total += count
+        return total
+
+    # Steps of the happy path, for tests that start further along.
+    def created(self, person: dict[str, Any] | None = None, user: str = "telegram:1001") -> dict[str, Any]:
+        from tests.factories import request_body
+
+        answer = self.post("/v1/certificate-requests", request_body(person), user=user)
+        assert answer.status_code == 201, answer.body
+        return dict(answer.json_body)
+
+    def awaiting_payment(self, person: dict[str, Any] | None = None, user: str = "telegram:1001") -> dict[str, Any]:
+        from tests.factories import ANA, check_character
+
+        person = person or ANA
+        request = self.created(person, user)
+        answer = self.post(f"/v1/certificate-requests/{request['request_id']}/identity",
+                           {"verification_character": check_character(person)}, user=user)
+        assert answer.status_code == 200, answer.body
+        return dict(answer.json_body)
+
+    def paid(self, person: dict[str, Any] | None = None, user: str = "telegram:1001") -> dict[str, Any]:
+        request = self.awaiting_payment(person, user)
+        payment = request["payment"]
+        answer = self.webhook({"payment_id": f"PAY-{request['number']}", "order_code": payment["order_code"],
+                               "amount": payment["amount"], "currency": payment["currency"]})
+        assert answer.status_code == 200, answer.body
+        return request
+
+
+@pytest.fixture
+def api(container: Any) -> Any:
+    import app
+
+    with Client(app.app) as client:
+        yield Api(client, container)

@@ -1,0 +1,171 @@
+"""The channel API of a certificate request, from application to payment, on DynamoDB Local."""
+
+from __future__ import annotations
+
+import json
+
+from tests.factories import ANA, CE_ISSUE_DATE, LUIS_CE, applicant, check_character, request_body
+
+
+def test_post_certificate_request_returns_201_with_number_and_unguessable_id(api):
+    answer = api.post("/v1/certificate-requests", request_body())
+    assert answer.status_code == 201
+    body = answer.json_body
+    assert body["status"] == "pending_identity"
+    assert body["number"].startswith("2026-") and len(body["number"]) == 11
+    assert len(body["request_id"]) >= 22 and body["number"] not in body["request_id"]
+    assert body["applicant"]["document_number"] == "****8912"
+
+
+def test_numbers_are_sequential_per_year(api):
+    first = api.created()
+    second = api.created(user="telegram:1002")
+    assert int(second["number"][5:]) > int(first["number"][5:])
+
+
+def test_same_idempotency_key_returns_the_same_request(api):
+    headers = api.channel_headers(**{"Idempotency-Key": "abc-123"})
+    first = api.post("/v1/certificate-requests", request_body(), headers=headers)
+    second = api.post("/v1/certificate-requests", request_body(), headers=headers)
+    assert first.status_code == 201 and second.status_code == 200
+    assert first.json_body["request_id"] == second.json_body["request_id"]
+
+
+def test_same_idempotency_key_of_another_user_is_another_request(api):
+    first = api.post("/v1/certificate-requests", request_body(),
+                     headers=api.channel_headers("telegram:1", **{"Idempotency-Key": "k"}))
+    second = api.post("/v1/certificate-requests", request_body(),
+                      headers=api.channel_headers("telegram:2", **{"Idempotency-Key": "k"}))
+    assert first.json_body["request_id"] != second.json_body["request_id"]
+
+
+def test_malformed_json_is_a_400_with_code(api):
+    answer = api.post("/v1/certificate-requests", raw=b'{"applicant": ')
+    assert answer.status_code == 400
+    assert answer.json_body["error"]["code"] == "invalid_json"
+
+
+def test_missing_field_names_the_field(api):
+    person = dict(ANA)
+    del person["birth_date"]
+    answer = api.post("/v1/certificate-requests", request_body(person))
+    assert answer.status_code == 422
+    assert answer.json_body["error"]["field"] == "birth_date"
+    assert answer.json_body["error"]["code"] == "missing_field"
+
+
+def test_extra_field_is_refused(api):
+    answer = api.post("/v1/certificate-requests", request_body(applicant(nickname="Anita")))
+    assert answer.status_code == 422
+    assert answer.json_body["error"]["field"] == "nickname"
+    top = api.post("/v1/certificate-requests", {**request_body(), "admin": True})
+    assert top.json_body["error"]["field"] == "admin"
+
+
+def test_wrong_type_names_the_field(api):
+    answer = api.post("/v1/certificate-requests", request_body(applicant(document_number=45678912)))
+    assert answer.status_code == 422
+    assert answer.json_body["error"]["field"] == "document_number"
+    assert answer.json_body["error"]["code"] == "wrong_type"
+
+
+def test_oversized_body_is_413(api):
+    answer = api.post("/v1/certificate-requests", raw=b'{"x": "' + b"a" * 20_000 + b'"}')
+    assert answer.status_code == 413
+    assert answer.json_body["error"]["code"] == "payload_too_large"
+
+
+def test_future_birth_date_is_refused(api):
+    answer = api.post("/v1/certificate-requests", request_body(applicant(birth_date="2030-01-01")))
+    assert answer.json_body["error"]["code"] == "date_in_future"
+
+
+def test_unknown_document_type_is_refused(api):
+    answer = api.post("/v1/certificate-requests", request_body(applicant(document_type="RUC")))
+    assert answer.json_body["error"]["code"] == "unknown_document_type"
+
+
+def test_terms_must_be_accepted(api):
+    answer = api.post("/v1/certificate-requests", request_body(terms_accepted=False))
+    assert answer.json_body["error"]["field"] == "terms_accepted"
+
+
+def test_wrong_channel_key_is_401(api):
+    headers = {**api.channel_headers(), "Authorization": "Bearer nope"}
+    answer = api.post("/v1/certificate-requests", request_body(), headers=headers)
+    assert answer.status_code == 401
+
+
+def test_channel_user_sees_only_their_own_requests(api):
+    mine = api.created(user="telegram:1")
+    other = api.get(f"/v1/certificate-requests/{mine['request_id']}", user="telegram:2")
+    unknown = api.get("/v1/certificate-requests/does-not-exist", user="telegram:2")
+    assert other.status_code == 404 and unknown.status_code == 404
+    assert other.json_body["error"]["code"] == unknown.json_body["error"]["code"]
+    listed = api.get("/v1/certificate-requests", user="telegram:never-used").json_body["items"]
+    assert listed == []
+
+
+def test_identity_with_the_right_check_character_orders_payment(api):
+    request = api.created()
+    answer = api.post(f"/v1/certificate-requests/{request['request_id']}/identity",
+                      {"verification_character": check_character(ANA)})
+    body = answer.json_body
+    assert answer.status_code == 200
+    assert body["status"] == "awaiting_payment"
+    assert body["payment"]["amount"] == "37.70" and body["payment"]["currency"] == "PEN"
+    assert len(body["payment"]["order_code"]) == 10
+    assert body["payment"]["order_code"] in body["payment"]["pay_url"]
+
+
+def test_identity_with_the_wrong_check_character_is_refused_and_counted(api):
+    request = api.created()
+    digit = check_character(ANA)
+    wrong = "0" if digit != "0" else "1"
+    answer = api.post(f"/v1/certificate-requests/{request['request_id']}/identity",
+                      {"verification_character": wrong})
+    assert answer.status_code == 422
+    assert answer.json_body["error"]["code"] == "identity_not_confirmed"
+    assert answer.json_body["error"]["details"]["attempts_left"] == 4
+    status = api.get(f"/v1/certificate-requests/{request['request_id']}").json_body
+    assert status["status"] == "pending_identity" and status["identity_attempts_left"] == 4
+
+
+def test_identity_of_a_person_not_in_the_registry_is_refused(api):
+    request = api.created(applicant(document_number="12345678"))
+    answer = api.post(f"/v1/certificate-requests/{request['request_id']}/identity",
+                      {"verification_character": check_character({"document_number": "12345678"})})
+    assert answer.json_body["error"]["code"] == "identity_not_confirmed"
+
+
+def test_too_many_failed_identity_attempts_reject_the_request(api):
+    request = api.created()
+    for _ in range(5):
+        api.post(f"/v1/certificate-requests/{request['request_id']}/identity", {"issue_date": "2000-01-01"})
+    assert api.get(f"/v1/certificate-requests/{request['request_id']}").json_body["status"] == "identity_rejected"
+
+
+def test_foreigner_proves_possession_with_the_issue_date(api):
+    request = api.created(LUIS_CE)
+    answer = api.post(f"/v1/certificate-requests/{request['request_id']}/identity", {"issue_date": CE_ISSUE_DATE})
+    assert answer.json_body["status"] == "awaiting_payment"
+
+
+def test_status_history_records_each_change(api):
+    request = api.awaiting_payment()
+    history = api.get(f"/v1/certificate-requests/{request['request_id']}").json_body["history"]
+    assert [h["status"] for h in history] == ["pending_identity", "awaiting_payment"]
+
+
+def test_cancel_before_payment(api):
+    request = api.awaiting_payment()
+    answer = api.post(f"/v1/certificate-requests/{request['request_id']}/cancel", {})
+    assert answer.json_body["status"] == "cancelled"
+    assert answer.json_body["payment"]["status"] == "expired"
+
+
+def test_error_bodies_carry_a_request_id_and_no_personal_data(api):
+    answer = api.post("/v1/certificate-requests", request_body(applicant(given_names="Ana 2")))
+    text = json.dumps(answer.json_body)
+    assert answer.json_body["error"]["request_id"]
+    assert "Quispe" not in text and "45678912" not in text
