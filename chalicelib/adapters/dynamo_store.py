@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
@@ -30,11 +30,10 @@ from ..domain.requests import (
 )
 from . import dynamo_models as m
 
-F = TypeVar("F", bound=Callable[..., Any])
 EVENT_RETENTION = timedelta(days=7)
 
 
-def translate_errors(fn: F) -> F:
+def translate_errors[F: Callable[..., Any]](fn: F) -> F:
     """Database failures become one clear domain error; nothing half-written is reported as done."""
 
     @functools.wraps(fn)

@@ -21,7 +21,8 @@ from ..domain.operators import Operator
 log = logging.getLogger("api")
 
 _CHANNEL_USER = re.compile(r"([a-z]{2,20}):([A-Za-z0-9_\-]{1,64})")
-JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store"}
+JSON_HEADERS: dict[str, str | list[str]] = {"Content-Type": "application/json; charset=utf-8",
+                                            "Cache-Control": "no-store"}
 
 
 def request_id(request: Request | None) -> str:
@@ -34,7 +35,7 @@ def error_response(error: DomainError, rid: str) -> Response:
     return Response(body=json.dumps(body, ensure_ascii=False), status_code=error.status, headers=JSON_HEADERS)
 
 
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+def json_response(body: Any, status: int = 200, headers: dict[str, str | list[str]] | None = None) -> Response:
     return Response(body=json.dumps(body, ensure_ascii=False, default=str), status_code=status,
                     headers={**JSON_HEADERS, **(headers or {})})
 
@@ -56,10 +57,10 @@ def handled(current: Callable[[], Request]) -> Callable[[Callable[..., Any]], Ca
             except Exception:
                 # The exception's text may hold personal data: log its type and stack only.
                 log.exception("unhandled error", extra={"request_id": rid, "route": view.__name__})
-                error = DomainError("Something went wrong on our side; nothing was changed. Try again.",
-                                    code="internal_error")
-                error.status = 500
-                return error_response(error, rid)
+                internal = DomainError("Something went wrong on our side; nothing was changed. Try again.",
+                                       code="internal_error")
+                internal.status = 500
+                return error_response(internal, rid)
 
         return wrapper
 
@@ -110,7 +111,7 @@ def operator(request: Request) -> Operator:
 
 
 def query_int(request: Request, name: str, default: int, low: int, high: int) -> int:
-    raw = (request.query_params or {}).get(name)
+    raw = dict(request.query_params or {}).get(name)
     if raw is None:
         return default
     if not raw.isdigit() or not low <= int(raw) <= high:

@@ -81,11 +81,17 @@ class MatchResult:
 
 
 def name_similarity(a: str, b: str) -> float:
-    """0–100; token-sorted so word order and particles do not count, partial token overlap does."""
+    """0–100 over normalised names, token-sorted: word order, accents, case and particles do not count."""
     na, nb = normalise_name(a), normalise_name(b)
     if not na or not nb:
         return 0.0
-    return float(max(fuzz.token_sort_ratio(na, nb), fuzz.token_set_ratio(na, nb) - 5))
+    return float(fuzz.token_sort_ratio(na, nb))
+
+
+def is_partial_name(applicant: str, registered: str) -> bool:
+    """The registry holds only part of the name (e.g. one surname), every part of it the applicant's."""
+    tokens = normalise_name(registered).split()
+    return len(tokens) >= 2 and set(tokens) < set(normalise_name(applicant).split())
 
 
 def score_candidate(full_name: str, document_number: str, birth_date: date, person: RegistryPerson,
@@ -105,14 +111,19 @@ def score_candidate(full_name: str, document_number: str, birth_date: date, pers
         reasons.append("same date of birth")
     else:
         reasons.append("different date of birth")
+    partial = same_birth and is_partial_name(full_name, person.full_name)
+    if partial:
+        reasons.insert(1, "the registry's name is part of the applicant's name")
     doubtful = (
         (similarity >= thresholds.name and (same_birth or person.birth_date is None))
         or similarity >= thresholds.exact_name
+        or partial
     )
     if not doubtful:
         return None
     # The score blends the name with what the birth date says, so reviewers see the strongest first.
-    score = similarity * (1.0 if same_birth else 0.9 if person.birth_date is None else 0.75)
+    base = max(similarity, thresholds.name) if partial else similarity
+    score = base * (1.0 if same_birth else 0.9 if person.birth_date is None else 0.75)
     return Candidate(person.record_id, round(score, 1), tuple(reasons))
 
 

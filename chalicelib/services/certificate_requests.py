@@ -8,8 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..domain.errors import DomainError, NotFound, ValidationError
-from ..domain.identity import Applicant, DocumentType, is_valid_dni_check_character, parse_date, \
-    validate_applicant
+from ..domain.identity import Applicant, DocumentType, is_valid_dni_check_character, parse_date, validate_applicant
 from ..domain.matching import normalise_name
 from ..domain.payments import PaymentNotice, new_order_code, validate_voucher
 from ..domain.ports import AlreadyExists, Clock, IdentityRegistry, PaymentProvider, PaymentRecord, Store

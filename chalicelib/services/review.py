@@ -75,17 +75,17 @@ def open_case(request_id: str, *, store: Store, audit: AuditLog, clock: Clock, o
     return request
 
 
-def decide(request_id: str, record_id: str, payload: Any, *, store: Store, clock: Clock, operator: Any) -> CertificateRequest:
+def decide(request_id: str, record_id: str, payload: Any, *, store: Store, clock: Clock,
+           operator: Any) -> CertificateRequest:
     """Confirm or clear one candidate; the last decision settles the request (final and audited)."""
     if not isinstance(payload, dict):
         raise DomainError("Expected a JSON object.", code="invalid_body")
     unknown = sorted(set(payload) - {"decision", "note"})
     if unknown:
         raise ValidationError("Unknown field.", field=unknown[0], code="unknown_field")
-    try:
-        decision = CandidateDecision(payload.get("decision"))
-    except ValueError:
-        decision = CandidateDecision.PENDING
+    decision = CandidateDecision.PENDING
+    if payload.get("decision") in (CandidateDecision.CONFIRMED.value, CandidateDecision.CLEARED.value):
+        decision = CandidateDecision(payload["decision"])
     if decision is CandidateDecision.PENDING:
         raise ValidationError("Expected \"confirmed\" or \"cleared\".", field="decision")
     note = payload.get("note", "")

@@ -84,12 +84,12 @@ class LocalStack:
         from infrastructure.local.seed import seed
 
         created = create_tables(settings)
-        log.info("tables ready", extra={"created": len(created)})
+        log.info("tables ready", extra={"tables_created": len(created)})
         counts = seed(container())
         log.info("registries seeded", extra=counts)
 
         api = subprocess.Popen(
-            [sys.executable, "-m", "chalice", "local", "--host", "127.0.0.1", "--port", str(self.port),
+            [sys.executable, "-c", "import sys; from chalice.cli import main; sys.exit(main())", "local", "--host", "127.0.0.1", "--port", str(self.port),
              "--stage", "local", "--no-autoreload"],
             cwd=ROOT, env=os.environ.copy(), start_new_session=True)
         self._processes.append(api)
@@ -128,6 +128,8 @@ def main() -> int:
     stack = LocalStack(port=port, ddb_port=int(os.environ.get("DYNAMODB_PORT", "8001")),
                        pay_port=int(os.environ.get("PAYMENT_SIMULATOR_PORT", "8002")), data_dir=None)
     stopping = threading.Event()
+    # Set explicitly: a shell that starts us in the background would otherwise leave SIGINT ignored.
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     try:
         stack.start()

@@ -1,0 +1,160 @@
+"""In-memory fakes of the ports, for unit tests: same interface and same conflict rules as the real adapters."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime
+from typing import Any
+
+from chalicelib.domain.errors import ConcurrentUpdate
+from chalicelib.domain.matching import RegistryPerson, blocking_keys
+from chalicelib.domain.payments import PaymentNotice
+from chalicelib.domain.ports import AlreadyExists, AuditEntry, IdentityRecord, PaymentRecord
+from chalicelib.domain.requests import CertificateRequest, Event, PaymentOrder, Status
+
+
+class FakeTransaction:
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+        self.ops: list[tuple[str, Any]] = []
+
+    def put_request(self, request: CertificateRequest) -> None:
+        self.ops.append(("request", request))
+
+    def put_order(self, order: PaymentOrder) -> None:
+        self.ops.append(("order", order))
+
+    def add_payment(self, payment: PaymentRecord) -> None:
+        self.ops.append(("payment", payment))
+
+    def add_event(self, event: Event) -> None:
+        self.ops.append(("event", event))
+
+    def claim_idempotency_key(self, key: str, request_id: str) -> None:
+        self.ops.append(("key", (key, request_id)))
+
+    def mark_processed(self, handler: str, event_id: str) -> None:
+        self.ops.append(("processed", f"{handler}#{event_id}"))
+
+    def add_audit(self, entry: AuditEntry) -> None:
+        self.ops.append(("audit", entry))
+
+    def commit(self) -> None:
+        s = self.store
+        for kind, value in self.ops:  # check every condition first: all or nothing
+            if kind == "request":
+                current = s.requests.get(value.request_id)
+                if (current.version if current else 0) != value.version:
+                    raise ConcurrentUpdate("The request changed meanwhile; try again.")
+            elif kind == "order":
+                current = s.orders.get(value.order_code)
+                if (current.version if current else 0) != value.version:
+                    raise ConcurrentUpdate("The order changed meanwhile; try again.")
+            elif kind == "payment" and (value.provider, value.payment_id) in s.payments:
+                raise AlreadyExists("payment")
+            elif kind == "key" and value[0] in s.keys:
+                raise AlreadyExists("idempotency key")
+            elif kind == "processed" and value in s.processed:
+                raise AlreadyExists("processed marker")
+        for kind, value in self.ops:
+            if kind == "request":
+                s.requests[value.request_id] = replace(value, version=value.version + 1)
+            elif kind == "order":
+                s.orders[value.order_code] = replace(value, version=value.version + 1)
+            elif kind == "payment":
+                s.payments[(value.provider, value.payment_id)] = value
+            elif kind == "event":
+                s.events.append(value)
+            elif kind == "key":
+                s.keys[value[0]] = value[1]
+            elif kind == "processed":
+                s.processed.add(value)
+            elif kind == "audit":
+                s.audit.append(value)
+
+
+class FakeStore:
+    def __init__(self) -> None:
+        self.requests: dict[str, CertificateRequest] = {}
+        self.orders: dict[str, PaymentOrder] = {}
+        self.payments: dict[tuple[str, str], PaymentRecord] = {}
+        self.events: list[Event] = []
+        self.keys: dict[str, str] = {}
+        self.processed: set[str] = set()
+        self.audit: list[AuditEntry] = []
+        self.counters: dict[str, int] = {}
+
+    def get_request(self, request_id: str) -> CertificateRequest | None:
+        return self.requests.get(request_id)
+
+    def request_for_idempotency_key(self, key: str) -> str | None:
+        return self.keys.get(key)
+
+    def requests_of_owner(self, owner: str, limit: int) -> list[CertificateRequest]:
+        mine = [r for r in self.requests.values() if r.owner == owner]
+        return sorted(mine, key=lambda r: r.created_at, reverse=True)[:limit]
+
+    def review_queue(self, limit: int) -> list[CertificateRequest]:
+        return [r for r in self.requests.values() if r.status is Status.IN_REVIEW][:limit]
+
+    def orders_expiring_before(self, moment: datetime, limit: int) -> list[PaymentOrder]:
+        return [o for o in self.orders.values() if o.status == "open" and o.expires_at < moment][:limit]
+
+    def get_order(self, order_code: str) -> PaymentOrder | None:
+        return self.orders.get(order_code)
+
+    def get_payment(self, provider: str, payment_id: str) -> PaymentRecord | None:
+        return self.payments.get((provider, payment_id))
+
+    def payments_due_refund(self, limit: int) -> list[PaymentRecord]:
+        return [p for p in self.payments.values() if p.disposition == "refund_due"][:limit]
+
+    def next_number(self, series: str) -> int:
+        self.counters[series] = self.counters.get(series, 0) + 1
+        return self.counters[series]
+
+    def transaction(self) -> FakeTransaction:
+        return FakeTransaction(self)
+
+    def ping(self) -> None:
+        return None
+
+
+class FakeIdentityRegistry:
+    def __init__(self, *records: IdentityRecord) -> None:
+        self.records = {(r.document_type, r.document_number): r for r in records}
+
+    def lookup(self, document_type: str, document_number: str) -> IdentityRecord | None:
+        return self.records.get((document_type, document_number))
+
+
+class FakePenitentiaryRegistry:
+    def __init__(self, *people: tuple[RegistryPerson, tuple[str, ...]]) -> None:
+        self.people = {p.record_id: p for p, _ in people}
+        self.index: dict[str, set[str]] = {}
+        for person, surnames in people:
+            for key in blocking_keys(*surnames):
+                self.index.setdefault(key, set()).add(person.record_id)
+
+    def by_document_number(self, document_number: str) -> list[RegistryPerson]:
+        return [p for p in self.people.values() if p.document_number == document_number]
+
+    def by_name_keys(self, keys: set[str]) -> list[RegistryPerson]:
+        ids = {rid for key in keys for rid in self.index.get(key, ())}
+        return [self.people[rid] for rid in sorted(ids)]
+
+    def get(self, record_id: str) -> RegistryPerson | None:
+        return self.people.get(record_id)
+
+
+class FakePaymentProvider:
+    name = "local"
+
+    def __init__(self) -> None:
+        self.vouchers: dict[tuple[str, date], PaymentNotice] = {}
+
+    def pay_url(self, order: PaymentOrder) -> str:
+        return f"http://pay.invalid/{order.order_code}"
+
+    def find_voucher(self, operation_number: str, paid_on: date) -> PaymentNotice | None:
+        return self.vouchers.get((operation_number, paid_on))
