@@ -41,8 +41,7 @@ class Container:
 def build(settings: Settings | None = None, clock: Clock | None = None) -> Container:
     from .adapters import dynamo_models
     from .adapters.auth import LocalTokenVerifier
-    from .adapters.dynamo_store import DynamoAuditLog, DynamoIdentityRegistry, DynamoPenitentiaryRegistry, \
-        DynamoStore
+    from .adapters.dynamo_store import DynamoAuditLog, DynamoIdentityRegistry, DynamoPenitentiaryRegistry, DynamoStore
     from .adapters.local_payments import LocalPaymentProvider
     from .adapters.storage import LocalFileStorage
 

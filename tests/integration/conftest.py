@@ -12,7 +12,6 @@ from chalice.test import Client
 from chalicelib.domain.payments import sign_webhook
 from chalicelib.settings import DEV_CHANNEL_KEY, DEV_WEBHOOK_SECRET
 
-
 _WORKERS: dict[str, Any] = {}
 
 
