@@ -32,10 +32,10 @@ def start(port: int, data_dir: Path | None, log_path: Path | None = None) -> sub
     if data_dir is not None:
         data_dir.mkdir(parents=True, exist_ok=True)
     cmd = ["java", "-Xmx512m", f"-Djava.library.path={jar_dir / 'DynamoDBLocal_lib'}", "-jar",
-           str(jar_dir / "DynamoDBLocal.jar"), "-port", str(port), "-sharedDb", *storage]
+           str(jar_dir / "DynamoDBLocal.jar"), "-port", str(port), "-sharedDb", "-disableTelemetry", *storage]
     out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 - lives with the process
-    # -sharedDb listens on every interface by default; the jar has no bind option, so a firewall-free
-    # machine would expose it. We only ever talk to 127.0.0.1 and document that it must stay local.
+    # The jar has no option to bind one address: it listens on every interface. Every client here talks
+    # to 127.0.0.1 only, and the README says to keep the port closed to other machines.
     process = subprocess.Popen(cmd, cwd=jar_dir, stdout=out, stderr=subprocess.STDOUT,
                                start_new_session=True)
     deadline = time.monotonic() + 30

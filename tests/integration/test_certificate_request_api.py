@@ -169,3 +169,13 @@ def test_error_bodies_carry_a_request_id_and_no_personal_data(api):
     text = json.dumps(answer.json_body)
     assert answer.json_body["error"]["request_id"]
     assert "Quispe" not in text and "45678912" not in text
+
+
+def test_status_is_served_by_key_lookups_alone(api):
+    from bench.dynamo_calls import counting_dynamodb_calls
+
+    request = api.paid()
+    with counting_dynamodb_calls() as calls:
+        answer = api.get(f"/v1/certificate-requests/{request['request_id']}")
+    assert answer.status_code == 200
+    assert set(calls) == {"GetItem"} and sum(calls.values()) <= 2

@@ -1,0 +1,87 @@
+"""End to end: start the local stack exactly as `make run` does, drive the demo, and stop it with Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from infrastructure.local.dynamodb_local import port_open
+from tests.conftest import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):  # type: ignore[no-untyped-def]
+    ports = {"PORT": free_port(), "DYNAMODB_PORT": free_port(), "PAYMENT_SIMULATOR_PORT": free_port()}
+    env = {**os.environ, **{k: str(v) for k, v in ports.items()},
+           "DATA_DIR": str(tmp_path_factory.mktemp("local-data")), "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen([sys.executable, "infrastructure/local/run.py"], cwd=ROOT, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 90
+    while not port_open(ports["PAYMENT_SIMULATOR_PORT"]) or not port_open(ports["PORT"]):
+        assert process.poll() is None, process.stdout.read() if process.stdout else ""
+        assert time.monotonic() < deadline, "the local stack did not start in 90 s"
+        time.sleep(0.3)
+    yield process, ports, env
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+
+
+def test_health_reports_every_component(stack):
+    _, ports, _ = stack
+    with urllib.request.urlopen(f"http://127.0.0.1:{ports['PORT']}/health") as answer:
+        body = json.loads(answer.read())
+    assert body["components"] == {"database": "ok", "documents": "ok"}
+
+
+def test_demo_drives_the_whole_path_and_ends_with_one_json_line(stack):
+    _, ports, env = stack
+    result = subprocess.run([sys.executable, "infrastructure/local/demo.py"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    last = json.loads(result.stdout.strip().splitlines()[-1])
+    assert last["status"] in ("approved", "issued")
+    assert last["number"].startswith(time.strftime("%Y-"))
+    assert len(last["request_id"]) >= 22
+    assert last["homonym_request"]["status"] in ("approved", "issued")
+    assert "reviewer sees candidate SIP-0002" in result.stdout
+
+
+def test_payment_simulator_page_shows_the_order(stack):
+    _, ports, env = stack
+    from tests.factories import ANA, check_character, request_body
+
+    base = f"http://127.0.0.1:{ports['PORT']}"
+    headers = {"Authorization": "Bearer local-dev-channel-key", "X-Channel-User": "telegram:e2e",
+               "Content-Type": "application/json"}
+
+    def call(path: str, body: object) -> dict:
+        request = urllib.request.Request(base + path, data=json.dumps(body).encode(), headers=headers)
+        with urllib.request.urlopen(request) as answer:
+            return dict(json.loads(answer.read()))
+
+    created = call("/v1/certificate-requests", request_body())
+    ordered = call(f"/v1/certificate-requests/{created['request_id']}/identity",
+                   {"verification_character": check_character(ANA)})
+    with urllib.request.urlopen(ordered["payment"]["pay_url"]) as page:
+        html = page.read().decode()
+    assert ordered["payment"]["order_code"] in html and "37.70" in html
+
+
+def test_ctrl_c_stops_everything_it_started(stack):
+    process, ports, _ = stack
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=30) == 0
+    time.sleep(1)
+    assert not any(port_open(p) for p in ports.values())
