@@ -9,7 +9,7 @@ from typing import Any
 from chalice import Chalice, Rate
 
 from chalicelib import logs, tracing
-from chalicelib.api import admin, certificate_requests, health, webhooks
+from chalicelib.api import admin, certificate_requests, health, verification, webhooks
 from chalicelib.bootstrap import container
 from chalicelib.services.certificate_requests import expire_unpaid_orders
 from chalicelib.services.events import dispatch
@@ -20,7 +20,8 @@ log = logging.getLogger("app")
 
 app = Chalice(app_name="antecedentes")
 app.log.setLevel(logging.INFO)
-for blueprint in (health.bp, certificate_requests.bp, webhooks.bp, admin.bp):
+app.api.binary_types.append("application/pdf")
+for blueprint in (health.bp, certificate_requests.bp, webhooks.bp, admin.bp, verification.bp):
     app.register_blueprint(blueprint)
 
 # In the cloud the infrastructure passes the outbox table's stream; locally the worker feeds the handler.

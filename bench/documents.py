@@ -47,7 +47,12 @@ def _contents(count: int) -> list[DocumentContent]:
         cases: tuple[CaseLine, ...] = ()
         if index % 10 == 0:  # some certificates record antecedents
             cases = (
-                CaseLine("00123-2020-0-1801-JR-PE-01", "3.° Juzgado Penal Unipersonal de Lima", "Hurto agravado", "12/03/2021"),
+                CaseLine(
+                    "00123-2020-0-1801-JR-PE-01",
+                    "3.° Juzgado Penal Unipersonal de Lima",
+                    "Hurto agravado",
+                    "12/03/2021",
+                ),
             )
         items.append(
             DocumentContent(

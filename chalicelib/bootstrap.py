@@ -24,6 +24,8 @@ class Container:
     storage: Any
     tokens: Any
     clock: Clock
+    _pki: Any = None
+    _producer: Any = None
 
     @property
     def rules(self) -> RequestRules:
@@ -31,6 +33,32 @@ class Container:
         return RequestRules(fee=s.certificate_fee, currency=s.currency,
                             order_ttl=timedelta(hours=s.payment_order_ttl_hours),
                             identity_max_attempts=s.identity_max_attempts)
+
+    def pki(self) -> Any:
+        """The local keys (created on first use); the cloud signer replaces this with KMS."""
+        if self._pki is None:
+            from .adapters.documents import ensure_local_pki
+
+            self._pki = ensure_local_pki(self.settings.pki_dir)
+        return self._pki
+
+    def producer(self) -> Any:
+        """The document pipeline, built on first use: pyHanko costs about 0.2 s to import."""
+        if self._producer is None:
+            from .adapters.documents import local_pipeline
+
+            self._producer = local_pipeline(self.pki(), timestamp_url=self.settings.timestamp_url)
+        return self._producer
+
+    def jwks(self) -> dict[str, Any]:
+        keys: dict[str, Any] = self.pki().jwks()
+        return keys
+
+    @property
+    def issue_policy(self) -> Any:
+        from .services.documents import IssuePolicy
+
+        return IssuePolicy(self.settings.public_base_url, timedelta(days=self.settings.certificate_validity_days))
 
     @property
     def thresholds(self) -> MatchThresholds:

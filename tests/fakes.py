@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from chalicelib.domain.errors import ConcurrentUpdate
+from chalicelib.domain.issued import IssuedDocument
 from chalicelib.domain.matching import RegistryPerson, blocking_keys
 from chalicelib.domain.payments import PaymentNotice
 from chalicelib.domain.ports import AlreadyExists, AuditEntry, IdentityRecord, PaymentRecord
@@ -39,6 +40,9 @@ class FakeTransaction:
     def add_audit(self, entry: AuditEntry) -> None:
         self.ops.append(("audit", entry))
 
+    def put_document(self, document: IssuedDocument) -> None:
+        self.ops.append(("document", document))
+
     def commit(self) -> None:
         s = self.store
         for kind, value in self.ops:  # check every condition first: all or nothing
@@ -50,6 +54,12 @@ class FakeTransaction:
                 current = s.orders.get(value.order_code)
                 if (current.version if current else 0) != value.version:
                     raise ConcurrentUpdate("The order changed meanwhile; try again.")
+            elif kind == "document":
+                current = s.documents.get(value.document_id)
+                if current is not None and value.version == 0:
+                    raise AlreadyExists("document")
+                if (current.version if current else 0) != value.version:
+                    raise ConcurrentUpdate("The document changed meanwhile; try again.")
             elif kind == "payment" and (value.provider, value.payment_id) in s.payments:
                 raise AlreadyExists("payment")
             elif kind == "key" and value[0] in s.keys:
@@ -61,6 +71,8 @@ class FakeTransaction:
                 s.requests[value.request_id] = replace(value, version=value.version + 1)
             elif kind == "order":
                 s.orders[value.order_code] = replace(value, version=value.version + 1)
+            elif kind == "document":
+                s.documents[value.document_id] = replace(value, version=value.version + 1)
             elif kind == "payment":
                 s.payments[(value.provider, value.payment_id)] = value
             elif kind == "event":
@@ -83,6 +95,7 @@ class FakeStore:
         self.processed: set[str] = set()
         self.audit: list[AuditEntry] = []
         self.counters: dict[str, int] = {}
+        self.documents: dict[str, IssuedDocument] = {}
 
     def get_request(self, request_id: str) -> CertificateRequest | None:
         return self.requests.get(request_id)
@@ -112,6 +125,12 @@ class FakeStore:
     def next_number(self, series: str) -> int:
         self.counters[series] = self.counters.get(series, 0) + 1
         return self.counters[series]
+
+    def get_document(self, document_id: str) -> IssuedDocument | None:
+        return self.documents.get(document_id)
+
+    def document_by_hash(self, sha256: str) -> IssuedDocument | None:
+        return next((d for d in self.documents.values() if d.sha256 == sha256), None)
 
     def transaction(self) -> FakeTransaction:
         return FakeTransaction(self)

@@ -216,9 +216,30 @@ class LedgerModel(Model):
     currency = UnicodeAttribute()
 
 
+class DocumentModel(Model):
+    """Every signed document issued; verification reads one item by its unguessable id."""
+
+    class Meta:
+        table_name = "documents"
+
+    document_id = UnicodeAttribute(hash_key=True)
+    sha256 = UnicodeAttribute()
+    body = JSONAttribute()
+    version = VersionAttribute()
+
+    class ByHash(GlobalSecondaryIndex[Any]):
+        class Meta:
+            index_name = "by-sha256"
+            projection = KeysOnlyProjection()
+
+        sha256 = UnicodeAttribute(hash_key=True)
+
+    by_hash = ByHash()
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     RequestModel, IdempotencyModel, OrderModel, PaymentModel, OutboxModel, ProcessedModel, CounterModel,
-    AuditModel, IdentityModel, RecordModel, NameIndexModel, LedgerModel,
+    AuditModel, IdentityModel, RecordModel, NameIndexModel, LedgerModel, DocumentModel,
 )
 _BASE_NAMES = {model: model.Meta.table_name for model in ALL_MODELS}
 

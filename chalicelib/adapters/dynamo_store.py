@@ -17,6 +17,7 @@ from pynamodb.transactions import TransactWrite
 from ..domain.errors import ConcurrentUpdate, DomainError, ServiceUnavailable
 from ..domain.identity import Applicant
 from ..domain.matching import RegistryPerson, blocking_keys
+from ..domain.issued import IssuedDocument, RevocationReason
 from ..domain.ports import AlreadyExists, AuditEntry, IdentityRecord, PaymentRecord
 from ..domain.requests import (
     CandidateDecision,
@@ -152,6 +153,34 @@ def audit_to_model(entry: AuditEntry) -> m.AuditModel:
                         action=entry.action, target=entry.target, details=entry.details)
 
 
+def document_to_model(document: IssuedDocument) -> m.DocumentModel:
+    body = {
+        "kind": document.kind, "title": document.title, "number": document.number, "owner": document.owner,
+        "source_id": document.source_id, "holder_name": document.holder_name,
+        "document_type": document.document_type, "masked_document_number": document.masked_document_number,
+        "result": document.result, "cases": list(document.cases), "issued_at": _iso(document.issued_at),
+        "valid_until": _iso(document.valid_until), "storage_key": document.storage_key,
+        "revoked_at": _iso(document.revoked_at) if document.revoked_at else None,
+        "revocation_reason": document.revocation_reason.value if document.revocation_reason else None,
+    }
+    item = m.DocumentModel(document.document_id, sha256=document.sha256, body=body)
+    if document.version:
+        item.version = document.version
+    return item
+
+
+def document_from_model(item: m.DocumentModel) -> IssuedDocument:
+    b = item.body
+    return IssuedDocument(
+        document_id=item.document_id, kind=b["kind"], title=b["title"], number=b["number"], owner=b["owner"],
+        source_id=b["source_id"], holder_name=b["holder_name"], document_type=b["document_type"],
+        masked_document_number=b["masked_document_number"], result=b["result"], cases=tuple(b["cases"]),
+        issued_at=datetime.fromisoformat(b["issued_at"]), valid_until=datetime.fromisoformat(b["valid_until"]),
+        sha256=item.sha256, storage_key=b["storage_key"], revoked_at=_dt(b.get("revoked_at")),
+        revocation_reason=RevocationReason(b["revocation_reason"]) if b.get("revocation_reason") else None,
+        version=int(item.version or 0))
+
+
 # --- the store -----------------------------------------------------------------------------------
 
 class DynamoTransaction:
@@ -188,6 +217,9 @@ class DynamoTransaction:
         item = audit_to_model(entry)
         self._writes.append(("audit entry", item, m.AuditModel.entry.does_not_exist()))
 
+    def put_document(self, document: IssuedDocument) -> None:
+        self._writes.append(("document", document_to_model(document), None))
+
     @translate_errors
     def commit(self) -> None:
         if not self._writes:
@@ -198,9 +230,10 @@ class DynamoTransaction:
                     tx.save(item, condition=condition)
         except TransactWriteError as exc:
             reasons = exc.cancellation_reasons or []
-            for (kind, _, _), reason in zip(self._writes, reasons, strict=False):
+            for (kind, item, _), reason in zip(self._writes, reasons, strict=False):
                 if reason is not None and getattr(reason, "code", None) == "ConditionalCheckFailed":
-                    if kind in ("request", "order"):
+                    # A versioned item that existed changed meanwhile; anything new was already there.
+                    if kind in ("request", "order") or (kind == "document" and (item.version or 0) > 1):
                         raise ConcurrentUpdate(f"The {kind} changed meanwhile; try again.") from exc
                     raise AlreadyExists(kind) from exc
             raise
@@ -270,6 +303,19 @@ class DynamoStore:
         counter = m.CounterModel(series)
         counter.update(actions=[m.CounterModel.value.add(1)])
         return int(counter.value)
+
+    @translate_errors
+    def get_document(self, document_id: str) -> IssuedDocument | None:
+        try:
+            return document_from_model(m.DocumentModel.get(document_id, consistent_read=True))
+        except m.DocumentModel.DoesNotExist:
+            return None
+
+    @translate_errors
+    def document_by_hash(self, sha256: str) -> IssuedDocument | None:
+        for key in m.DocumentModel.by_hash.query(sha256, limit=1):
+            return self.get_document(key.document_id)
+        return None
 
     def transaction(self) -> DynamoTransaction:
         return DynamoTransaction(self._connection)

@@ -87,3 +87,15 @@ def import_registry(registry):  # type: ignore[no-untyped-def]
 def import_help(registry):  # type: ignore[no-untyped-def]
     operator(bp.current_request).require(Role.ADMIN)
     return json_response({"registry": registry, "columns": registries.columns(registry)})
+
+
+@bp.route("/v1/admin/documents/{document_id}/revoke", methods=["POST"])
+@handled(_request)
+def revoke_document(document_id):  # type: ignore[no-untyped-def]
+    from ..services.documents import revoke, verification_view
+
+    request, c = bp.current_request, container()
+    who = operator(request)
+    who.require(Role.REVIEWER)
+    revoked = revoke(document_id, json_body(request), operator=who, store=c.store, clock=c.clock)
+    return json_response(verification_view(revoked, c.clock.now()))

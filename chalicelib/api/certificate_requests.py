@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chalice import Blueprint
+from chalice import Blueprint, Response
 
 from ..bootstrap import container
 from ..services import certificate_requests as service
@@ -69,3 +69,16 @@ def cancel_request(request_id):  # type: ignore[no-untyped-def]
     owner = channel_user(bp.current_request)
     return json_response(request_view(service.cancel_request(request_id, owner=owner, store=c.store,
                                                              clock=c.clock), c))
+
+
+@bp.route("/v1/certificate-requests/{request_id}/document", methods=["GET"])
+@handled(_request)
+def get_document(request_id):  # type: ignore[no-untyped-def]
+    from ..services.documents import document_pdf
+
+    c = container()
+    owner = channel_user(bp.current_request)
+    pdf = document_pdf(request_id, owner=owner, store=c.store, storage=c.storage)
+    return Response(body=pdf, status_code=200,
+                     headers={"Content-Type": "application/pdf", "Cache-Control": "no-store",
+                              "Content-Disposition": "attachment; filename=certificado.pdf"})

@@ -147,10 +147,7 @@ class SealedData:
         """Rebuild from decoded claims; raises ``ValueError`` when they are malformed."""
         try:
             kind = _text_claim(claims, "k")
-            if "rc" in claims:
-                result = _RESULT_BY_CODE[_text_claim(claims, "rc")]
-            else:
-                result = _text_claim(claims, "r")
+            result = _RESULT_BY_CODE[_text_claim(claims, "rc")] if "rc" in claims else _text_claim(claims, "r")
             return cls(
                 document_id=_text_claim(claims, "id"),
                 kind=_KIND_BY_CODE.get(kind, kind),

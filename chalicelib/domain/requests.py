@@ -130,6 +130,9 @@ class CertificateRequest:
     def transition(self, to: Status, at: datetime, by: str, **changes: Any) -> tuple[CertificateRequest, Event]:
         if to not in TRANSITIONS[self.status]:
             raise InvalidTransition(f"A request that is {self.status.value} cannot become {to.value}.")
+        if to is Status.APPROVED and not self.document_id:
+            # The certificate's id is fixed at approval, so issuing it twice can only ever make one document.
+            changes.setdefault("document_id", new_id())
         updated = replace(self, status=to, updated_at=at,
                           history=(*self.history, HistoryEntry(to, at, by)), **changes)
         event = Event(event_id=new_id(), name=EVENT_FOR_STATUS[to], aggregate_id=self.request_id,

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..domain.requests import Event
+from .documents import issue_certificate
 from .review import check_records
 
 log = logging.getLogger(__name__)
@@ -19,8 +20,14 @@ def _record_check(event: Event, c: Any) -> None:
                   thresholds=c.thresholds)
 
 
+def _issue(event: Event, c: Any) -> None:
+    issue_certificate(event.aggregate_id, store=c.store, storage=c.storage, producer=c.producer(), clock=c.clock,
+                      policy=c.issue_policy)
+
+
 HANDLERS: dict[str, list[Handler]] = {
     "request.paid": [_record_check],
+    "request.approved": [_issue],
 }
 
 

@@ -29,6 +29,12 @@ class Client:
     def __init__(self, base: str, key: str, user: str) -> None:
         self.base, self.key, self.user = base, key, user
 
+    def download(self, path: str) -> bytes:
+        request = urllib.request.Request(self.base + path, headers={
+            "Authorization": f"Bearer {self.key}", "X-Channel-User": self.user, "Accept": "application/pdf"})
+        with urllib.request.urlopen(request, timeout=15) as answer:
+            return bytes(answer.read())
+
     def call(self, method: str, path: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
         headers = {"Content-Type": "application/json",
                    "Authorization": f"Bearer {token or self.key}"}
@@ -82,8 +88,18 @@ def main() -> int:
 
     step("citizen without records")
     request = apply_and_pay(client, ANA)
-    final = wait_for(client, request["request_id"], {"approved", "issued", "in_review"})
-    step(f"record check done: {final['status']} — {final['result']}")
+    final = wait_for(client, request["request_id"], {"issued", "in_review"})
+    step(f"record check done and certificate issued: {final['status']} — {final['result']}")
+    pdf = client.download(f"/v1/certificate-requests/{final['request_id']}/document")
+    out_dir = settings.data_dir / "demo"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    document_path = out_dir / f"certificado-{final['number']}.pdf"
+    document_path.write_bytes(pdf)
+    verification_url = f"{settings.public_base_url}/v/{final['document_id']}"
+    step(f"signed PDF saved to {document_path} ({len(pdf)} bytes)")
+    with urllib.request.urlopen(urllib.request.Request(
+            f"{base}/v/{final['document_id']}", headers={"Accept": "application/json"}), timeout=15) as answer:
+        step(f"verification at {verification_url}: {json.loads(answer.read())['status']}")
 
     step("citizen with a homonym in the penitentiary registry")
     homonym = apply_and_pay(client, JOSE)
@@ -99,13 +115,14 @@ def main() -> int:
              f"{'; '.join(candidate['reasons'])}")
         client.call("POST", f"/v1/admin/review-queue/{homonym['request_id']}/candidates/{candidate['record_id']}",
                     {"decision": "cleared", "note": "demo: different person"}, token=token)
-    decided = wait_for(client, homonym["request_id"], {"approved", "issued"})
+    decided = wait_for(client, homonym["request_id"], {"issued"})
     step(f"reviewer cleared the homonym: {decided['status']} — {decided['result']}")
 
     print(json.dumps({"request_id": final["request_id"], "number": final["number"], "status": final["status"],
-                      "result": final["result"], "homonym_request": {"number": decided["number"],
-                                                                     "status": decided["status"]}}))
-    return 0 if final["status"] in ("approved", "issued") else 1
+                      "result": final["result"], "document_path": str(document_path),
+                      "verification_url": verification_url,
+                      "homonym_request": {"number": decided["number"], "status": decided["status"]}}))
+    return 0 if final["status"] == "issued" and decided["status"] == "issued" else 1
 
 
 if __name__ == "__main__":

@@ -5,11 +5,11 @@ from __future__ import annotations
 from tests.factories import CARLOS, JOSE
 
 
-def test_paid_request_without_record_is_approved_by_the_worker(api):
+def test_paid_request_without_record_is_approved_then_issued_by_the_worker(api):
     request = api.paid()
     assert api.run_worker() >= 1
     status = api.get(f"/v1/certificate-requests/{request['request_id']}").json_body
-    assert status["status"] == "approved"
+    assert [h["status"] for h in status["history"]][-2:] == ["approved", "issued"]
     assert status["result"] == "NO REGISTRA ANTECEDENTES JUDICIALES"
 
 

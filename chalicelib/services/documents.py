@@ -1,0 +1,178 @@
+"""Issuing signed certificates from approved requests, and verifying them: by id, by QR text, by upload."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from ..domain.documents import (
+    KIND_CERTIFICATE,
+    CaseLine,
+    DocumentContent,
+    mask_document_number,
+)
+from ..domain.errors import DomainError, NotFound, PayloadTooLarge
+from ..domain.issued import IssuedDocument, Verdict, parse_revocation
+from ..domain.ports import AlreadyExists, AuditEntry, Clock, DocumentProducer, DocumentStorage, Store
+from ..domain.requests import CertificateRequest, Result, Status
+
+CERTIFICATE_TITLE = "CERTIFICADO DE ANTECEDENTES JUDICIALES"
+DOCUMENT_TYPE_NAMES = {"DNI": "DNI", "CE": "Carné de Extranjería", "PTP": "PTP/CPP", "PASSPORT": "Pasaporte"}
+_ID = re.compile(r"[A-Za-z0-9_\-]{16,64}")
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class IssuePolicy:
+    public_base_url: str
+    validity: timedelta = timedelta(days=90)
+
+    def verification_url(self, document_id: str) -> str:
+        return f"{self.public_base_url}/v/{document_id}"
+
+
+def _cases(request: CertificateRequest) -> tuple[dict[str, str], ...]:
+    if request.result is not Result.HAS_RECORD:
+        return ()
+    return tuple(case for c in request.confirmed_candidates for case in c.cases)
+
+
+def issue_certificate(request_id: str, *, store: Store, storage: DocumentStorage, producer: DocumentProducer,
+                      clock: Clock, policy: IssuePolicy) -> IssuedDocument | None:
+    """Handler of request.approved: one signed PDF per request, however often it runs."""
+    request = store.get_request(request_id)
+    if request is None or request.status is not Status.APPROVED or not request.document_id:
+        return store.get_document(request.document_id) if request and request.document_id else None
+    document_id = request.document_id
+    existing = store.get_document(document_id)
+    if existing is None:
+        now = clock.now().replace(microsecond=0)
+        applicant = request.applicant
+        cases = _cases(request)
+        assert request.result is not None
+        content = DocumentContent(
+            document_id=document_id, kind=KIND_CERTIFICATE, title=CERTIFICATE_TITLE, number=request.number,
+            holder_name=applicant.full_name,
+            document_type=DOCUMENT_TYPE_NAMES[applicant.document_type.value],
+            document_number=applicant.document_number, result=request.result.value,
+            cases=tuple(CaseLine(c.get("case_file", ""), c.get("court", ""), c.get("offence", ""),
+                                 c.get("date", "")) for c in cases),
+            issued_at=now, valid_until=now + policy.validity,
+            verification_url=policy.verification_url(document_id))
+        pdf = producer.produce(content)
+        sha256 = hashlib.sha256(pdf).hexdigest()
+        # The file name carries the hash: a losing concurrent run leaves a spare file, never a mismatch.
+        key = f"certificates/{document_id}-{sha256[:16]}.pdf"
+        storage.put(key, pdf)
+        document = IssuedDocument(
+            document_id=document_id, kind=KIND_CERTIFICATE, title=CERTIFICATE_TITLE, number=request.number,
+            owner=request.owner, source_id=request.request_id, holder_name=applicant.full_name,
+            document_type=content.document_type,
+            masked_document_number=mask_document_number(applicant.document_number),
+            result=request.result.value, cases=cases, issued_at=now, valid_until=content.valid_until,
+            sha256=sha256, storage_key=key)
+    else:
+        document = existing  # recorded by an earlier run that stopped before the request moved on
+    issued, event = request.transition(Status.ISSUED, clock.now(), "issuer")
+    event.data["document_id"] = document_id
+    tx = store.transaction()
+    if existing is None:
+        tx.put_document(document)
+    tx.put_request(issued)
+    tx.add_event(event)
+    try:
+        tx.commit()
+    except (AlreadyExists, DomainError):
+        return store.get_document(document_id)  # another run issued it meanwhile
+    return document
+
+
+def document_pdf(request_id: str, *, owner: str, store: Store, storage: DocumentStorage) -> bytes:
+    request = store.get_request(request_id) if len(request_id) <= 64 else None
+    if request is None or request.owner != owner:
+        raise NotFound("No such certificate request.")
+    document = store.get_document(request.document_id) if request.document_id else None
+    if request.status is not Status.ISSUED or document is None:
+        raise DomainError("The certificate is not issued yet.", code="not_issued")
+    pdf = storage.get(document.storage_key)
+    if pdf is None:
+        raise DomainError("The certificate file is missing; the team has been alerted.", code="document_missing")
+    return pdf
+
+
+def lookup(document_id: str, store: Store) -> IssuedDocument | None:
+    """One key lookup; a malformed id is unknown without touching the database."""
+    return store.get_document(document_id) if _ID.fullmatch(document_id or "") else None
+
+
+def verification_view(document: IssuedDocument | None, now: datetime) -> dict[str, Any]:
+    if document is None:
+        return {"status": Verdict.UNKNOWN.value}
+    view: dict[str, Any] = {
+        "status": document.verdict(now).value,
+        "document": {
+            "kind": document.kind, "title": document.title, "number": document.number,
+            "holder_name": document.holder_name, "document_type": document.document_type,
+            "document_number": document.masked_document_number, "result": document.result,
+            "cases": list(document.cases), "issued_at": document.issued_at.isoformat(),
+            "valid_until": document.valid_until.isoformat(),
+        },
+    }
+    if document.revoked_at is not None:
+        view["revoked_at"] = document.revoked_at.isoformat()
+        view["revocation_reason"] = document.revocation_reason.value if document.revocation_reason else None
+    return view
+
+
+def revoke(document_id: str, payload: Any, *, operator: Any, store: Store, clock: Clock) -> IssuedDocument:
+    reason, note = parse_revocation(payload)
+    document = lookup(document_id, store)
+    if document is None:
+        raise NotFound("No such document.")
+    now = clock.now()
+    revoked = document.revoke(now, reason)
+    tx = store.transaction()
+    tx.put_document(revoked)
+    tx.add_audit(AuditEntry(at=now, actor=operator.subject, role=",".join(sorted(operator.roles)),
+                            action="document.revoke", target=document_id,
+                            details={"reason": reason.value, "note": note}))
+    from ..domain.requests import Event, new_id
+
+    tx.add_event(Event(new_id(), "document.revoked", document_id, now,
+                       {"owner": document.owner, "reason": reason.value}))
+    tx.commit()
+    return revoked
+
+
+def check_upload(pdf: bytes, *, store: Store, validate: Any, trust_roots: list[bytes], signer_cn: str,
+                 clock: Clock) -> dict[str, Any]:
+    """authentic: our signature, intact, and the exact file issued; altered: claims to be ours but is not
+    that file; not_ours: no signature of ours at all."""
+    if len(pdf) > MAX_UPLOAD_BYTES:
+        raise PayloadTooLarge(f"The PDF is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.")
+    if not pdf.startswith(b"%PDF-"):
+        raise DomainError("Expected a PDF file.", code="not_a_pdf", field="file")
+    check = validate(pdf, trust_roots)
+    document = store.document_by_hash(check.sha256) if check.signature_valid else None
+    if document is not None:
+        return {"verdict": "authentic", **verification_view(document, clock.now())}
+    ours = check.signed and (check.signature_valid or check.signer_cn == signer_cn)
+    return {"verdict": "altered" if ours else "not_ours", "status": Verdict.UNKNOWN.value,
+            "signature_valid": check.signature_valid}
+
+
+def check_qr_text(text: Any, *, store: Store, jwks: dict[str, Any], verify: Any, clock: Clock
+                  ) -> dict[str, Any]:
+    """The offline check of the QR's signed data, plus the registry's current word on the document."""
+    if not isinstance(text, str) or not 1 <= len(text) <= 4096:
+        raise DomainError("Expected the QR's text (at most 4096 characters).", code="invalid_field",
+                          field="qr_text")
+    now = clock.now()
+    sealed = verify(text, jwks, now)
+    document_id = sealed.data.document_id if sealed.data else text.split("#")[0].rstrip("/").rsplit("/", 1)[-1]
+    document = lookup(document_id, store)
+    return {"offline_check": "valid" if sealed.valid else "invalid", "offline_reason": sealed.reason,
+            **verification_view(document, now)}

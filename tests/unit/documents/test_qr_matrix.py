@@ -1,0 +1,68 @@
+"""The fast QR encoder gives the symbols `qrcode` gives, sized for our payloads, drawn exactly."""
+
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+import qrcode
+import qrcode.util
+from qrcode.constants import ERROR_CORRECT_M
+from unit_doc_samples import make_content
+
+from chalicelib.adapters.documents import qr
+from chalicelib.domain.documents import SealedData
+
+ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.#/:ñÉ"
+
+
+def _reference(text: str, mask: int | None = None) -> tuple[int, int, tuple[str, ...]]:
+    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=0, mask_pattern=mask)
+    code.add_data(qrcode.util.QRData(text.encode("utf-8"), mode=qrcode.util.MODE_8BIT_BYTE))
+    code.make(fit=True)
+    rows = tuple("".join("1" if module else "0" for module in row) for row in code.modules)
+    # qrcode does not keep the mask it chose; asking again redraws, so read the rows first.
+    chosen = mask if mask is not None else code.best_mask_pattern()
+    return code.version, chosen, rows
+
+
+@pytest.mark.parametrize("length", [1, 14, 60, 180, 300, 411, 412, 413, 700, 1500])
+def test_matrix_and_mask_choice_equal_qrcode(length: int) -> None:
+    rng = random.Random(length)
+    text = "".join(rng.choice(ALPHABET) for _ in range(length))
+    version, mask, rows = _reference(text)
+    matrix = qr.encode(text)
+    assert (matrix.version, matrix.mask, matrix.rows) == (version, mask, rows)
+
+
+@pytest.mark.parametrize("mask", range(8))
+def test_every_fixed_mask_equals_qrcode(mask: int) -> None:
+    text = "https://verifica.inpe.gob.pe/v/abc#" + "x" * 300
+    assert qr.encode(text, mask=mask).rows == _reference(text, mask)[2]
+
+
+def test_text_too_long_for_any_version_is_refused() -> None:
+    with pytest.raises(qr.QrTooLongError):
+        qr.encode("x" * 3000)
+
+
+def test_a_typical_sealed_certificate_fits_version_15(sealer: object) -> None:
+    content = make_content(
+        holder_name="HUAMÁN RODRÍGUEZ, MARÍA DEL PILAR",
+        verification_url="https://verifica.inpe.gob.pe/v/Xk3b9QpL2mN7vR4tY8wZ1a",
+    )
+    text = sealer.seal(SealedData.from_content(content))  # type: ignore[attr-defined]
+    assert qr.encode(text).version <= 15
+
+
+def test_pdf_path_fills_exactly_the_dark_modules() -> None:
+    matrix = qr.encode("https://verifica.inpe.gob.pe/v/abc#" + "y" * 200)
+    path = qr.pdf_path(matrix, 10, 20, 150).decode("ascii")
+    assert path.startswith("q 0 g ") and path.endswith("f Q")
+    assert path.split().count("f") == 1  # one path, one fill: no seams between rectangles
+    grid = [[0] * matrix.size for _ in range(matrix.size)]
+    for x, y, width in re.findall(r"(\d+) (\d+) (\d+) 1 re", path):
+        for column in range(int(x), int(x) + int(width)):
+            grid[matrix.size - 1 - int(y)][column] += 1
+    assert ["".join(map(str, row)) for row in grid] == list(matrix.rows)

@@ -1,0 +1,30 @@
+"""Sample content shared by the document unit tests."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from chalicelib.domain.documents import KIND_CERTIFICATE, RESULT_NO_RECORD, DocumentContent
+
+ISSUED = datetime(2026, 11, 22, 15, 15, tzinfo=UTC)
+DOCUMENT_ID = "Xk3b9QpL2mN7vR4tY8wZ1a"
+VERIFY_BASE = "https://verifica.inpe.gob.pe/v/"
+
+
+def make_content(**changes: object) -> DocumentContent:
+    values: dict[str, object] = {
+        "document_id": DOCUMENT_ID,
+        "kind": KIND_CERTIFICATE,
+        "title": "CERTIFICADO DE ANTECEDENTES JUDICIALES",
+        "number": "CAJ-2026-0001234",
+        "holder_name": "QUISPE MAMANI, JUAN CARLOS",
+        "document_type": "DNI",
+        "document_number": "12345678",
+        "result": RESULT_NO_RECORD,
+        "cases": (),
+        "issued_at": ISSUED,
+        "valid_until": ISSUED + timedelta(days=90),
+        "verification_url": VERIFY_BASE + DOCUMENT_ID,
+    }
+    values.update(changes)
+    return DocumentContent(**values)  # type: ignore[arg-type]
