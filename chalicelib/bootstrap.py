@@ -50,6 +50,15 @@ class Container:
             self._producer = local_pipeline(self.pki(), timestamp_url=self.settings.timestamp_url)
         return self._producer
 
+    def notifier(self) -> Any:
+        """The chat notifier, or None when no bot token is configured."""
+        token = self.settings.telegram_bot_token
+        if not token:
+            return None
+        from .adapters.telegram_notifier import TelegramNotifier
+
+        return TelegramNotifier(self.settings.telegram_api_base_url, token)
+
     def jwks(self) -> dict[str, Any]:
         keys: dict[str, Any] = self.pki().jwks()
         return keys

@@ -47,6 +47,8 @@ class Settings:
     max_body_bytes: int = 16 * 1024
     certificate_validity_days: int = 90
     timestamp_url: str | None = None
+    telegram_bot_token: str | None = None
+    telegram_api_base_url: str = "https://api.telegram.org"
 
     @property
     def documents_dir(self) -> Path:
@@ -102,4 +104,6 @@ def load_settings() -> Settings:
             _env("CERTIFICATE_VALIDITY_DAYS", str(defaults.certificate_validity_days))
         ),
         timestamp_url=os.environ.get("TIMESTAMP_URL") or None,
+        telegram_bot_token=os.environ.get("TELEGRAM_BOT_TOKEN") or None,
+        telegram_api_base_url=_env("TELEGRAM_API_BASE_URL", defaults.telegram_api_base_url),
     )

@@ -126,6 +126,9 @@ class FakeStore:
         self.counters[series] = self.counters.get(series, 0) + 1
         return self.counters[series]
 
+    def release_processed(self, handler: str, event_id: str) -> None:
+        self.processed.discard(f"{handler}#{event_id}")
+
     def get_document(self, document_id: str) -> IssuedDocument | None:
         return self.documents.get(document_id)
 

@@ -16,8 +16,8 @@ from pynamodb.transactions import TransactWrite
 
 from ..domain.errors import ConcurrentUpdate, DomainError, ServiceUnavailable
 from ..domain.identity import Applicant
-from ..domain.matching import RegistryPerson, blocking_keys
 from ..domain.issued import IssuedDocument, RevocationReason
+from ..domain.matching import RegistryPerson, blocking_keys
 from ..domain.ports import AlreadyExists, AuditEntry, IdentityRecord, PaymentRecord
 from ..domain.requests import (
     CandidateDecision,
@@ -233,7 +233,7 @@ class DynamoTransaction:
             for (kind, item, _), reason in zip(self._writes, reasons, strict=False):
                 if reason is not None and getattr(reason, "code", None) == "ConditionalCheckFailed":
                     # A versioned item that existed changed meanwhile; anything new was already there.
-                    if kind in ("request", "order") or (kind == "document" and (item.version or 0) > 1):
+                    if kind in ("request", "order") or (kind == "document" and (getattr(item, "version", 0) or 0) > 1):
                         raise ConcurrentUpdate(f"The {kind} changed meanwhile; try again.") from exc
                     raise AlreadyExists(kind) from exc
             raise
@@ -303,6 +303,10 @@ class DynamoStore:
         counter = m.CounterModel(series)
         counter.update(actions=[m.CounterModel.value.add(1)])
         return int(counter.value)
+
+    @translate_errors
+    def release_processed(self, handler: str, event_id: str) -> None:
+        m.ProcessedModel(f"{handler}#{event_id}").delete()
 
     @translate_errors
     def get_document(self, document_id: str) -> IssuedDocument | None:

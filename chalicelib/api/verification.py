@@ -11,7 +11,7 @@ from chalice import Blueprint, Response
 from ..bootstrap import container
 from ..domain.errors import DomainError
 from ..services import documents
-from .http import JSON_HEADERS, handled, json_body, json_response
+from .http import handled, json_body, json_response
 
 bp = Blueprint(__name__)
 

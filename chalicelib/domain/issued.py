@@ -65,11 +65,10 @@ def parse_revocation(payload: Any) -> tuple[RevocationReason, str]:
     unknown = sorted(set(payload) - {"reason", "note"})
     if unknown:
         raise ValidationError("Unknown field.", field=unknown[0], code="unknown_field")
-    try:
-        reason = RevocationReason(payload.get("reason"))
-    except ValueError:
-        allowed = ", ".join(r.value for r in RevocationReason)
-        raise ValidationError(f"Expected one of {allowed}.", field="reason") from None
+    allowed = [r.value for r in RevocationReason]
+    if payload.get("reason") not in allowed:
+        raise ValidationError(f"Expected one of {', '.join(allowed)}.", field="reason")
+    reason = RevocationReason(payload["reason"])
     note = payload.get("note", "")
     if not isinstance(note, str) or len(note) > 500:
         raise ValidationError("Expected text of at most 500 characters.", field="note")

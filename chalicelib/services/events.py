@@ -8,6 +8,7 @@ from typing import Any
 
 from ..domain.requests import Event
 from .documents import issue_certificate
+from .notifications import PUSH_FOR_EVENT, notify
 from .review import check_records
 
 log = logging.getLogger(__name__)
@@ -25,10 +26,13 @@ def _issue(event: Event, c: Any) -> None:
                       policy=c.issue_policy)
 
 
-HANDLERS: dict[str, list[Handler]] = {
-    "request.paid": [_record_check],
-    "request.approved": [_issue],
-}
+def _notify(event: Event, c: Any) -> None:
+    notify(event, store=c.store, storage=c.storage, notifier=c.notifier())
+
+
+HANDLERS: dict[str, list[Handler]] = {name: [_notify] for name in PUSH_FOR_EVENT}
+HANDLERS["request.paid"].insert(0, _record_check)
+HANDLERS["request.approved"].insert(0, _issue)
 
 
 def dispatch(event: Event, c: Any) -> int:

@@ -89,8 +89,8 @@ class LocalStack:
         log.info("registries seeded", extra=counts)
 
         api = subprocess.Popen(
-            [sys.executable, "-c", "import sys; from chalice.cli import main; sys.exit(main())", "local", "--host", "127.0.0.1", "--port", str(self.port),
-             "--stage", "local", "--no-autoreload"],
+            [sys.executable, "-c", "import sys; from chalice.cli import main; sys.exit(main())", "local",
+             "--host", "127.0.0.1", "--port", str(self.port), "--stage", "local", "--no-autoreload"],
             cwd=ROOT, env=os.environ.copy(), start_new_session=True)
         self._processes.append(api)
         if not wait_http(f"http://127.0.0.1:{self.port}/health", 30):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chalicelib.adapters.documents.pki import LocalPki
-from chalicelib.adapters.documents.render import build_writer, render_pdf
+from chalicelib.adapters.documents.render import build_writer, render_pdf, warm_up
 from chalicelib.adapters.documents.seal import LocalQrSealer, local_es256_signer
 from chalicelib.adapters.documents.signing import LocalPdfSigner, PadesPdfSigner
 from chalicelib.domain.documents import DocumentContent, DocumentSigner, QrSealer, SealedData
@@ -24,6 +24,10 @@ class DocumentPipeline:
         self.pki = pki
         self.signer = signer
         self.sealer = sealer
+
+    def warm_up(self) -> None:
+        """Prepare fonts and QR tables (about 60 ms) before the first document; signs nothing."""
+        warm_up()
 
     def _qr_text(self, content: DocumentContent) -> str:
         suffix = f"/v/{content.document_id}"

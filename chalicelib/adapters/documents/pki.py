@@ -24,6 +24,7 @@ SIGNER_COMMON_NAME = "Instituto Nacional Penitenciario - Firma de Documentos (LO
 ORGANIZATION = "Instituto Nacional Penitenciario"
 CA_VALIDITY = dt.timedelta(days=3652)
 SIGNER_VALIDITY = dt.timedelta(days=730)
+RENEW_BEFORE = dt.timedelta(days=30)  # a signer certificate this close to expiry is reissued
 
 CA_KEY_FILE = "ca.key.pem"
 CA_CERT_FILE = "ca.cert.pem"
@@ -259,10 +260,13 @@ def ensure_local_pki(directory: Path) -> LocalPki:
 
         signer_key_path = directory / SIGNER_KEY_FILE
         signer_cert_path = directory / SIGNER_CERT_FILE
+        signer_cert = None
         if signer_key_path.exists() and signer_cert_path.exists():
             signer_key = _load_key(signer_key_path)
             signer_cert = x509.load_pem_x509_certificate(signer_cert_path.read_bytes())
-        else:
+            if signer_cert.not_valid_after_utc < _now() + RENEW_BEFORE:
+                signer_cert = None
+        if signer_cert is None:
             signer_key = _load_key(signer_key_path) if signer_key_path.exists() else _new_key()
             signer_cert = _make_signer_certificate(signer_key, ca_key, ca)
             _write(signer_key_path, _key_pem(signer_key), private=True)

@@ -257,6 +257,18 @@ def _penalty(rows_bits: int, columns_bits: int, layout: _Layout) -> int:
     return score + int(abs(percent * 100 - 50) / 5) * 10
 
 
+def prepare(version: int, error_correction: int = ERROR_CORRECT_M) -> None:
+    """Compute the cached tables of a version now rather than on its first symbol."""
+    layout = _layout(version, error_correction)
+    for mask in range(8):
+        _base_matrix(version, error_correction, mask, True)
+        _base_matrix(version, error_correction, mask)
+    for ec_count in {ec for _, ec in layout.blocks}:
+        _rs_table(ec_count)
+    for position in range(layout.stride // 8):
+        _chunk_table(position)
+
+
 def encode(
     text: str,
     *,
