@@ -14,7 +14,7 @@ export AWS_ACCESS_KEY_ID ?= local
 export AWS_SECRET_ACCESS_KEY ?= local
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help install run test test-unit test-integration test-e2e lint demo token bench clean
+.PHONY: help install run test test-unit lint demo token verify-qr bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-18s %s\n", $$1, $$2}'
@@ -56,6 +56,11 @@ demo: install ## Drive the certificate path against the running stack (start `ma
 
 token: install ## Print an operator token for the local stack: make token ROLE=reviewer
 	@$(PY) -c "from chalicelib.bootstrap import build; print(build().tokens.issue('$(SUBJECT)', '$(ROLE)'.split(',')))"
+
+verify-qr: install ## Check a QR offline: make verify-qr QR='<text>' | IMAGE=photo.png | PDF=file.pdf
+	@mkdir -p .local && $(PY) -c "from chalicelib.bootstrap import build; import json; print(json.dumps(build().jwks()))" > .local/jwks.json
+	$(PY) -m chalicelib.adapters.documents.verify_cli --jwks .local/jwks.json \
+	  $(if $(QR),--text '$(QR)',$(if $(IMAGE),--image '$(IMAGE)',--pdf '$(PDF)'))
 
 bench: install ## Benchmarks (figures as name: value lines)
 	@for b in $(BENCHES); do $(PY) $$b || exit 1; done

@@ -81,6 +81,9 @@ def apply_and_pay(client: Client, person: dict[str, str]) -> dict[str, Any]:
 
 
 def main() -> int:
+    from infrastructure.local.run import local_environment
+
+    os.environ.update(local_environment())  # the same ports and URLs `make run` derives
     settings = load_settings()
     base = os.environ.get("API_URL", f"http://127.0.0.1:{os.environ.get('PORT', '8000')}")
     key = settings.channel_keys["telegram"]

@@ -18,6 +18,9 @@ from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e
+DEMO: dict = {}
+BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +54,7 @@ def test_demo_drives_the_whole_path_and_ends_with_one_json_line(stack):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     last = json.loads(result.stdout.strip().splitlines()[-1])
+    DEMO.update(last)
     assert last["status"] in ("approved", "issued")
     assert last["number"].startswith(time.strftime("%Y-"))
     assert len(last["request_id"]) >= 22
@@ -77,6 +81,57 @@ def test_payment_simulator_page_shows_the_order(stack):
     with urllib.request.urlopen(ordered["payment"]["pay_url"]) as page:
         html = page.read().decode()
     assert ordered["payment"]["order_code"] in html and "37.70" in html
+
+
+def test_demo_certificate_is_a_signed_pdf_whose_qr_opens_the_verification_page(stack, tmp_path):
+    import zxingcpp
+    from PIL import Image
+
+    assert DEMO, "the demo test runs first"
+    pdf = Path(DEMO["document_path"])
+    assert pdf.read_bytes().startswith(b"%PDF-")
+    out = subprocess.run(["pdfsig", str(pdf)], capture_output=True, text=True).stdout
+    assert "Signature is Valid" in out
+    subprocess.run(["pdftoppm", "-r", "150", "-png", "-singlefile", str(pdf), str(tmp_path / "p")], check=True)
+    (text,) = [r.text for r in zxingcpp.read_barcodes(Image.open(tmp_path / "p.png"))]
+    assert text.split("#")[0] == DEMO["verification_url"]
+
+
+def test_verification_page_in_a_browser_for_valid_revoked_and_unknown(stack):
+    from playwright.sync_api import sync_playwright
+
+    from chalicelib.adapters.auth import LocalTokenVerifier
+    from chalicelib.settings import load_settings
+
+    _, ports, env = stack
+    url = DEMO["verification_url"]
+    base = url.split("/v/")[0]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=BROWSER_ARGS)
+        page = browser.new_page(viewport={"width": 390, "height": 844})
+        page.goto(url)
+        assert page.locator("#verdict").get_attribute("data-status") == "valid"
+        assert "Documento auténtico y vigente" in page.locator("#verdict").inner_text()
+        assert "****8912" in page.content() and "45678912" not in page.content()
+
+        settings = load_settings()
+        token = LocalTokenVerifier(settings.jwt_secret, settings.jwt_issuer, settings.jwt_audience).issue(
+            "e2e-reviewer", ["reviewer"])
+        request = urllib.request.Request(f"{base}/v1/admin/documents/{url.rsplit('/', 1)[1]}/revoke",
+                                         data=json.dumps({"reason": "issued_in_error"}).encode(),
+                                         headers={"Authorization": f"Bearer {token}",
+                                                  "Content-Type": "application/json"})
+        with urllib.request.urlopen(request) as answer:
+            assert answer.status == 200
+        page.reload()
+        assert page.locator("#verdict").get_attribute("data-status") == "revoked"
+        assert "Documento revocado" in page.locator("#verdict").inner_text()
+        assert "emitido por error" in page.content()
+
+        page.goto(f"{base}/v/{'Z' * 22}")
+        assert page.locator("#verdict").get_attribute("data-status") == "unknown"
+        assert "Documento no reconocido" in page.locator("#verdict").inner_text()
+        browser.close()
 
 
 def test_ctrl_c_stops_everything_it_started(stack):

@@ -86,6 +86,30 @@ def test_local_pki_is_created_once_and_loaded_afterwards(tmp_path: Path) -> None
     assert second.ca_cert_pem == first.ca_cert_pem
 
 
+def test_signer_certificate_close_to_expiry_is_reissued_with_the_same_key(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from cryptography.hazmat.primitives import hashes, serialization
+
+    first = ensure_local_pki(tmp_path / "pki")
+    ca_key = serialization.load_pem_private_key(first.ca_key_path.read_bytes(), password=None)
+    now = dt.datetime.now(dt.UTC)
+    expiring = (
+        x509.CertificateBuilder()
+        .subject_name(first.signer_certificate.subject)
+        .issuer_name(first.ca_certificate.subject)
+        .public_key(first.signer_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=700))
+        .not_valid_after(now + dt.timedelta(days=10))
+        .sign(ca_key, hashes.SHA256())  # type: ignore[arg-type]
+    )
+    first.signer_cert_path.write_bytes(expiring.public_bytes(serialization.Encoding.PEM))
+    renewed = ensure_local_pki(tmp_path / "pki")
+    assert renewed.signer_certificate.not_valid_after_utc > now + dt.timedelta(days=700)
+    assert renewed.signer_certificate.public_key() == first.signer_key.public_key()
+
+
 def test_private_keys_are_readable_by_the_owner_only(pki: LocalPki) -> None:
     for path in (pki.ca_key_path, pki.signer_key_path, pki.qr_key_path):
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, path.name

@@ -66,3 +66,11 @@ def test_pdf_path_fills_exactly_the_dark_modules() -> None:
         for column in range(int(x), int(x) + int(width)):
             grid[matrix.size - 1 - int(y)][column] += 1
     assert ["".join(map(str, row)) for row in grid] == list(matrix.rows)
+
+
+def test_prepare_computes_the_tables_encode_needs() -> None:
+    qr.prepare(14)
+    before = qr._base_matrix.cache_info().misses
+    text = "x" * 340  # a version-14 payload (v13-M holds 331 bytes)
+    assert qr.encode(text).version == 14
+    assert qr._base_matrix.cache_info().misses == before
