@@ -223,4 +223,4 @@ def test_certificate_with_confirmed_record_prints_the_cases(api, tmp_path: Path)
     pdf_path.write_bytes(_pdf(api, status, user="telegram:3001"))
     text = subprocess.run(["pdftotext", str(pdf_path), "-"], capture_output=True, text=True).stdout
     assert "REGISTRA ANTECEDENTES JUDICIALES" in text and "NO REGISTRA" not in text
-    assert "00456-2015-0-1801-JR-PE-" in text and "Hurto agravado" in text
+    assert "00456-2015-0-1801-JR-PE-03" in text and "Hurto agravado" in text

@@ -411,7 +411,7 @@ def _layout(content: DocumentContent, qr_text: str) -> _Layout:
         flow.space(2)
         flow.table(
             ("Expediente", "Órgano jurisdiccional", "Delito", "Fecha"),
-            (0.34, 0.31, 0.20, 0.15),  # a case file number fits on one line
+            (0.39, 0.29, 0.18, 0.14),  # a case file number fits on one line
             (
                 tuple(clean_text(cell) for cell in (case.case_file, case.court, case.offence, case.date))
                 for case in content.cases
