@@ -131,20 +131,15 @@ def main() -> int:
     # Set explicitly: a shell that starts us in the background would otherwise leave SIGINT ignored.
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
-    chat = None
     try:
         stack.start()
-        from infrastructure.local.botapi.local_bot import start_local_bot
-
-        chat = start_local_bot(f"http://127.0.0.1:{port}")
-        chat_lines = "".join(f"    {line}\n" for line in chat.lines)
         print(f"""
   The local system is up (Ctrl-C stops everything):
     API                 http://127.0.0.1:{port}   (health: /health)
     payment simulator   http://127.0.0.1:{stack.pay_port}/pay/<order code>
     DynamoDB Local      http://127.0.0.1:{stack.ddb_port}   (data in .local/dynamodb)
     documents           .local/documents
-{chat_lines}  Try: make demo    ·    operator token: make token ROLE=reviewer
+  Try: make demo    ·    operator token: make token ROLE=reviewer
 """, flush=True)
         while not stopping.wait(0.5):
             pass
@@ -152,8 +147,6 @@ def main() -> int:
         pass
     finally:
         print("stopping…", flush=True)
-        if chat is not None:
-            chat.stop()
         stack.stop()
     return 0
 
