@@ -9,7 +9,7 @@ from typing import Any
 from chalice import Chalice, Rate
 
 from chalicelib import logs, tracing
-from chalicelib.api import admin, certificate_requests, health, verification, webhooks
+from chalicelib.api import admin, certificate_requests, control, health, verification, webhooks
 from chalicelib.bootstrap import container
 from chalicelib.services.certificate_requests import expire_unpaid_orders
 from chalicelib.services.events import dispatch
@@ -20,8 +20,8 @@ log = logging.getLogger("app")
 
 app = Chalice(app_name="antecedentes")
 app.log.setLevel(logging.INFO)
-app.api.binary_types.append("application/pdf")
-for blueprint in (health.bp, certificate_requests.bp, webhooks.bp, admin.bp, verification.bp):
+app.api.binary_types.extend(["application/pdf", "video/mp4"])
+for blueprint in (health.bp, certificate_requests.bp, webhooks.bp, admin.bp, verification.bp, control.bp):
     app.register_blueprint(blueprint)
 
 # In the cloud the infrastructure passes the outbox table's stream; locally the worker feeds the handler.

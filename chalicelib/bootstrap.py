@@ -24,8 +24,10 @@ class Container:
     storage: Any
     tokens: Any
     clock: Clock
+    control: Any = None
     _pki: Any = None
     _producer: Any = None
+    _face_matcher: Any = None
 
     @property
     def rules(self) -> RequestRules:
@@ -49,6 +51,20 @@ class Container:
 
             self._producer = local_pipeline(self.pki(), timestamp_url=self.settings.timestamp_url)
         return self._producer
+
+    @property
+    def control_rules(self) -> Any:
+        from .services.control import ControlRules
+
+        return ControlRules(location_max_age_seconds=self.settings.checkin_location_max_age_seconds,
+                            warrant_name_threshold=self.settings.warrant_name_threshold)
+
+    def face_matcher(self) -> Any:
+        if self._face_matcher is None:
+            from .domain.biometrics import InconclusiveFaceMatcher
+
+            self._face_matcher = InconclusiveFaceMatcher()
+        return self._face_matcher
 
     def notifier(self) -> Any:
         """The chat notifier, or None when no bot token is configured."""
@@ -78,6 +94,7 @@ class Container:
 def build(settings: Settings | None = None, clock: Clock | None = None) -> Container:
     from .adapters import dynamo_models
     from .adapters.auth import LocalTokenVerifier
+    from .adapters.dynamo_control import DynamoControlStore
     from .adapters.dynamo_store import DynamoAuditLog, DynamoIdentityRegistry, DynamoPenitentiaryRegistry, DynamoStore
     from .adapters.local_payments import LocalPaymentProvider
     from .adapters.storage import LocalFileStorage
@@ -94,6 +111,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None) -> Conta
         storage=LocalFileStorage(settings.documents_dir),
         tokens=LocalTokenVerifier(settings.jwt_secret, settings.jwt_issuer, settings.jwt_audience),
         clock=clock or SystemClock(),
+        control=DynamoControlStore(settings.aws_region, settings.dynamodb_endpoint),
     )
 
 

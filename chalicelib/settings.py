@@ -48,6 +48,9 @@ class Settings:
     certificate_validity_days: int = 90
     timestamp_url: str | None = None
     telegram_bot_token: str | None = None
+    checkin_location_max_age_seconds: int = 180
+    warrant_name_threshold: float = 92.0
+    attendance_validity_days: int = 365
     telegram_api_base_url: str = "https://api.telegram.org"
 
     @property
@@ -105,5 +108,9 @@ def load_settings() -> Settings:
         ),
         timestamp_url=os.environ.get("TIMESTAMP_URL") or None,
         telegram_bot_token=os.environ.get("TELEGRAM_BOT_TOKEN") or None,
+        checkin_location_max_age_seconds=int(_env("CHECKIN_LOCATION_MAX_AGE_SECONDS",
+                                                  str(defaults.checkin_location_max_age_seconds))),
+        warrant_name_threshold=float(_env("WARRANT_NAME_THRESHOLD", str(defaults.warrant_name_threshold))),
+        attendance_validity_days=int(_env("ATTENDANCE_VALIDITY_DAYS", str(defaults.attendance_validity_days))),
         telegram_api_base_url=_env("TELEGRAM_API_BASE_URL", defaults.telegram_api_base_url),
     )

@@ -237,9 +237,156 @@ class DocumentModel(Model):
     by_hash = ByHash()
 
 
+class MeasureModel(Model):
+    """Court measures (rules of conduct) of people free under them."""
+
+    class Meta:
+        table_name = "control-measures"
+
+    measure_id = UnicodeAttribute(hash_key=True)
+    document_key = UnicodeAttribute(null=True)  # TYPE#NUMBER of an active measure's person: sparse index
+    body = JSONAttribute()
+    version = VersionAttribute()
+
+    class ByDocument(GlobalSecondaryIndex[Any]):
+        class Meta:
+            index_name = "by-document"
+            projection = KeysOnlyProjection()
+
+        document_key = UnicodeAttribute(hash_key=True)
+
+    by_document = ByDocument()
+
+
+class EnrolmentModel(Model):
+    """A chat account enrolled for virtual control, linked to its measure."""
+
+    class Meta:
+        table_name = "control-enrolments"
+
+    owner = UnicodeAttribute(hash_key=True)
+    measure_id = UnicodeAttribute()
+    body = JSONAttribute()
+    version = VersionAttribute()
+
+    class ByMeasure(GlobalSecondaryIndex[Any]):
+        class Meta:
+            index_name = "by-measure"
+            projection = KeysOnlyProjection()
+
+        measure_id = UnicodeAttribute(hash_key=True)
+
+    by_measure = ByMeasure()
+
+
+class CheckinModel(Model):
+    """One check-in attempt with all its evidence."""
+
+    class Meta:
+        table_name = "control-checkins"
+
+    checkin_id = UnicodeAttribute(hash_key=True)
+    measure_id = UnicodeAttribute()
+    started_at = UnicodeAttribute()
+    body = JSONAttribute()
+    version = VersionAttribute()
+
+    class ByMeasure(GlobalSecondaryIndex[Any]):
+        class Meta:
+            index_name = "by-measure"
+            projection = KeysOnlyProjection()
+
+        measure_id = UnicodeAttribute(hash_key=True)
+        started_at = UnicodeAttribute(range_key=True)
+
+    by_measure = ByMeasure()
+
+
+class RegistrationModel(Model):
+    """The "Registro de Firmas": one registration per measure and reporting window, never two."""
+
+    class Meta:
+        table_name = "control-registrations"
+
+    key = UnicodeAttribute(hash_key=True)  # measure_id#window key
+    measure_id = UnicodeAttribute()
+    body = JSONAttribute()
+
+
+class IncidentModel(Model):
+    class Meta:
+        table_name = "control-incidents"
+
+    incident_id = UnicodeAttribute(hash_key=True)
+    district_day = UnicodeAttribute()  # DISTRICT#YYYY-MM-DD (Peru): the daily report's key
+    created_at = UnicodeAttribute()
+    measure_id = UnicodeAttribute()
+    body = JSONAttribute()
+    version = VersionAttribute()
+
+    class ByDistrictDay(GlobalSecondaryIndex[Any]):
+        class Meta:
+            index_name = "by-district-day"
+            projection = KeysOnlyProjection()
+
+        district_day = UnicodeAttribute(hash_key=True)
+        created_at = UnicodeAttribute(range_key=True)
+
+    class ByMeasure(GlobalSecondaryIndex[Any]):
+        class Meta:
+            index_name = "by-measure"
+            projection = KeysOnlyProjection()
+
+        measure_id = UnicodeAttribute(hash_key=True)
+        created_at = UnicodeAttribute(range_key=True)
+
+    by_district_day = ByDistrictDay()
+    by_measure = ByMeasure()
+
+
+class WarrantModel(Model):
+    """The warrants registry ("requisitorias"), local stand-in."""
+
+    class Meta:
+        table_name = "warrants"
+
+    warrant_id = UnicodeAttribute(hash_key=True)
+    document_number = UnicodeAttribute(null=True)
+    body = JSONAttribute()
+
+    class ByDocument(GlobalSecondaryIndex[Any]):
+        class Meta:
+            index_name = "by-document"
+            projection = AllProjection()
+
+        document_number = UnicodeAttribute(hash_key=True)
+
+    by_document = ByDocument()
+
+
+class WarrantNameIndexModel(Model):
+    class Meta:
+        table_name = "warrant-name-index"
+
+    key = UnicodeAttribute(hash_key=True)
+    warrant_id = UnicodeAttribute(range_key=True)
+
+
+class CalendarModel(Model):
+    """The annual programming calendar of one year and district."""
+
+    class Meta:
+        table_name = "control-calendars"
+
+    key = UnicodeAttribute(hash_key=True)  # YEAR#DISTRICT
+    body = JSONAttribute()
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     RequestModel, IdempotencyModel, OrderModel, PaymentModel, OutboxModel, ProcessedModel, CounterModel,
     AuditModel, IdentityModel, RecordModel, NameIndexModel, LedgerModel, DocumentModel,
+    MeasureModel, EnrolmentModel, CheckinModel, RegistrationModel, IncidentModel, WarrantModel,
+    WarrantNameIndexModel, CalendarModel,
 )
 _BASE_NAMES = {model: model.Meta.table_name for model in ALL_MODELS}
 

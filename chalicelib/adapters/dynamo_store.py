@@ -220,6 +220,10 @@ class DynamoTransaction:
     def put_document(self, document: IssuedDocument) -> None:
         self._writes.append(("document", document_to_model(document), None))
 
+    def put_item(self, kind: str, item: Model, condition: Any = None) -> None:
+        """Any other model; versioned items are conditional on their version, `condition` adds to it."""
+        self._writes.append((kind, item, condition))
+
     @translate_errors
     def commit(self) -> None:
         if not self._writes:
@@ -233,7 +237,7 @@ class DynamoTransaction:
             for (kind, item, _), reason in zip(self._writes, reasons, strict=False):
                 if reason is not None and getattr(reason, "code", None) == "ConditionalCheckFailed":
                     # A versioned item that existed changed meanwhile; anything new was already there.
-                    if kind in ("request", "order") or (kind == "document" and (getattr(item, "version", 0) or 0) > 1):
+                    if kind in ("request", "order") or (getattr(item, "version", 0) or 0) > 1:
                         raise ConcurrentUpdate(f"The {kind} changed meanwhile; try again.") from exc
                     raise AlreadyExists(kind) from exc
             raise

@@ -176,3 +176,57 @@ def check_qr_text(text: Any, *, store: Store, jwks: dict[str, Any], verify: Any,
     document = lookup(document_id, store)
     return {"offline_check": "valid" if sealed.valid else "invalid", "offline_reason": sealed.reason,
             **verification_view(document, now)}
+
+
+ATTENDANCE_TITLE = "CONSTANCIA DE ANOTACIÓN DE ASISTENCIA"
+
+
+def issue_attendance(checkin_id: str, *, store: Store, control: Any, storage: DocumentStorage,
+                     producer: DocumentProducer, clock: Clock, policy: IssuePolicy) -> IssuedDocument | None:
+    """Handler of control.registered: the signed attendance certificate, one per registration."""
+    from ..domain.documents import KIND_ATTENDANCE, RESULT_ATTENDANCE
+    from .time import PERU
+
+    checkin = control.get_checkin(checkin_id)
+    if checkin is None or checkin.outcome != "registered" or not checkin.document_id:
+        return None
+    existing = store.get_document(checkin.document_id)
+    if existing is not None:
+        return existing
+    measure = control.get_measure(checkin.measure_id)
+    person = measure.person
+    now = clock.now().replace(microsecond=0)
+    number = f"CVP-{now.year}-{store.next_number(f'attendance-{now.year}'):06d}"
+    registered_at = next((e["at"] for e in reversed(checkin.evidence) if e["step"] == "registered"), now.isoformat())
+    extra = (("Expediente", measure.case_file), ("Órgano jurisdiccional", measure.court),
+             ("Distrito judicial", measure.district), ("Periodo", checkin.window_key),
+             ("Control registrado", datetime.fromisoformat(registered_at).astimezone(PERU).strftime(
+                 "%d/%m/%Y %H:%M (hora de Perú)")))
+    document_type = DOCUMENT_TYPE_NAMES.get(person.document_type or "", "Sin documento")
+    content = DocumentContent(
+        document_id=checkin.document_id, kind=KIND_ATTENDANCE, title=ATTENDANCE_TITLE, number=number,
+        holder_name=person.full_name, document_type=document_type, document_number=person.document_number or "—",
+        result=RESULT_ATTENDANCE, cases=(), issued_at=now, valid_until=now + policy.validity,
+        verification_url=policy.verification_url(checkin.document_id), extra_lines=extra)
+    pdf = producer.produce(content)
+    sha256 = hashlib.sha256(pdf).hexdigest()
+    key = f"attendance/{checkin.document_id}-{sha256[:16]}.pdf"
+    storage.put(key, pdf)
+    document = IssuedDocument(
+        document_id=checkin.document_id, kind=KIND_ATTENDANCE, title=ATTENDANCE_TITLE, number=number,
+        owner=checkin.owner, source_id=checkin.checkin_id, holder_name=person.full_name,
+        document_type=document_type, masked_document_number=mask_document_number(person.document_number or "—"),
+        result=RESULT_ATTENDANCE, cases=(), issued_at=now, valid_until=content.valid_until, sha256=sha256,
+        storage_key=key)
+    from ..domain.requests import Event, new_id
+
+    tx = store.transaction()
+    tx.put_document(document)
+    tx.add_event(Event(new_id(), "control.attendance_issued", checkin.checkin_id, now,
+                       {"owner": checkin.owner, "document_id": checkin.document_id,
+                        "language": getattr(control.get_enrolment(checkin.owner), "language", "es")}))
+    try:
+        tx.commit()
+    except AlreadyExists:
+        return store.get_document(checkin.document_id)
+    return document

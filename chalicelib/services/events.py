@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..domain.requests import Event
-from .documents import issue_certificate
+from .documents import IssuePolicy, issue_attendance, issue_certificate
 from .notifications import PUSH_FOR_EVENT, notify
 from .review import check_records
 
@@ -26,6 +26,14 @@ def _issue(event: Event, c: Any) -> None:
                       policy=c.issue_policy)
 
 
+def _issue_attendance(event: Event, c: Any) -> None:
+    from datetime import timedelta
+
+    policy = IssuePolicy(c.settings.public_base_url, timedelta(days=c.settings.attendance_validity_days))
+    issue_attendance(event.aggregate_id, store=c.store, control=c.control, storage=c.storage,
+                     producer=c.producer(), clock=c.clock, policy=policy)
+
+
 def _notify(event: Event, c: Any) -> None:
     notify(event, store=c.store, storage=c.storage, notifier=c.notifier())
 
@@ -33,6 +41,7 @@ def _notify(event: Event, c: Any) -> None:
 HANDLERS: dict[str, list[Handler]] = {name: [_notify] for name in PUSH_FOR_EVENT}
 HANDLERS["request.paid"].insert(0, _record_check)
 HANDLERS["request.approved"].insert(0, _issue)
+HANDLERS["control.registered"] = [_issue_attendance]
 
 
 def dispatch(event: Event, c: Any) -> int:

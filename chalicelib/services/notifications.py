@@ -22,6 +22,7 @@ PUSH_FOR_EVENT = {
     "request.expired": "push.expired",
     "request.identity_rejected": "push.identity_rejected",
     "document.revoked": "push.revoked",
+    "control.attendance_issued": "push.attendance",
 }
 
 
@@ -37,6 +38,36 @@ def push_text(key: str, language: str, **values: str) -> str:
     return entry.get(language, entry["es"]).format(**values)
 
 
+def _attendance(event: Event, store: Store, storage: DocumentStorage, notifier: Any) -> bool:
+    """The attendance certificate goes to the chat that checked in, once."""
+    owner = str(event.data.get("owner", ""))
+    if not owner.startswith("telegram:") or notifier is None:
+        return False
+    tx = store.transaction()
+    tx.mark_processed("notify", event.event_id)
+    try:
+        tx.commit()
+    except AlreadyExists:
+        return False
+    from ..domain.documents import KIND_ATTENDANCE
+
+    try:
+        documents = [d for d in [store.get_document(event.data.get("document_id", ""))] if d]
+        if not documents:
+            return False
+        document = documents[0]
+        pdf = storage.get(document.storage_key) if document.kind == KIND_ATTENDANCE else None
+        if pdf is None:
+            return False
+        language = str(event.data.get("language", "es"))
+        notifier.send_document(owner.split(":", 1)[1], f"constancia-{document.number}.pdf", pdf,
+                               push_text("push.attendance", language, number=document.number))
+    except DomainError:
+        store.release_processed("notify", event.event_id)
+        raise
+    return True
+
+
 def _request_for(event: Event, store: Store) -> CertificateRequest | None:
     if event.name.startswith("document."):
         document = store.get_document(event.aggregate_id)
@@ -47,6 +78,8 @@ def _request_for(event: Event, store: Store) -> CertificateRequest | None:
 def notify(event: Event, *, store: Store, storage: DocumentStorage, notifier: Any) -> bool:
     """Returns whether a message was sent. A second delivery of the same event sends nothing."""
     key = PUSH_FOR_EVENT.get(event.name)
+    if event.name == "control.attendance_issued":
+        return _attendance(event, store, storage, notifier)
     request = _request_for(event, store) if key else None
     if key is None or request is None or not request.owner.startswith("telegram:"):
         return False

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import calendar
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-from chalicelib.services import registries
+from chalicelib.domain.control import parse_calendar
+from chalicelib.services import control, registries
+from chalicelib.services.time import peru_today
 
 SEED_DIR = Path(__file__).resolve().parent / "seed"
 
@@ -15,4 +19,23 @@ def seed(c: Any) -> dict[str, int]:
     for registry, name in (("identity", "identity.csv"), ("penitentiary", "penitentiary.csv")):
         report = registries.import_csv(registry, (SEED_DIR / name).read_text(encoding="utf-8"), c)
         counts[registry] = report["imported"]
+    counts["warrants"] = control.import_warrants((SEED_DIR / "warrants.csv").read_text(encoding="utf-8"),
+                                                 c=c)["imported"]
+    year = peru_today(c.clock.now()).year
+    for district in ("LIMA", "CALLAO", "AREQUIPA", "CUSCO"):
+        for y in (year, year + 1):
+            c.control.put_calendar(parse_calendar(y, district, sample_calendar(y)))
+    counts["calendars"] = 8
     return counts
+
+
+def sample_calendar(year: int) -> dict[str, Any]:
+    """A fictitious annual calendar: group A reports on days 1–15 of each month, group B from the 16th on."""
+    groups: dict[str, list[dict[str, Any]]] = {"A": [], "B": []}
+    for month in range(1, 13):
+        last = calendar.monthrange(year, month)[1]
+        groups["A"].append({"period": month, "start": date(year, month, 1).isoformat(),
+                            "end": date(year, month, 15).isoformat()})
+        groups["B"].append({"period": month, "start": date(year, month, 16).isoformat(),
+                            "end": date(year, month, last).isoformat()})
+    return {"groups": groups}

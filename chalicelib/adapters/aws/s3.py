@@ -1,0 +1,59 @@
+"""Document storage on Amazon S3: the same port as the local folder, plus presigned download links."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .clients import client, error_code
+
+_KEY = re.compile(r"[A-Za-z0-9_\-][A-Za-z0-9_\-./]{0,200}")
+_MISSING = {"NoSuchKey", "404", "NotFound"}
+
+
+class S3DocumentStorage:
+    """Implements :class:`~chalicelib.domain.ports.DocumentStorage` on one private, versioned bucket."""
+
+    def __init__(self, bucket: str, region: str, s3: Any = None) -> None:
+        self.bucket = bucket
+        self.region = region
+        self._s3 = s3
+
+    @property
+    def s3(self) -> Any:
+        if self._s3 is None:
+            self._s3 = client("s3", self.region)
+        return self._s3
+
+    @staticmethod
+    def _key(key: str) -> str:
+        # The same keys as the local folder accepts, so a key that works locally works here and vice versa.
+        if not _KEY.fullmatch(key) or ".." in key:
+            raise ValueError("invalid storage key")
+        return key
+
+    def put(self, key: str, data: bytes, content_type: str = "application/pdf") -> None:
+        self.s3.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, ContentType=content_type)
+
+    def get(self, key: str) -> bytes | None:
+        try:
+            answer = self.s3.get_object(Bucket=self.bucket, Key=self._key(key))
+        except Exception as error:
+            if error_code(error) in _MISSING:
+                return None
+            raise
+        body: bytes = answer["Body"].read()
+        return body
+
+    def ping(self) -> None:
+        self.s3.head_bucket(Bucket=self.bucket)
+
+    def presigned_url(self, key: str, seconds: int = 300, filename: str | None = None) -> str:
+        """A time-limited GET link (the bucket stays private); at most 7 days, as S3 allows."""
+        if not 1 <= seconds <= 7 * 24 * 3600:
+            raise ValueError("a presigned link lives between 1 second and 7 days")
+        params: dict[str, str] = {"Bucket": self.bucket, "Key": self._key(key)}
+        if filename:
+            params["ResponseContentDisposition"] = f'attachment; filename="{filename}"'
+        url: str = self.s3.generate_presigned_url("get_object", Params=params, ExpiresIn=seconds)
+        return url

@@ -1,0 +1,296 @@
+"""Virtual penal control over the API on DynamoDB Local: measures, enrolment, check-ins, incidents."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chalicelib.domain.control import gazetteer
+from tests.integration.conftest import Api
+
+# Fictitious people of infrastructure/local/seed/identity.csv (and warrants.csv for Jorge).
+ROSA = {"has_document": True, "nationality": "PER", "document_type": "DNI", "document_number": "70112233",
+        "given_names": "Rosa Elvira", "surnames": "de la Cruz Huamán"}
+ROSA_ANSWERS = {"parents_names": "Víctor de la Cruz y Julia Huamán", "dni_issue_date": "2016-08-01",
+                "dni_expiry_date": "2024-08-01", "dni_check_character": None}
+JORGE = {"has_document": True, "nationality": "PER", "document_type": "DNI", "document_number": "44556677",
+         "given_names": "Jorge Luis", "surnames": "Salazar Paredes"}
+JORGE_ANSWERS = {"parents_names": "Luis Salazar, Marta Paredes", "dni_issue_date": "2018-04-04",
+                 "dni_expiry_date": "2028-04-04", "dni_check_character": None}
+INSIDE_LIMA = (-12.05, -77.03)
+CUSCO = (-13.53, -71.97)
+JPEG = b"\xff\xd8\xff\xe0" + b"fake-jpeg-body" * 10
+
+
+def _answers(person: dict[str, Any], answers: dict[str, Any]) -> dict[str, Any]:
+    from chalicelib.domain.identity import dni_check_characters
+
+    return {**answers, "dni_check_character": dni_check_characters(person["document_number"])[0]}
+
+
+def measure_body(person: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    return {"person": person, "case_file": "00123-2020-0-1801-JR-PE-01", "court": "1° Juzgado Penal de Lima",
+            "district": "LIMA", "legal_status": "processed", "periodicity": "monthly", "start_date": "2026-01-01",
+            "first_registration_deadline": "2026-12-31", "end_date": "2027-12-31", "area": "LIMA",
+            "group": "B", **changes}
+
+
+def location(api: Api, lat: float, lon: float, **changes: Any) -> dict[str, Any]:
+    return {"latitude": lat, "longitude": lon, "accuracy_m": 20, "live_period": 900,
+            "sent_at": api.c.clock.now().timestamp() - 5, **changes}
+
+
+class Person:
+    def __init__(self, api: Api, person: dict[str, Any], user: str, **measure: Any) -> None:
+        self.api, self.person, self.user = api, person, f"{user}{uuid.uuid4().hex[:8]}"
+        # Tables are shared by the session's tests: close this person's measures left by earlier tests.
+        for old in api.c.control.active_measures_for_document(person["document_type"], person["document_number"]):
+            api.post(f"/v1/court/measures/{old.measure_id}/revoke", {}, headers=api.operator_headers("court"))
+        answer = api.post("/v1/court/measures", measure_body(person, **measure),
+                          headers=api.operator_headers("court", subject="judge-1"))
+        assert answer.status_code == 201, answer.body
+        self.measure = answer.json_body
+
+    def enrol(self) -> Any:
+        body = {"mobile": "+51987654321", "address": "Av. Abancay 123, Lima", "language": "es",
+                **{k: v for k, v in self.person.items()}}
+        return self.api.post("/v1/control/enrolments", body, user=self.user)
+
+    def start(self) -> Any:
+        return self.api.post("/v1/control/check-ins", {}, user=self.user)
+
+    def step(self, checkin_id: str, name: str, body: Any) -> Any:
+        return self.api.post(f"/v1/control/check-ins/{checkin_id}/{name}", body, user=self.user)
+
+    def selfie(self, checkin_id: str) -> Any:
+        headers = {**self.api.channel_headers(self.user), "Content-Type": "image/jpeg"}
+        return self.api.client.http.post(f"/v1/control/check-ins/{checkin_id}/selfie", body=JPEG, headers=headers)
+
+    def check_in(self, where: tuple[float, float], answers: dict[str, Any]) -> dict[str, Any]:
+        checkin = self.start()
+        assert checkin.status_code == 201, checkin.body
+        cid = checkin.json_body["checkin_id"]
+        assert self.step(cid, "location", location(self.api, *where)).json_body["step"] == "selfie"
+        selfie = self.selfie(cid).json_body
+        assert selfie["step"] == "questions", selfie  # the embedded face matcher is never conclusive
+        result = self.step(cid, "answers", {"answers": _answers(self.person, answers)})
+        assert result.status_code == 200, result.body
+        return dict(result.json_body)
+
+
+@pytest.fixture
+def rosa(api):  # type: ignore[no-untyped-def]
+    person = Person(api, ROSA, "telegram:5001")
+    assert person.enrol().status_code == 201
+    return person
+
+
+def test_measure_needs_a_valid_case_file_and_polygon(api):
+    headers = api.operator_headers("court")
+    bad_case = api.post("/v1/court/measures", measure_body(ROSA, case_file="123-2020"), headers=headers)
+    assert bad_case.status_code == 422 and bad_case.json_body["error"]["field"] == "case_file"
+    bowtie = {"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]}
+    bad_area = api.post("/v1/court/measures", measure_body(ROSA, area=bowtie), headers=headers)
+    assert bad_area.status_code == 422 and bad_area.json_body["error"]["code"] == "invalid_polygon"
+    unknown_group = api.post("/v1/court/measures", measure_body(ROSA, group="Z"), headers=headers)
+    assert unknown_group.json_body["error"]["field"] == "group"
+
+
+def test_measures_need_the_court_role(api):
+    answer = api.post("/v1/court/measures", measure_body(ROSA), headers=api.operator_headers("reviewer"))
+    assert answer.status_code == 403
+
+
+def test_measure_accepts_a_drawn_polygon(api):
+    polygon = gazetteer()["CALLAO"]["geometry"]
+    answer = api.post("/v1/court/measures", measure_body(ROSA, area=polygon), headers=api.operator_headers("court"))
+    assert answer.status_code == 201 and answer.json_body["area"] == "área dibujada"
+
+
+def test_enrolment_tells_the_first_window(api):
+    person = Person(api, ROSA, "telegram:5002")
+    answer = person.enrol()
+    assert answer.status_code == 201
+    assert answer.json_body["first_window"] == {"start": "2026-11-16", "end": "2026-11-30", "group": "B"}
+    assert answer.json_body["message"] == "annex2.d" and answer.json_body["needs_photo"] is False
+
+
+def test_enrolment_for_a_document_with_no_measure_is_refused_clearly(api):
+    body = {"mobile": "+51987654321", "address": "Jr. Cusco 456, Lima", **{**ROSA, "document_number": "45678912",
+                                                                          "given_names": "Ana Lucía",
+                                                                          "surnames": "Quispe Mamani"}}
+    answer = api.post("/v1/control/enrolments", body, user="telegram:5003")
+    assert answer.status_code == 400 and answer.json_body["error"]["code"] == "no_measure"
+
+
+def test_check_in_inside_the_area_after_questions_is_registered_with_a_certificate(api, rosa, tmp_path: Path):
+    result = rosa.check_in(INSIDE_LIMA, ROSA_ANSWERS)
+    assert result["step"] == "done" and result["outcome"] == "registered" and result["message"] == "annex3.f"
+    assert result["next_window"] == {"start": "2026-12-16", "end": "2026-12-31", "group": "B"}
+    api.run_worker()
+    cid = result["checkin_id"]
+    pdf = api.client.http.get(f"/v1/control/check-ins/{cid}/document",
+                              headers={**api.channel_headers(rosa.user), "Accept": "application/pdf"}).body
+    (tmp_path / "a.pdf").write_bytes(pdf)
+    assert "Signature is Valid" in subprocess.run(["pdfsig", str(tmp_path / "a.pdf")], capture_output=True,
+                                                  text=True).stdout
+    text = subprocess.run(["pdftotext", str(tmp_path / "a.pdf"), "-"], capture_output=True, text=True).stdout
+    assert "CONSTANCIA DE ANOTACIÓN DE ASISTENCIA" in text and "00123-2020-0-1801-JR-PE-01" in text
+    document_id = api.get(f"/v1/control/check-ins/{cid}", user=rosa.user).json_body["document_id"]
+    verified = api.client.http.get(f"/v/{document_id}", headers={"Accept": "application/json"}).json_body
+    assert verified["status"] == "valid" and verified["document"]["kind"] == "attendance"
+
+
+def test_second_check_in_in_the_same_period_is_refused(api, rosa):
+    rosa.check_in(INSIDE_LIMA, ROSA_ANSWERS)
+    again = rosa.start()
+    assert again.status_code == 400 and again.json_body["error"]["code"] == "already_registered"
+
+
+def test_check_in_outside_the_area_is_not_registered_and_raises_an_incident(api, rosa):
+    result = rosa.check_in(CUSCO, ROSA_ANSWERS)
+    assert result["outcome"] == "out_of_area" and result["message"] == "annex3.e"
+    compliance = api.get(f"/v1/court/measures/{rosa.measure['measure_id']}/compliance",
+                         headers=api.operator_headers("court")).json_body
+    assert [i["type"] for i in compliance["incidents"]] == ["out_of_area"]
+    assert rosa.start().status_code == 201  # nothing registered: they may still report inside the window
+
+
+def test_borderline_location_asks_for_a_fresh_one(api, rosa):
+    checkin = rosa.start().json_body["checkin_id"]
+    south_edge = (-12.2495, -77.0)  # about 50 m from the approximate boundary
+    rosa.step(checkin, "location", location(api, *south_edge, accuracy_m=200))
+    rosa.selfie(checkin)
+    answer = rosa.step(checkin, "answers", {"answers": _answers(ROSA, ROSA_ANSWERS)}).json_body
+    assert answer["step"] == "fresh_location" and answer["message"] == "annex3.d"
+    done = rosa.step(checkin, "location", location(api, *INSIDE_LIMA)).json_body
+    assert done["outcome"] == "registered"
+
+
+def test_failed_questions_end_with_annex_3c_and_an_impersonation_incident(api, rosa):
+    checkin = rosa.start().json_body["checkin_id"]
+    rosa.step(checkin, "location", location(api, *INSIDE_LIMA))
+    rosa.selfie(checkin)
+    wrong = {**_answers(ROSA, ROSA_ANSWERS), "dni_issue_date": "2000-01-01"}
+    result = rosa.step(checkin, "answers", {"answers": wrong}).json_body
+    assert result["outcome"] == "impersonation" and result["message"] == "annex3.c"
+    compliance = api.get(f"/v1/court/measures/{rosa.measure['measure_id']}/compliance",
+                         headers=api.operator_headers("court")).json_body
+    assert compliance["incidents"][0]["type"] == "impersonation"
+
+
+def test_possible_warrant_is_not_revealed_and_becomes_an_incident_for_the_police(api):
+    jorge = Person(api, JORGE, "telegram:5010")
+    jorge.enrol()
+    rosa = Person(api, ROSA, "telegram:5011")
+    rosa.enrol()
+    with_warrant = jorge.check_in(INSIDE_LIMA, JORGE_ANSWERS)
+    without = rosa.check_in(INSIDE_LIMA, ROSA_ANSWERS)
+    assert set(with_warrant) == set(without)
+    assert {k: v for k, v in with_warrant.items() if k != "checkin_id"} == \
+        {k: v for k, v in without.items() if k != "checkin_id"}
+    view = api.get(f"/v1/control/check-ins/{with_warrant['checkin_id']}", user=jorge.user).json_body
+    assert "warrant" not in json.dumps(view)
+    compliance = api.get(f"/v1/court/measures/{jorge.measure['measure_id']}/compliance",
+                         headers=api.operator_headers("court")).json_body
+    incident = compliance["incidents"][0]
+    assert incident["type"] == "warrant" and "REQ-0001" in incident["observations"]
+
+
+@pytest.mark.parametrize(("changes", "code"), [
+    ({"live_period": 0}, "location_not_live"),
+    ({"forwarded": True}, "location_forwarded"),
+    ({"sent_at": 0}, "location_stale"),
+])
+def test_pins_forwarded_and_stale_locations_are_refused_and_kept_as_evidence(api, rosa, changes, code):
+    checkin = rosa.start().json_body["checkin_id"]
+    answer = rosa.step(checkin, "location", location(api, *INSIDE_LIMA, **changes))
+    assert answer.status_code == 400 and answer.json_body["error"]["code"] == code
+    compliance = api.get(f"/v1/court/measures/{rosa.measure['measure_id']}/compliance",
+                         headers=api.operator_headers("court")).json_body
+    assert compliance["checkins"][0]["evidence"][-1] == {**compliance["checkins"][0]["evidence"][-1],
+                                                         "step": "location_refused", "reason": code}
+    assert rosa.step(checkin, "location", location(api, *INSIDE_LIMA)).json_body["step"] == "selfie"
+
+
+def test_check_in_outside_the_window_is_refused_with_the_next_window(api, rosa, clock):
+    clock.advance(days=12)  # 2 December: group B reports from the 16th
+    answer = rosa.start()
+    assert answer.json_body["error"]["code"] == "outside_window"
+    assert answer.json_body["error"]["details"]["next_window"]["start"] == "2026-12-16"
+
+
+def test_revoked_measure_cannot_check_in(api, rosa):
+    api.post(f"/v1/court/measures/{rosa.measure['measure_id']}/revoke", {}, headers=api.operator_headers("court"))
+    assert rosa.start().json_body["error"]["code"] == "measure_not_active"
+
+
+def test_concurrent_submissions_register_once(api, rosa):
+    checkins = [rosa.start().json_body["checkin_id"] for _ in range(2)]
+    for cid in checkins:
+        rosa.step(cid, "location", location(api, *INSIDE_LIMA))
+        rosa.selfie(cid)
+    results: list[Any] = []
+
+    def submit(cid: str) -> None:
+        results.append(rosa.step(cid, "answers", {"answers": _answers(ROSA, ROSA_ANSWERS)}))
+
+    threads = [threading.Thread(target=submit, args=(cid,)) for cid in checkins]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    outcomes = sorted((r.status_code, r.json_body.get("outcome") or r.json_body["error"]["code"]) for r in results)
+    assert outcomes == [(200, "registered"), (400, "already_registered")]
+
+
+def test_change_of_legal_status_creates_a_new_measure_and_keeps_the_old(api, rosa):
+    headers = api.operator_headers("court")
+    new = api.post(f"/v1/court/measures/{rosa.measure['measure_id']}/legal-status", {"legal_status": "sentenced"},
+                   headers=headers).json_body
+    old = api.get(f"/v1/court/measures/{rosa.measure['measure_id']}", headers=headers).json_body
+    assert old["status"] == "superseded" and old["superseded_by"] == new["measure_id"]
+    assert new["legal_status"] == "sentenced" and new["status"] == "active"
+    assert rosa.check_in(INSIDE_LIMA, ROSA_ANSWERS)["outcome"] == "registered"
+
+
+def test_group_changes_once_only(api, rosa):
+    headers = api.operator_headers("court")
+    first = api.post(f"/v1/court/measures/{rosa.measure['measure_id']}/group", {"group": "A"}, headers=headers)
+    second = api.post(f"/v1/court/measures/{rosa.measure['measure_id']}/group", {"group": "B"}, headers=headers)
+    assert first.status_code == 200 and first.json_body["group"] == "A"
+    assert second.status_code == 400 and second.json_body["error"]["code"] == "group_change_used"
+
+
+def test_authorised_other_district_counts_as_inside(api, rosa):
+    api.post(f"/v1/court/measures/{rosa.measure['measure_id']}/authorisations",
+             {"district": "CUSCO", "from": "2026-11-01", "to": "2026-11-30"}, headers=api.operator_headers("court"))
+    assert rosa.check_in(CUSCO, ROSA_ANSWERS)["outcome"] == "registered"
+
+
+def test_compliance_reads_are_audited(api, rosa):
+    api.get(f"/v1/court/measures/{rosa.measure['measure_id']}/compliance",
+            headers=api.operator_headers("court", subject="judge-audit"))
+    day = api.c.clock.now().date().isoformat()
+    entries = api.get(f"/v1/admin/audit?day={day}", headers=api.operator_headers("auditor")).json_body["items"]
+    assert ("measure.read_compliance", "judge-audit") in [(e["action"], e["actor"]) for e in entries]
+
+
+def test_measures_bulk_import_is_all_or_nothing(api):
+    header = ("has_document,nationality,document_type,document_number,given_names,surnames,case_file,court,"
+              "district,legal_status,periodicity,start_date,first_registration_deadline,end_date,area,group,"
+              "resolution_date\n")
+    good = ("true,PER,DNI,46677889,Juana Rosa,Quispe Huamán,00777-2021-0-1801-JR-PE-02,2° Juzgado Penal,LIMA,"
+            "sentenced,monthly,2026-01-01,2026-12-31,2027-12-31,LIMA,A,\n")
+    bad = good.replace("00777-2021-0-1801-JR-PE-02", "777")
+    headers = {**api.operator_headers("court"), "Content-Type": "text/csv"}
+    refused = api.client.http.post("/v1/court/measures/import", body=(header + good + bad).encode(), headers=headers)
+    assert refused.status_code == 422 and refused.json_body["error"]["details"]["errors"][0]["line"] == 3
+    imported = api.client.http.post("/v1/court/measures/import", body=(header + good).encode(), headers=headers)
+    assert imported.json_body["imported"] == 1
