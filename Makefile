@@ -7,14 +7,14 @@ STAMPS := .stamps
 PORT ?= 8000
 ROLE ?= reviewer
 SUBJECT ?= local-$(ROLE)
-BENCHES := bench/api.py bench/documents.py
+BENCHES := bench/api.py bench/documents.py bench/checkin.py
 
 export PYTHONPATH := $(CURDIR)
 export AWS_ACCESS_KEY_ID ?= local
 export AWS_SECRET_ACCESS_KEY ?= local
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help install run test test-unit lint demo token verify-qr bench clean
+.PHONY: help install run test test-unit lint demo demo-control token verify-qr bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-18s %s\n", $$1, $$2}'
@@ -53,6 +53,9 @@ lint: install ## ruff and mypy
 
 demo: install ## Drive the certificate path against the running stack (start `make run` first)
 	$(PY) infrastructure/local/demo.py
+
+demo-control: install ## Drive virtual penal control (enrolment, three check-ins) against the running stack
+	$(PY) infrastructure/local/demo_control.py
 
 token: install ## Print an operator token for the local stack: make token ROLE=reviewer
 	@$(PY) -c "from chalicelib.bootstrap import build; print(build().tokens.issue('$(SUBJECT)', '$(ROLE)'.split(',')))"

@@ -35,6 +35,15 @@ class Client:
         with urllib.request.urlopen(request, timeout=15) as answer:
             return bytes(answer.read())
 
+    def upload(self, path: str, data: bytes, content_type: str) -> Any:
+        request = urllib.request.Request(self.base + path, data=data, method="POST", headers={
+            "Authorization": f"Bearer {self.key}", "X-Channel-User": self.user, "Content-Type": content_type})
+        try:
+            with urllib.request.urlopen(request, timeout=15) as answer:
+                return json.loads(answer.read())
+        except urllib.error.HTTPError as error:
+            return json.loads(error.read() or b"{}")
+
     def call(self, method: str, path: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
         headers = {"Content-Type": "application/json",
                    "Authorization": f"Bearer {token or self.key}"}
@@ -44,7 +53,8 @@ class Client:
         request = urllib.request.Request(self.base + path, data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=15) as answer:
-                return answer.status, json.loads(answer.read())
+                raw = answer.read()
+                return answer.status, (json.loads(raw) if raw[:1] in (b"{", b"[") else raw)
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read() or b"{}")
 

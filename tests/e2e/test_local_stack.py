@@ -62,6 +62,20 @@ def test_demo_drives_the_whole_path_and_ends_with_one_json_line(stack):
     assert "reviewer sees candidate SIP-0002" in result.stdout
 
 
+def test_demo_control_enrols_and_checks_in_three_times(stack):
+    _, _, env = stack
+    result = subprocess.run([sys.executable, "infrastructure/local/demo_control.py"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    last = json.loads(result.stdout.strip().splitlines()[-1])
+    assert last["checkins"] == {"inside": "registered", "outside": "out_of_area", "warrant": "registered"}
+    assert last["incidents"]["warrant"] == ["warrant"] and last["incidents"]["outside"] == ["out_of_area"]
+    assert Path(last["document_path"]).read_bytes().startswith(b"%PDF-")
+    with urllib.request.urlopen(urllib.request.Request(last["verification_url"],
+                                                       headers={"Accept": "application/json"})) as answer:
+        assert json.loads(answer.read())["status"] == "valid"
+
+
 def test_payment_simulator_page_shows_the_order(stack):
     _, ports, env = stack
     from tests.factories import ANA, check_character, request_body

@@ -142,6 +142,7 @@ def test_check_in_inside_the_area_after_questions_is_registered_with_a_certifica
                                                   text=True).stdout
     text = subprocess.run(["pdftotext", str(tmp_path / "a.pdf"), "-"], capture_output=True, text=True).stdout
     assert "CONSTANCIA DE ANOTACIÓN DE ASISTENCIA" in text and "00123-2020-0-1801-JR-PE-01" in text
+    assert "PODER JUDICIAL DEL PERÚ" in text
     document_id = api.get(f"/v1/control/check-ins/{cid}", user=rosa.user).json_body["document_id"]
     verified = api.client.http.get(f"/v/{document_id}", headers={"Accept": "application/json"}).json_body
     assert verified["status"] == "valid" and verified["document"]["kind"] == "attendance"

@@ -47,6 +47,11 @@ HOW_TO_VERIFY = (
     "El QR lleva los datos esenciales firmados, que se pueden comprobar sin conexión."
 )
 SIGNED_NOTE = "Documento firmado digitalmente por el Instituto Nacional Penitenciario (INPE)."
+# Attendance certificates belong to the judiciary's virtual control; the platform signs them for it.
+HEADINGS = {
+    "attendance": ("PODER JUDICIAL DEL PERÚ", "Control Virtual Penal de Procesados y Sentenciados Libres",
+                   "Documento firmado digitalmente; verifíquelo con su código QR."),
+}
 TIME_SUFFIX = "(hora de Perú)"
 
 # Characters every document may use; a subset of exactly these glyphs is built once per
@@ -392,8 +397,9 @@ def _layout(content: DocumentContent, qr_text: str) -> _Layout:
     title = clean_text(content.title)
     number = clean_text(content.number)
     flow = _Flow(f"{title} N.° {number} (continuación)")
-    flow.paragraph(INSTITUTION, BOLD, 15, align="center")
-    flow.paragraph(DIRECTORATE, REGULAR, 12, align="center", gray=0.2)
+    institution, directorate, _ = HEADINGS.get(content.kind, (INSTITUTION, DIRECTORATE, SIGNED_NOTE))
+    flow.paragraph(institution, BOLD, 15, align="center")
+    flow.paragraph(directorate, REGULAR, 12, align="center", gray=0.2)
     flow.rule(1.2, 14)
     flow.paragraph(title, BOLD, 18, align="center")
     flow.paragraph(f"N.° {number}", REGULAR, 13, align="center")
@@ -442,7 +448,8 @@ def _layout(content: DocumentContent, qr_text: str) -> _Layout:
 
     total = len(pages)
     for index, page in enumerate(pages, start=1):
-        page.texts.append(_Text(REGULAR, 8.5, MARGIN, MARGIN + 4, SIGNED_NOTE, 0.3))
+        note = HEADINGS.get(content.kind, (INSTITUTION, DIRECTORATE, SIGNED_NOTE))[2]
+        page.texts.append(_Text(REGULAR, 8.5, MARGIN, MARGIN + 4, note, 0.3))
         label = f"Página {index} de {total}"
         width = _font(REGULAR).text_width(label, 8.5)
         page.texts.append(_Text(REGULAR, 8.5, PAGE_WIDTH - MARGIN - width, MARGIN + 4, label, 0.3))
