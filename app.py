@@ -6,10 +6,10 @@ import logging
 import os
 from typing import Any
 
-from chalice import Chalice, Rate
+from chalice import Chalice, Cron, Rate
 
 from chalicelib import logs, tracing
-from chalicelib.api import admin, certificate_requests, control, health, verification, webhooks
+from chalicelib.api import admin, certificate_requests, control, cvp, health, verification, webhooks
 from chalicelib.bootstrap import container
 from chalicelib.services.certificate_requests import expire_unpaid_orders
 from chalicelib.services.events import dispatch
@@ -21,7 +21,7 @@ log = logging.getLogger("app")
 app = Chalice(app_name="antecedentes")
 app.log.setLevel(logging.INFO)
 app.api.binary_types.extend(["application/pdf", "video/mp4"])
-for blueprint in (health.bp, certificate_requests.bp, webhooks.bp, admin.bp, verification.bp, control.bp):
+for blueprint in (health.bp, certificate_requests.bp, webhooks.bp, admin.bp, verification.bp, control.bp, cvp.bp):
     app.register_blueprint(blueprint)
 
 # In the cloud the infrastructure passes the outbox table's stream; locally the worker feeds the handler.
@@ -46,3 +46,35 @@ def expire_payment_orders(event: Any) -> None:
     c = container()
     expired = expire_unpaid_orders(store=c.store, clock=c.clock)
     log.info("expired unpaid orders", extra={"count": expired})
+
+
+# --- virtual control's scheduled jobs (issue 6); each is idempotent, so a late or repeated run is harmless ---
+
+@app.schedule(Rate(1, unit=Rate.HOURS))
+def control_reminders(event: Any) -> None:
+    """Reminders before a window opens and before it closes (sent only from 08:00 to 20:00 Peru time)."""
+    from chalicelib.services.control_ops import send_reminders
+
+    send_reminders(container())
+
+
+@app.schedule(Cron(10, 5, "*", "*", "?", "*"))  # 00:10 in Peru (UTC-5 all year)
+def control_missed_checkins(event: Any) -> None:
+    from chalicelib.services.control_ops import record_missed_checkins
+
+    record_missed_checkins(container())
+
+
+@app.schedule(Cron(30, 5, "*", "*", "?", "*"))  # 00:30 in Peru, after the missed check-ins of the day closed
+def control_daily_reports(event: Any) -> None:
+    from chalicelib.services.control_ops import daily_reports_job
+
+    daily_reports_job(container())
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES))
+def control_recovery(event: Any) -> None:
+    """Probe registries that are down; once back, complete the check-ins held under the contingency plan."""
+    from chalicelib.services.control_ops import recover
+
+    recover(container())

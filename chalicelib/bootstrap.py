@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import random
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -25,6 +26,14 @@ class Container:
     tokens: Any
     clock: Clock
     control: Any = None
+    # Officers' side of virtual control (issue 6): its store, the outbound e-mail and SMS ports (the local
+    # outbox folder by default; the cloud adapters replace them), the randomness of the equitable
+    # distribution (seeded in tests), and the circuit breakers of the registries the check-in needs.
+    ops: Any = None
+    email: Any = None
+    sms: Any = None
+    rng: random.Random = field(default_factory=random.SystemRandom)
+    breakers: dict[str, Any] = field(default_factory=dict)
     _pki: Any = None
     _producer: Any = None
     _face_matcher: Any = None
@@ -95,23 +104,36 @@ def build(settings: Settings | None = None, clock: Clock | None = None) -> Conta
     from .adapters import dynamo_models
     from .adapters.auth import LocalTokenVerifier
     from .adapters.dynamo_control import DynamoControlStore
+    from .adapters.dynamo_control_ops import DynamoControlOpsStore
     from .adapters.dynamo_store import DynamoAuditLog, DynamoIdentityRegistry, DynamoPenitentiaryRegistry, DynamoStore
+    from .adapters.local_outbound import FileEmailSender, FileSmsSender
     from .adapters.local_payments import LocalPaymentProvider
     from .adapters.storage import LocalFileStorage
+    from .domain.control_ops import CircuitBreaker
+    from .services.control_ops import GuardedControlStore, GuardedIdentityRegistry
 
     settings = settings or load_settings()
     dynamo_models.configure(settings)
+    clock = clock or SystemClock()
+    breakers = {name: CircuitBreaker(name, settings.registry_breaker_failures,
+                                     timedelta(seconds=settings.registry_breaker_reset_seconds))
+                for name in ("identity", "warrants")}
     return Container(
         settings=settings,
         store=DynamoStore(settings.aws_region, settings.dynamodb_endpoint),
         audit=DynamoAuditLog(),
-        identity=DynamoIdentityRegistry(),
+        identity=GuardedIdentityRegistry(DynamoIdentityRegistry(), breakers["identity"], clock),
         registry=DynamoPenitentiaryRegistry(),
         provider=LocalPaymentProvider(settings.payment_pay_url_template),
         storage=LocalFileStorage(settings.documents_dir),
         tokens=LocalTokenVerifier(settings.jwt_secret, settings.jwt_issuer, settings.jwt_audience),
-        clock=clock or SystemClock(),
-        control=DynamoControlStore(settings.aws_region, settings.dynamodb_endpoint),
+        clock=clock,
+        control=GuardedControlStore(DynamoControlStore(settings.aws_region, settings.dynamodb_endpoint),
+                                    breakers["warrants"], clock),
+        ops=DynamoControlOpsStore(settings.aws_region, settings.dynamodb_endpoint),
+        email=FileEmailSender(settings.outbox_dir / "email"),
+        sms=FileSmsSender(settings.outbox_dir / "sms"),
+        breakers=breakers,
     )
 
 

@@ -52,6 +52,12 @@ class Settings:
     warrant_name_threshold: float = 92.0
     attendance_validity_days: int = 365
     telegram_api_base_url: str = "https://api.telegram.org"
+    # Virtual control's outbound e-mail (issue 6); locally the messages land in DATA_DIR/outbox/email.
+    police_contact_email: str = "policia.contacto@cvp.local"
+    court_mesa_partes_email: str = "mesadepartes@cvp.local"
+    cvp_head_email: str = "encargado.cvp@cvp.local"
+    registry_breaker_failures: int = 3
+    registry_breaker_reset_seconds: int = 60
 
     @property
     def documents_dir(self) -> Path:
@@ -60,6 +66,11 @@ class Settings:
     @property
     def pki_dir(self) -> Path:
         return self.data_dir / "pki"
+
+    @property
+    def outbox_dir(self) -> Path:
+        """Where the local e-mail and SMS senders write what they would send."""
+        return self.data_dir / "outbox"
 
     def table_name(self, short: str) -> str:
         return f"{self.table_prefix}{short}"
@@ -113,4 +124,10 @@ def load_settings() -> Settings:
         warrant_name_threshold=float(_env("WARRANT_NAME_THRESHOLD", str(defaults.warrant_name_threshold))),
         attendance_validity_days=int(_env("ATTENDANCE_VALIDITY_DAYS", str(defaults.attendance_validity_days))),
         telegram_api_base_url=_env("TELEGRAM_API_BASE_URL", defaults.telegram_api_base_url),
+        police_contact_email=_env("POLICE_CONTACT_EMAIL", defaults.police_contact_email),
+        court_mesa_partes_email=_env("COURT_MESA_PARTES_EMAIL", defaults.court_mesa_partes_email),
+        cvp_head_email=_env("CVP_HEAD_EMAIL", defaults.cvp_head_email),
+        registry_breaker_failures=int(_env("REGISTRY_BREAKER_FAILURES", str(defaults.registry_breaker_failures))),
+        registry_breaker_reset_seconds=int(_env("REGISTRY_BREAKER_RESET_SECONDS",
+                                                str(defaults.registry_breaker_reset_seconds))),
     )

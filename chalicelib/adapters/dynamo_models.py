@@ -6,10 +6,12 @@ import time
 from typing import Any
 
 from pynamodb.attributes import (
+    BooleanAttribute,
     JSONAttribute,
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     VersionAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
@@ -382,11 +384,128 @@ class CalendarModel(Model):
     body = JSONAttribute()
 
 
+# --- officers' work, reminders, contingency and daily reports (issue 6) -------------------------------
+
+class OfficerModel(Model):
+    """Attention officers per district, with the size of their open list (for the equitable draw)."""
+
+    class Meta:
+        table_name = "control-officers"
+
+    district = UnicodeAttribute(hash_key=True)
+    officer_id = UnicodeAttribute(range_key=True)  # the operator token's subject
+    active = BooleanAttribute()
+    assigned = NumberAttribute(default=0)
+    body = JSONAttribute()
+    version = VersionAttribute()
+
+    class ByOfficer(GlobalSecondaryIndex[Any]):
+        class Meta:
+            index_name = "by-officer"
+            projection = KeysOnlyProjection()
+
+        officer_id = UnicodeAttribute(hash_key=True)
+
+    by_officer = ByOfficer()
+
+
+class CaseModel(Model):
+    """An enrolment as its officer works it: assignment, contact log, SMS, first registration."""
+
+    class Meta:
+        table_name = "control-cases"
+
+    owner = UnicodeAttribute(hash_key=True)
+    district = UnicodeAttribute()
+    officer_key = UnicodeAttribute()  # DISTRICT#officer id, or DISTRICT#~unassigned
+    enrolled_at = UnicodeAttribute()
+    measure_id = UnicodeAttribute()
+    body = JSONAttribute()
+    version = VersionAttribute()
+
+    class ByDistrict(GlobalSecondaryIndex[Any]):
+        class Meta:
+            index_name = "by-district"
+            projection = KeysOnlyProjection()
+
+        district = UnicodeAttribute(hash_key=True)
+        enrolled_at = UnicodeAttribute(range_key=True)
+
+    class ByOfficer(GlobalSecondaryIndex[Any]):
+        class Meta:
+            index_name = "by-officer"
+            projection = KeysOnlyProjection()
+
+        officer_key = UnicodeAttribute(hash_key=True)
+        enrolled_at = UnicodeAttribute(range_key=True)
+
+    by_district = ByDistrict()
+    by_officer = ByOfficer()
+
+
+class ControlMarkerModel(Model):
+    """Small facts written once: reminders sent, ongoing outages, the directory of districts."""
+
+    class Meta:
+        table_name = "control-markers"
+
+    key = UnicodeAttribute(hash_key=True)
+    state = UnicodeAttribute(null=True)
+    members = UnicodeSetAttribute(null=True)
+    body = JSONAttribute(null=True)
+    expires = TTLAttribute(null=True)
+
+
+class ContingencyModel(Model):
+    """Check-ins held under the contingency plan (annex 5) and the callbacks they queued."""
+
+    class Meta:
+        table_name = "control-contingencies"
+
+    checkin_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute()
+    pending_bucket = UnicodeAttribute(null=True)  # "pending" until the check-in is resolved: sparse index
+    callback_district = UnicodeAttribute(null=True)  # the district while the callback is open: sparse index
+    body = JSONAttribute()
+    version = VersionAttribute()
+
+    class ByPending(GlobalSecondaryIndex[Any]):
+        class Meta:
+            index_name = "pending"
+            projection = KeysOnlyProjection()
+
+        pending_bucket = UnicodeAttribute(hash_key=True)
+        created_at = UnicodeAttribute(range_key=True)
+
+    class ByCallback(GlobalSecondaryIndex[Any]):
+        class Meta:
+            index_name = "open-callbacks"
+            projection = KeysOnlyProjection()
+
+        callback_district = UnicodeAttribute(hash_key=True)
+        created_at = UnicodeAttribute(range_key=True)
+
+    by_pending = ByPending()
+    by_callback = ByCallback()
+
+
+class DailyReportModel(Model):
+    """The daily incident report of a district and day (annex 4): its latest revision and files."""
+
+    class Meta:
+        table_name = "control-daily-reports"
+
+    key = UnicodeAttribute(hash_key=True)  # DISTRICT#YYYY-MM-DD
+    body = JSONAttribute()
+    version = VersionAttribute()
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     RequestModel, IdempotencyModel, OrderModel, PaymentModel, OutboxModel, ProcessedModel, CounterModel,
     AuditModel, IdentityModel, RecordModel, NameIndexModel, LedgerModel, DocumentModel,
     MeasureModel, EnrolmentModel, CheckinModel, RegistrationModel, IncidentModel, WarrantModel,
     WarrantNameIndexModel, CalendarModel,
+    OfficerModel, CaseModel, ControlMarkerModel, ContingencyModel, DailyReportModel,
 )
 _BASE_NAMES = {model: model.Meta.table_name for model in ALL_MODELS}
 

@@ -26,6 +26,20 @@ def create_request():  # type: ignore[no-untyped-def]
     return json_response(request_view(created, c), 201 if is_new else 200)
 
 
+@bp.route("/v1/certificate-requests/validation", methods=["POST"])
+@handled(_request)
+def validate_fields():  # type: ignore[no-untyped-def]
+    """Check the applicant fields given so far, so a chat can tell at once what is wrong in each."""
+    from ..domain.identity import validate_applicant_fields
+    from ..services.time import peru_today
+
+    request, c = bp.current_request, container()
+    channel_user(request)
+    body = json_body(request)
+    validate_applicant_fields(body.get("applicant") if isinstance(body, dict) else None, peru_today(c.clock.now()))
+    return json_response({"valid": True})
+
+
 @bp.route("/v1/certificate-requests", methods=["GET"])
 @handled(_request)
 def list_requests():  # type: ignore[no-untyped-def]

@@ -221,3 +221,39 @@ def _check_country(code: str) -> str:
     if not _COUNTRY.fullmatch(code):
         raise ValidationError("Expected a three-letter country code such as PER or VEN.", field="nationality")
     return code
+
+
+def validate_applicant_fields(data: Any, today: date) -> None:
+    """Check only the fields given, each where it is entered (the chat asks one field at a time)."""
+    if not isinstance(data, dict):
+        raise ValidationError("Expected an object with the applicant's data.", field="applicant",
+                              code="wrong_type")
+    errors: list[ValidationError] = []
+    for name in sorted(set(data) - set(APPLICANT_FIELDS)):
+        errors.append(ValidationError("Unknown field.", field=name, code="unknown_field"))
+    checks: dict[str, Any] = {
+        "nationality": lambda v: _check_country(v.strip().upper()),
+        "given_names": lambda v: clean_name(v, "given_names"),
+        "first_surname": lambda v: clean_name(v, "first_surname"),
+        "second_surname": lambda v: clean_name(v, "second_surname", required=False),
+        "birth_date": lambda v: validate_birth_date(v, today),
+        "document_type": lambda v: validate_document(v, "00000000" if v == "DNI" else "ABC123"),
+    }
+    for name, check in checks.items():
+        if name in data:
+            try:
+                if not isinstance(data[name], str):
+                    raise ValidationError("Expected text.", field=name, code="wrong_type")
+                check(data[name])
+            except ValidationError as exc:
+                errors.append(exc)
+    if "document_number" in data:
+        try:
+            validate_document(str(data.get("document_type") or "DNI"), str(data["document_number"]))
+        except ValidationError as exc:
+            errors.append(exc)
+    email = (data.get("email") or "").strip() if isinstance(data.get("email"), str) else ""
+    if email and (len(email) > 254 or not _EMAIL.fullmatch(email)):
+        errors.append(ValidationError("Expected an e-mail address like name@example.com.", field="email"))
+    if errors:
+        raise FieldErrors(errors)

@@ -30,6 +30,7 @@ from ..domain.control import (
     parse_person,
     questions_for,
 )
+from ..domain.control_ops import RegistryUnavailable
 from ..domain.errors import DomainError, NotFound, ValidationError
 from ..domain.identity import dni_check_characters, parse_date
 from ..domain.matching import normalise_name
@@ -467,7 +468,11 @@ def submit_answers(checkin_id: str, payload: Any, *, owner: str, c: Any) -> dict
     if missing:
         raise ValidationError("Please answer every question.", field=missing[0], code="missing_field")
     now = c.clock.now()
-    if not _answers_hold(c, measure, answers):
+    try:
+        holds = _answers_hold(c, measure, answers)
+    except RegistryUnavailable as down:  # contingency hook (issue 6, annex 5)
+        return _contingency(c, checkin, measure, down, answers)
+    if not holds:
         checkin = replace(checkin, step=CheckinStep.ENDED, outcome="impersonation").record(
             now, "questions", result="failed")
         incident = _incident(c, measure, IncidentType.IMPERSONATION, checkin,
@@ -507,8 +512,11 @@ def _after_identity(c: Any, checkin: Checkin, measure: Measure) -> dict[str, Any
         _save(c, checkin, incident)
         return _answer(checkin, "annex3.e")
     incidents = []
-    warrants = c.control.possible_warrants(measure.person.document_number, measure.person.full_name,
-                                           measure.person.surnames, c.control_rules.warrant_name_threshold)
+    try:
+        warrants = c.control.possible_warrants(measure.person.document_number, measure.person.full_name,
+                                               measure.person.surnames, c.control_rules.warrant_name_threshold)
+    except RegistryUnavailable as down:  # contingency hook (issue 6, annex 5)
+        return _contingency(c, checkin, measure, down, None)
     # The warrant check is evidence for officers only; the person's answer is the same either way.
     checkin = checkin.record(now, "warrant_check", possible=bool(warrants))
     if warrants:
@@ -536,6 +544,15 @@ def _after_identity(c: Any, checkin: Checkin, measure: Measure) -> dict[str, Any
     window = _window_for(c, measure, today)
     following = _next_window(c, measure, window) if window else None
     return {**_answer(checkin, "annex3.f"), "next_window": window_view(following)}
+
+
+def _contingency(c: Any, checkin: Checkin, measure: Measure, down: RegistryUnavailable,
+                 answers: dict[str, Any] | None) -> dict[str, Any]:
+    """Contingency hook (issue 6, annex 5): a registry did not answer, so the check-in is held with what the
+    person sent and completed on recovery; services/control_ops does the work."""
+    from .control_ops import hold_for_contingency
+
+    return hold_for_contingency(c, checkin, measure, down, answers)
 
 
 def _answer(checkin: Checkin, message: str) -> dict[str, Any]:

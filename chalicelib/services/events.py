@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..domain.requests import Event
+from . import control_ops
 from .documents import IssuePolicy, issue_attendance, issue_certificate
 from .notifications import PUSH_FOR_EVENT, notify
 from .review import check_records
@@ -42,6 +43,14 @@ HANDLERS: dict[str, list[Handler]] = {name: [_notify] for name in PUSH_FOR_EVENT
 HANDLERS["request.paid"].insert(0, _record_check)
 HANDLERS["request.approved"].insert(0, _issue)
 HANDLERS["control.registered"] = [_issue_attendance]
+# Officers' side of virtual control (issue 6).
+HANDLERS["control.enrolled"] = [control_ops.on_enrolled]
+HANDLERS["control.incident"] = [control_ops.on_incident]
+HANDLERS["control.contact_sms"] = [control_ops.on_contact_sms]
+HANDLERS["control.report_issued"] = [control_ops.on_report_issued]
+HANDLERS["control.outage_started"] = [control_ops.on_outage_started]
+HANDLERS["control.outage_ended"] = [control_ops.on_outage_ended]
+HANDLERS["control.contingency_resolved"] = [control_ops.on_contingency_resolved]
 
 
 def dispatch(event: Event, c: Any) -> int:

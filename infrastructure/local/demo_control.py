@@ -1,5 +1,6 @@
 """`make demo-control`: virtual penal control against the running local stack, through the HTTP API:
-a court registers measures, a person enrols, and three check-ins run (inside, outside, with a warrant).
+a court registers measures, a person enrols, three check-ins run (inside, outside, with a warrant), and the
+CVP head closes the day: the daily incident report (annex 4) as a signed PDF and a CSV.
 The last line is one JSON object."""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import os
 import secrets
 import sys
 import time
+import urllib.request
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -37,6 +39,14 @@ PEOPLE = {
 SELFIE = b"\xff\xd8\xff\xe0" + b"demo-selfie" * 20
 
 
+def download(base: str, path: str, token: str) -> bytes:
+    """A report file, as an operator downloads it (binary, so the PDF is not base64-encoded)."""
+    request = urllib.request.Request(base + path, headers={"Authorization": f"Bearer {token}",
+                                                           "Accept": "application/pdf, text/csv"})
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return bytes(answer.read())
+
+
 def main() -> int:
     from chalicelib.adapters.auth import LocalTokenVerifier
     from infrastructure.local.run import local_environment
@@ -44,8 +54,9 @@ def main() -> int:
     os.environ.update(local_environment())
     settings = load_settings()
     base = settings.public_base_url
-    court = LocalTokenVerifier(settings.jwt_secret, settings.jwt_issuer, settings.jwt_audience).issue(
-        "demo-judge", ["court"])
+    issuer = LocalTokenVerifier(settings.jwt_secret, settings.jwt_issuer, settings.jwt_audience)
+    court = issuer.issue("demo-judge", ["court"])
+    cvp_head = issuer.issue("demo-cvp-head", ["cvp_head"])
     group = "A" if datetime.now(PERU).day <= 15 else "B"
     outcomes: dict[str, Any] = {}
     measures: dict[str, str] = {}
@@ -101,10 +112,26 @@ def main() -> int:
         _, compliance = client.call("GET", f"/v1/court/measures/{measure_id}/compliance", token=court)
         incidents[case] = [i["type"] for i in compliance["incidents"]]
     step(f"incidents for the officers: {incidents}")
+    # The CVP head closes the day: the same function the daily schedule runs (a new revision if the day
+    # already had a report and new incidents came since).
+    day = datetime.now(PERU).date().isoformat()
+    status, report = client.call("POST", f"/v1/cvp/reports/LIMA/{day}", {}, token=cvp_head)
+    assert status == 201, report
+    report_paths = {}
+    for kind in ("pdf", "csv"):
+        path = out / f"reporte-incidencias-lima-{day}-r{report['revision']}.{kind}"
+        path.write_bytes(download(base, report[kind], cvp_head))
+        report_paths[kind] = path
+    table = report_paths["csv"].read_text(encoding="utf-8-sig")
+    in_report = all(PEOPLE[case][0]["given_names"] in table for case in ("outside", "warrant"))
+    step(f"day closed: daily incident report of LIMA ({report['incident_count']} incident(s), revision "
+         f"{report['revision']}) saved to {report_paths['pdf']} and {report_paths['csv']}")
     print(json.dumps({"checkins": outcomes, "incidents": incidents, "document_path": str(document_path),
-                      "verification_url": f"{base}/v/{document_id}"}))
+                      "verification_url": f"{base}/v/{document_id}",
+                      "daily_report_pdf": str(report_paths["pdf"]), "daily_report_csv": str(report_paths["csv"]),
+                      "daily_report_verification_url": report["verification_url"]}))
     ok = outcomes == {"inside": "registered", "outside": "out_of_area", "warrant": "registered"}
-    return 0 if ok and incidents["warrant"] == ["warrant"] else 1
+    return 0 if ok and incidents["warrant"] == ["warrant"] and in_report else 1
 
 
 if __name__ == "__main__":

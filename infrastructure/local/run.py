@@ -1,7 +1,8 @@
 """`make run`: the whole system on 127.0.0.1 with no cloud account. Ctrl-C stops everything it started.
 
 DynamoDB Local (data kept in .local/dynamodb) → tables from the models → registries seeded from CSV →
-the API under `chalice local` → the worker (outbox stream + schedules) → the payment simulator.
+the API under `chalice local` → the worker (outbox stream + schedules) → the payment simulator → the bot
+(polling Telegram with TELEGRAM_BOT_TOKEN; otherwise the local Bot API server and its chat page).
 """
 
 from __future__ import annotations
@@ -103,7 +104,12 @@ class LocalStack:
         self.worker = StreamWorker(settings.dynamodb_endpoint or "", settings.aws_region,
                                    settings.table_name("outbox"), chalice_app.handle_outbox,
                                    settings.data_dir / "dead-letters.jsonl")
-        scheduler = Scheduler([(60.0, chalice_app.expire_payment_orders)])
+        # The cloud runs the virtual-control jobs on their own rates and daily crons (app.py); locally the
+        # daily ones run hourly too: each is idempotent, so extra runs only catch up.
+        scheduler = Scheduler([(60.0, chalice_app.expire_payment_orders), (60.0, chalice_app.control_recovery),
+                               (3600.0, chalice_app.control_reminders),
+                               (3600.0, chalice_app.control_missed_checkins),
+                               (3600.0, chalice_app.control_daily_reports)])
         simulator = serve(self.pay_port)
         for target, stopper in ((self.worker.run, self.worker.stop), (scheduler.run, scheduler.stop),
                                 (simulator.serve_forever, simulator.shutdown)):
@@ -131,15 +137,20 @@ def main() -> int:
     # Set explicitly: a shell that starts us in the background would otherwise leave SIGINT ignored.
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    from infrastructure.local.botapi.local_bot import prepare_local_chat
+
+    chat = prepare_local_chat()  # before the stack, so the API's chat notifications reach the local chat
     try:
         stack.start()
+        chat.start_bot(f"http://127.0.0.1:{port}")
+        chat_lines = "".join(f"    {line}\n" for line in chat.lines)
         print(f"""
   The local system is up (Ctrl-C stops everything):
     API                 http://127.0.0.1:{port}   (health: /health)
     payment simulator   http://127.0.0.1:{stack.pay_port}/pay/<order code>
     DynamoDB Local      http://127.0.0.1:{stack.ddb_port}   (data in .local/dynamodb)
     documents           .local/documents
-  Try: make demo    ·    operator token: make token ROLE=reviewer
+{chat_lines}  Try: make demo    ·    operator token: make token ROLE=reviewer
 """, flush=True)
         while not stopping.wait(0.5):
             pass
@@ -147,6 +158,7 @@ def main() -> int:
         pass
     finally:
         print("stopping…", flush=True)
+        chat.stop()
         stack.stop()
     return 0
 

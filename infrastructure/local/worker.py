@@ -29,6 +29,7 @@ class StreamWorker:
         self._dead_letters = dead_letter_path
         self._poll = poll_seconds
         self._iterators: dict[str, str | None] = {}
+        self._last_sequence: dict[str, str] = {}
         self._stop = threading.Event()
         self.handled = 0
 
@@ -55,16 +56,23 @@ class StreamWorker:
                 answer = self._streams.get_records(ShardIterator=iterator, Limit=100)
             except (self._streams.exceptions.TrimmedDataAccessException,
                     self._streams.exceptions.ExpiredIteratorException):
-                # Persisted data outlives the stream's records (a restart of DynamoDB Local trims them);
-                # start this shard again from what it still holds.
-                self._iterators[sid] = self._streams.get_shard_iterator(
-                    StreamArn=arn, ShardId=sid, ShardIteratorType="LATEST")["ShardIterator"]
-                log.warning("stream shard restarted from its latest record", extra={"shard": sid[-12:]})
+                # DynamoDB Local refuses an iterator that read an empty shard, and one whose records a
+                # restart trimmed. Resume after the last record delivered; with none, from the start, and
+                # replay the outbox table itself so nothing written meanwhile is missed (handlers are
+                # idempotent, so a replayed event has one effect).
+                last = self._last_sequence.get(sid)
+                kind = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": last} if last else \
+                    {"ShardIteratorType": "LATEST"}
+                self._iterators[sid] = self._streams.get_shard_iterator(StreamArn=arn, ShardId=sid,
+                                                                        **kind)["ShardIterator"]
+                if not last:
+                    self.catch_up()
                 continue
             records = answer.get("Records", [])
             if records:
                 self._deliver(arn, records)
                 count += len(records)
+                self._last_sequence[sid] = records[-1]["dynamodb"]["SequenceNumber"]
             self._iterators[sid] = answer.get("NextShardIterator")
         return count
 

@@ -179,3 +179,13 @@ def test_status_is_served_by_key_lookups_alone(api):
         answer = api.get(f"/v1/certificate-requests/{request['request_id']}")
     assert answer.status_code == 200
     assert set(calls) == {"GetItem"} and sum(calls.values()) <= 2
+
+
+def test_fields_can_be_checked_one_at_a_time(api):
+    ok = api.post("/v1/certificate-requests/validation", {"applicant": {"given_names": "María José"}})
+    assert ok.status_code == 200 and ok.json_body == {"valid": True}
+    bad = api.post("/v1/certificate-requests/validation",
+                   {"applicant": {"document_type": "DNI", "document_number": "1234"}})
+    assert bad.status_code == 422 and bad.json_body["error"]["field"] == "document_number"
+    future = api.post("/v1/certificate-requests/validation", {"applicant": {"birth_date": "2090-01-01"}})
+    assert future.json_body["error"]["code"] == "date_in_future"

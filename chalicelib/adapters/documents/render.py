@@ -48,10 +48,9 @@ HOW_TO_VERIFY = (
 )
 SIGNED_NOTE = "Documento firmado digitalmente por el Instituto Nacional Penitenciario (INPE)."
 # Attendance certificates belong to the judiciary's virtual control; the platform signs them for it.
-HEADINGS = {
-    "attendance": ("PODER JUDICIAL DEL PERÚ", "Control Virtual Penal de Procesados y Sentenciados Libres",
-                   "Documento firmado digitalmente; verifíquelo con su código QR."),
-}
+_JUDICIARY = ("PODER JUDICIAL DEL PERÚ", "Control Virtual Penal de Procesados y Sentenciados Libres",
+              "Documento firmado digitalmente; verifíquelo con su código QR.")
+HEADINGS = {"attendance": _JUDICIARY, "report": _JUDICIARY}
 TIME_SUFFIX = "(hora de Perú)"
 
 # Characters every document may use; a subset of exactly these glyphs is built once per

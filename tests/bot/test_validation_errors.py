@@ -1,0 +1,117 @@
+"""Every answer the API refuses comes back as a localized message, and the person can correct it and go on."""
+
+from __future__ import annotations
+
+import re
+
+from bot.texts import text
+from tests.bot.steps import (
+    birth_date_typed,
+    order_code,
+    to_birth_date,
+    to_document_number,
+    to_identity,
+    to_payment_order,
+)
+from tests.factories import ANA, check_character
+
+
+def _finish_after_birth_date(person, birth_date: str, lang: str = "es"):
+    person.send(birth_date)
+    return person.press(text("button.skip", lang))
+
+
+def test_a_dni_of_the_wrong_length_is_explained_and_asked_again_then_accepted(person):
+    to_document_number(person)
+    for answer in ("1234", ANA["given_names"], ANA["first_surname"], ANA["second_surname"]):
+        person.send(answer)
+    replies = _finish_after_birth_date(person, birth_date_typed(ANA))
+    assert [m["text"] for m in replies] == [text("err.document_number.DNI", "es"),
+                                            text("ask.document_number", "es", document="DNI")]
+    replies = person.send(ANA["document_number"])
+    assert replies[0]["text"].startswith("Registramos su solicitud")
+    assert replies[1]["text"] == text("ask.verification_character", "es")
+
+
+def test_names_with_digits_are_refused_naming_the_field(person):
+    to_document_number(person)
+    for answer in (ANA["document_number"], "Ana L7cía", ANA["first_surname"], ANA["second_surname"]):
+        person.send(answer)
+    replies = _finish_after_birth_date(person, birth_date_typed(ANA))
+    assert replies[0]["text"] == text("err.name", "es", field="Nombres")
+    assert replies[1]["text"] == text("ask.given_names", "es")
+    assert person.send(ANA["given_names"])[0]["text"].startswith("Registramos su solicitud")
+
+
+def test_a_birth_date_in_the_future_is_refused_and_can_be_corrected(person):
+    to_birth_date(person)
+    replies = _finish_after_birth_date(person, "01/01/2090")
+    assert [m["text"] for m in replies] == [text("err.birth_date.date_in_future", "es"), text("ask.birth_date", "es")]
+    assert person.send(birth_date_typed(ANA))[0]["text"].startswith("Registramos su solicitud")
+
+
+def test_several_wrong_fields_are_listed_together_and_asked_one_after_another(person):
+    to_document_number(person)
+    for answer in ("12", "Ana", "Qu1spe", ANA["second_surname"]):
+        person.send(answer)
+    replies = _finish_after_birth_date(person, "31/02/1990")
+    listing = replies[0]["text"]
+    assert listing.startswith(text("fix.intro", "es"))
+    for expected in (text("err.document_number.DNI", "es"), text("err.name", "es", field="Primer apellido"),
+                     text("err.birth_date", "es")):
+        assert f"• {expected}" in listing
+    assert replies[1]["text"] == text("ask.document_number", "es", document="DNI")
+    assert person.send(ANA["document_number"])[0]["text"] == text("ask.first_surname", "es")
+    assert person.send(ANA["first_surname"])[0]["text"] == text("ask.birth_date", "es")
+    # Still a wrong name (given names "Ana" is valid), now all is well formed: the request is made.
+    assert person.send(birth_date_typed(ANA))[0]["text"].startswith("Registramos su solicitud")
+
+
+def test_an_invalid_email_is_explained_and_can_be_skipped_afterwards(person):
+    to_birth_date(person)
+    person.send(birth_date_typed(ANA))
+    replies = person.send("ana-at-example")
+    assert [m["text"] for m in replies] == [text("err.email", "es"), text("ask.email", "es")]
+    assert person.press(text("button.skip", "es"))[0]["text"].startswith("Registramos su solicitud")
+
+
+def test_a_wrong_verification_character_says_how_many_attempts_are_left_and_allows_a_retry(person):
+    to_identity(person)
+    right = check_character(ANA)
+    wrong = "0" if right != "0" else "1"
+    replies = person.send(wrong)
+    assert replies[0]["text"] == text("identity.failed", "es", attempts=4)
+    assert person.send(right)[-1]["text"].startswith("Orden de pago")
+
+
+def test_an_unknown_voucher_is_refused_and_the_operation_number_asked_again(person, api_stack):
+    from infrastructure.local.payment_simulator import pay_at_agent
+
+    order = to_payment_order(person)[-1]
+    person.press(text("button.paid_at_agent", "es"))
+    person.send("99999999")
+    replies = person.send("20/11/2026")
+    assert [m["text"] for m in replies] == [text("err.voucher_not_found", "es"), text("ask.operation_number", "es")]
+    operation, day = pay_at_agent(order_code(order), "37.70")
+    person.send(operation)
+    replies = person.send(day.strftime("%d/%m/%Y"))
+    number = re.search(r"N\.° (\S+):", order["text"]).group(1)
+    assert replies[0]["text"] == text("payment.received", "es", number=number)
+
+
+def test_errors_are_shown_in_english_to_an_english_speaker(make_user):
+    person = make_user(language_code="en")
+    to_document_number(person, lang="en")
+    for answer in ("1234", ANA["given_names"], ANA["first_surname"], ANA["second_surname"]):
+        person.send(answer)
+    person.send(birth_date_typed(ANA))
+    replies = person.press(text("button.skip", "en"))
+    assert [m["text"] for m in replies] == [text("err.document_number.DNI", "en"),
+                                            text("ask.document_number", "en", document="DNI")]
+
+
+def test_typing_where_a_button_is_expected_points_to_the_buttons(person):
+    from tests.bot.steps import to_terms
+
+    to_terms(person)
+    assert person.send("sí, acepto")[0]["text"] == text("use_buttons", "es")
