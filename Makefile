@@ -7,13 +7,24 @@ STAMPS := .stamps
 PORT ?= 8000
 ROLE ?= reviewer
 SUBJECT ?= local-$(ROLE)
-BENCHES := bench/api.py bench/documents.py bench/checkin.py
+BENCHES := bench/api.py bench/documents.py bench/checkin.py bench/bot.py bench/coldstart.py
 
 export PYTHONPATH := $(CURDIR)
 export AWS_ACCESS_KEY_ID ?= local
 export AWS_SECRET_ACCESS_KEY ?= local
 export AWS_DEFAULT_REGION ?= us-east-1
 
+# Deployment (AWS): the CDK app, Chalice's CDK construct and cfn-lint live in their own venv, never in Lambda.
+TOOLS_VENV := .tools-venv
+TOOLS_PY := $(TOOLS_VENV)/bin/python
+CLOUD_STAGE = $(if $(filter-out local,$(STAGE)),$(STAGE),dev)
+APPROVAL ?= broadening
+# The local stack's dummy credentials above must not hide a real profile when talking to AWS.
+AWS_ENV = $(if $(filter local,$(AWS_ACCESS_KEY_ID)),env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY,env)
+CDK = cd infrastructure && $(AWS_ENV) CDK_DISABLE_VERSION_CHECK=1 npx --no-install cdk --no-notices
+CDK_CONTEXT = -c stage=$(CLOUD_STAGE) $(if $(ALARM_EMAIL),-c alarm_email=$(ALARM_EMAIL)) $(foreach c,$(CONTEXT),-c $(c))
+
+.PHONY: tools synth deploy set-webhook signing-cert test-infrastructure
 .PHONY: help install run test test-unit lint demo demo-control token verify-qr bench clean
 
 help: ## List the targets
@@ -41,8 +52,9 @@ $(STAMPS)/npm: package.json package-lock.json
 run: install ## Start the whole system on 127.0.0.1 (API :8000, DynamoDB Local :8001, payments :8002)
 	$(PY) infrastructure/local/run.py
 
-test: install lint ## Install what is missing, lint, and run every test (unit, integration, end to end)
+test: install lint $(STAMPS)/tools-venv ## Install what is missing, lint, and run every test (unit, integration, end to end)
 	$(PY) -m pytest -q
+	$(TOOLS_PY) -m pytest -q tests/infrastructure
 
 test-unit: install ## Unit tests only (no I/O)
 	$(PY) -m pytest -q tests/unit
@@ -68,5 +80,40 @@ verify-qr: install ## Check a QR offline: make verify-qr QR='<text>' | IMAGE=pho
 bench: install ## Benchmarks (figures as name: value lines)
 	@for b in $(BENCHES); do $(PY) $$b || exit 1; done
 
+tools: $(STAMPS)/tools-venv $(STAMPS)/cdk-cli ## Install the deployment tools (.tools-venv and the CDK CLI in infrastructure/)
+
+$(STAMPS)/tools-venv: requirements-tools.txt requirements.txt
+	@mkdir -p $(STAMPS)
+	@test -x $(TOOLS_PY) || "$$(.ci/find-python)" -m venv $(TOOLS_VENV)
+	$(TOOLS_PY) -m pip install -q --upgrade "pip<26.3"
+	$(TOOLS_PY) -m pip install -q -r requirements-tools.txt
+	@touch $@
+
+$(STAMPS)/cdk-cli: infrastructure/package.json infrastructure/package-lock.json
+	@mkdir -p $(STAMPS)
+	cd infrastructure && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+synth: $(STAMPS)/tools-venv ## CloudFormation for a stage, offline, into infrastructure/cdk.out, then cfn-lint: make synth STAGE=dev
+	rm -rf infrastructure/cdk.out/asset.* infrastructure/cdk.out/.build/chalice.out
+	STAGE=$(CLOUD_STAGE) $(TOOLS_PY) infrastructure/cdk/cdk_app.py
+	$(TOOLS_VENV)/bin/cfn-lint infrastructure/cdk.out/antecedentes-$(CLOUD_STAGE).template.json
+	@echo "infrastructure/cdk.out/antecedentes-$(CLOUD_STAGE).template.json: lint clean"
+
+test-infrastructure: $(STAMPS)/tools-venv ## CDK assertions and cfn-lint on the synthesised templates (part of make test)
+	$(TOOLS_PY) -m pytest -q tests/infrastructure
+
+deploy: tools ## Deploy the whole system to AWS (needs credentials): make deploy STAGE=dev [ALARM_EMAIL=you@example.org]
+	rm -rf infrastructure/cdk.out/asset.* infrastructure/cdk.out/.build/chalice.out
+	$(CDK) bootstrap $(CDK_CONTEXT)
+	$(CDK) deploy $(CDK_CONTEXT) --require-approval $(APPROVAL) --outputs-file cdk.out/outputs-$(CLOUD_STAGE).json
+
+set-webhook: $(STAMPS)/tools-venv ## Point Telegram at the deployed bot: make set-webhook STAGE=dev TELEGRAM_BOT_TOKEN=<from @BotFather>
+	$(AWS_ENV) $(TOOLS_PY) infrastructure/cdk/set_webhook.py --stage $(CLOUD_STAGE)
+
+signing-cert: $(STAMPS)/tools-venv ## Certificate for the KMS signing key: make signing-cert STAGE=dev (test CA) | CSR=req.pem | CHAIN=chain.pem
+	$(AWS_ENV) $(TOOLS_PY) infrastructure/cdk/signing_cert.py --stage $(CLOUD_STAGE) \
+	  $(if $(CSR),--csr '$(CSR)',$(if $(CHAIN),--import '$(CHAIN)',--dev))
+
 clean: ## Remove local data, venv and installed tools
-	rm -rf $(VENV) $(STAMPS) node_modules .local .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(STAMPS) node_modules .local .pytest_cache .mypy_cache .ruff_cache $(TOOLS_VENV) infrastructure/node_modules infrastructure/cdk.out

@@ -8,14 +8,13 @@ from typing import Any
 
 from chalice import Chalice, Cron, Rate
 
-from chalicelib import logs, tracing
+from chalicelib import logs
 from chalicelib.api import admin, certificate_requests, control, cvp, health, verification, webhooks
 from chalicelib.bootstrap import container
 from chalicelib.services.certificate_requests import expire_unpaid_orders
 from chalicelib.services.events import dispatch
 
 logs.configure()
-tracing.configure()
 log = logging.getLogger("app")
 
 app = Chalice(app_name="antecedentes")

@@ -118,7 +118,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None) -> Conta
     breakers = {name: CircuitBreaker(name, settings.registry_breaker_failures,
                                      timedelta(seconds=settings.registry_breaker_reset_seconds))
                 for name in ("identity", "warrants")}
-    return Container(
+    c = Container(
         settings=settings,
         store=DynamoStore(settings.aws_region, settings.dynamodb_endpoint),
         audit=DynamoAuditLog(),
@@ -135,6 +135,10 @@ def build(settings: Settings | None = None, clock: Clock | None = None) -> Conta
         sms=FileSmsSender(settings.outbox_dir / "sms"),
         breakers=breakers,
     )
+    from .adapters.aws import apply_cloud_adapters
+
+    apply_cloud_adapters(c)  # no-op on the local stack: the embedded defaults stay the default
+    return c
 
 
 _container: Container | None = None
@@ -144,6 +148,10 @@ def container() -> Container:
     """One container per process (per warm Lambda), built on first use."""
     global _container
     if _container is None:
+        # X-Ray's SDK costs two thirds of the import time: load it with the first container, not at import.
+        from . import tracing
+
+        tracing.configure()
         _container = build()
     return _container
 

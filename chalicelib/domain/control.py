@@ -12,10 +12,7 @@ from math import cos, radians
 from pathlib import Path
 from typing import Any
 
-from shapely.geometry import Point, shape
-from shapely.geometry.base import BaseGeometry
-from shapely.validation import explain_validity
-
+# shapely (and numpy under it) is imported where an area is used: it is a quarter of the API's import time.
 from .errors import DomainError, FieldErrors, ValidationError
 from .identity import clean_name, parse_date, validate_document
 
@@ -68,6 +65,9 @@ def parse_area(value: Any) -> tuple[dict[str, Any], str]:
         return dict(area["geometry"]), str(area["name"])
     if not isinstance(value, dict) or value.get("type") not in ("Polygon", "MultiPolygon"):
         raise ValidationError("Expected a GeoJSON Polygon or MultiPolygon, or an area name.", field="area")
+    from shapely.geometry import shape
+    from shapely.validation import explain_validity
+
     try:
         geometry = shape(value)
     except (ValueError, TypeError, KeyError, IndexError, AttributeError):
@@ -333,12 +333,13 @@ class PlaceVerdict(StrEnum):
 class Area:
     """A permitted area ready for fast checks: shapely geometry, its boundary, and a prepared copy."""
 
-    geometry: BaseGeometry
-    boundary: BaseGeometry
+    geometry: Any
+    boundary: Any
     prepared: Any
 
     @classmethod
     def of(cls, geojson: dict[str, Any]) -> Area:
+        from shapely.geometry import shape
         from shapely.prepared import prep
 
         geometry = shape(geojson)
@@ -363,6 +364,8 @@ def check_place(area: Area | None, lat: float, lon: float, accuracy_m: float) ->
     """
     if area is None:
         return PlaceVerdict.UNRESTRICTED, 0.0
+    from shapely.geometry import Point
+
     point = Point(lon, lat)
     inside = area.prepared.contains(point)
     distance = area.boundary.distance(point) * METRES_PER_DEGREE * cos(radians(lat))

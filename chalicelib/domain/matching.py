@@ -8,8 +8,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
-from rapidfuzz import fuzz
-
 # Particles that Spanish surnames carry or drop depending on who typed them ("de la Cruz" / "Cruz").
 PARTICLES = frozenset({"de", "del", "la", "las", "los", "y", "da", "do", "dos", "van", "von", "di"})
 
@@ -82,6 +80,8 @@ class MatchResult:
 
 def name_similarity(a: str, b: str) -> float:
     """0–100 over normalised names, token-sorted: word order, accents, case and particles do not count."""
+    from rapidfuzz import fuzz  # imported on first use: the API's request paths never need it
+
     na, nb = normalise_name(a), normalise_name(b)
     if not na or not nb:
         return 0.0

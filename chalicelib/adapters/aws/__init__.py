@@ -34,6 +34,9 @@ def apply_cloud_adapters(container: Any, config: CloudConfig | None = None) -> N
     if config.kms_signer:
         from .kms import KmsPki, LazyProducer, kms_pipeline
 
+        if not (hasattr(container, "_pki") and hasattr(container, "_producer")):
+            # Without these slots the container would quietly make local keys in /tmp and sign with them.
+            raise RuntimeError("the container has no _pki/_producer slots for the KMS signer")
         pki = KmsPki(config)
         timestamp_url = container.settings.timestamp_url
         # The container's pki() and producer() return these once set (they only build the local ones when
@@ -50,7 +53,7 @@ def apply_cloud_adapters(container: Any, config: CloudConfig | None = None) -> N
 
 def _apply_optional(container: Any, config: CloudConfig) -> None:
     """Outbound messages and face matching, for containers that have a slot for them (``email``, ``sms``,
-    ``faces``); a container without the slot has no use case that needs it yet."""
+    ``_face_matcher``); a container without the slot has no use case that needs it yet."""
     if config.email_sender == "ses" and hasattr(container, "email"):
         from .outbound import SesEmailSender
 
@@ -59,9 +62,13 @@ def _apply_optional(container: Any, config: CloudConfig) -> None:
         from .outbound import SnsSmsSender
 
         container.sms = SnsSmsSender(config.region, config.sms_sender_id)
-    if config.face_matcher == "rekognition" and hasattr(container, "faces"):
+    if config.face_matcher == "rekognition":
         from .rekognition import RekognitionFaceMatcher
 
-        container.faces = RekognitionFaceMatcher(config.region, config.face_similarity_threshold,
-                                                 min_sharpness=config.face_min_sharpness,
-                                                 min_brightness=config.face_min_brightness)
+        matcher = RekognitionFaceMatcher(config.region, config.face_similarity_threshold,
+                                         min_sharpness=config.face_min_sharpness,
+                                         min_brightness=config.face_min_brightness)
+        # The container's face_matcher() returns _face_matcher once set (the embedded default otherwise).
+        for slot in ("_face_matcher", "faces"):
+            if hasattr(container, slot):
+                setattr(container, slot, matcher)

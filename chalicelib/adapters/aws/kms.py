@@ -58,11 +58,12 @@ def kms_raw_signer(key_id: str, region: str, kms: Any = None) -> Callable[[bytes
 def kms_public_key(key_id: str, region: str, kms: Any = None) -> ec.EllipticCurvePublicKey:
     service = kms if kms is not None else client("kms", region)
     answer = service.get_public_key(KeyId=key_id)
-    if answer.get("KeySpec") != KEY_SPEC or answer.get("KeyUsage") != "SIGN_VERIFY":
-        raise ValueError(f"KMS key {key_id} must be {KEY_SPEC} with usage SIGN_VERIFY")
+    # KeySpec, or the older CustomerMasterKeySpec that KMS still sends (and moto sends alone).
+    spec = answer.get("KeySpec") or answer.get("CustomerMasterKeySpec")
     key = serialization.load_der_public_key(answer["PublicKey"])
-    if not isinstance(key, ec.EllipticCurvePublicKey):
-        raise ValueError(f"KMS key {key_id} is not an elliptic-curve key")
+    if (spec != KEY_SPEC or answer.get("KeyUsage") != "SIGN_VERIFY" or not isinstance(key, ec.EllipticCurvePublicKey)
+            or not isinstance(key.curve, ec.SECP256R1)):
+        raise ValueError(f"KMS key {key_id} must be {KEY_SPEC} with usage SIGN_VERIFY")
     return key
 
 

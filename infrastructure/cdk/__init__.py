@@ -1,0 +1,1 @@
+"""The AWS CDK app that deploys the whole system: tables, bucket, keys, secrets, the API, the bot, alarms."""

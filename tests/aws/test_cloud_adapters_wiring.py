@@ -1,0 +1,154 @@
+"""apply_cloud_adapters: the environment picks the cloud adapters; without it the embedded defaults stay."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+
+from chalicelib.adapters.aws import apply_cloud_adapters, load_cloud_config
+from chalicelib.adapters.aws.clients import client
+from chalicelib.adapters.documents.pki import key_id
+from chalicelib.settings import Settings
+
+from .conftest import REGION
+from .test_kms_documents import content, issue_chain, new_kms_key
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def cloud(mocked_aws: None) -> dict[str, Any]:
+    """What the infrastructure creates, in moto, and the environment it gives the worker function."""
+    kms, secrets, ssm = client("kms", REGION), client("secretsmanager", REGION), client("ssm", REGION)
+    client("s3", REGION).create_bucket(Bucket="documents-test")
+    signing_key, qr_key = new_kms_key(kms), new_kms_key(kms)
+    from chalicelib.adapters.aws.kms import kms_public_key
+
+    chain, ca = issue_chain(kms_public_key(signing_key, REGION))
+    ssm.put_parameter(Name="/antecedentes/test/signing-cert-chain", Value=chain, Type="String")
+    ssm.put_parameter(Name="/antecedentes/test/public-base-url", Value="https://api.example.pe/api/",
+                      Type="String")
+    arn = {name: secrets.create_secret(Name=name, SecretString=value)["ARN"]
+           for name, value in (("channel", "cloud-channel-key"), ("webhook", "cloud-webhook-secret"),
+                               ("bot", "123456:cloud-bot-token"))}
+    env = {
+        "AWS_REGION": REGION, "DOCUMENT_STORE": "s3", "DOCUMENTS_BUCKET": "documents-test",
+        "DOCUMENT_SIGNER": "kms", "SIGNING_KEY_ID": signing_key, "QR_KEY_ID": qr_key,
+        "SIGNING_CERT_CHAIN_PARAMETER": "/antecedentes/test/signing-cert-chain",
+        "OPERATOR_AUTH": "cognito", "COGNITO_USER_POOL_ID": "us-east-1_pool", "COGNITO_APP_CLIENT_ID": "app-client",
+        "CHANNEL_KEY_SECRET_ARN": arn["channel"], "PAYMENT_WEBHOOK_SECRET_ARN": arn["webhook"],
+        "TELEGRAM_BOT_TOKEN_SECRET_ARN": arn["bot"],
+        "PUBLIC_BASE_URL_PARAMETER": "/antecedentes/test/public-base-url",
+        "EMAIL_SENDER": "ses", "EMAIL_FROM": "no-reply@example.pe", "SMS_SENDER": "sns",
+        "FACE_MATCHER": "rekognition", "FACE_SIMILARITY_THRESHOLD": "92.5",
+    }
+    return {"env": env, "ca": ca, "qr_key": qr_key, "secrets": arn}
+
+
+@pytest.fixture
+def local_container(tmp_path: Path) -> Any:
+    from chalicelib import bootstrap
+    from chalicelib.adapters import dynamo_models
+
+    container = bootstrap.build(Settings(data_dir=tmp_path / "data"))
+    yield container
+    dynamo_models.configure(Settings())  # leave the models as the local defaults have them
+
+
+def test_cloud_environment_replaces_storage_tokens_keys_and_secrets(cloud: dict[str, Any],
+                                                                   local_container: Any) -> None:
+    from chalicelib.adapters.aws.cognito import CognitoTokenVerifier
+    from chalicelib.adapters.aws.kms import kms_public_key
+    from chalicelib.adapters.aws.outbound import SesEmailSender, SnsSmsSender
+    from chalicelib.adapters.aws.rekognition import RekognitionFaceMatcher
+    from chalicelib.adapters.aws.s3 import S3DocumentStorage
+
+    apply_cloud_adapters(local_container, load_cloud_config(cloud["env"]))
+
+    c = local_container
+    assert c.settings.channel_keys == {"telegram": "cloud-channel-key"}
+    assert c.settings.payment_webhook_secrets == {"local": "cloud-webhook-secret"}
+    assert c.settings.telegram_bot_token == "123456:cloud-bot-token"
+    assert c.settings.public_base_url == "https://api.example.pe/api"
+    assert isinstance(c.storage, S3DocumentStorage) and c.storage.bucket == "documents-test"
+    assert isinstance(c.tokens, CognitoTokenVerifier)
+    assert c.tokens.issuer == "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_pool"
+    assert c.tokens.jwks_url == f"{c.tokens.issuer}/.well-known/jwks.json"
+    assert [k["kid"] for k in c.jwks()["keys"]] == [key_id(kms_public_key(cloud["qr_key"], REGION))]
+    assert c.pki().ca_cert_pem == cloud["ca"].public_bytes(serialization.Encoding.PEM)
+    assert isinstance(c.email, SesEmailSender) and isinstance(c.sms, SnsSmsSender)
+    assert isinstance(c.face_matcher(), RekognitionFaceMatcher)
+    pdf = c.producer().produce(content())
+    assert pdf.startswith(b"%PDF") and b"/ByteRange" in pdf
+    c.storage.put("certificates/x.pdf", pdf)
+    assert c.storage.get("certificates/x.pdf") == pdf
+
+
+def test_optional_slots_get_ses_sns_and_rekognition_with_the_configured_threshold(cloud: dict[str, Any]) -> None:
+    from chalicelib.adapters.aws.outbound import SesEmailSender, SnsSmsSender
+    from chalicelib.adapters.aws.rekognition import RekognitionFaceMatcher
+
+    container = SimpleNamespace(settings=Settings(), storage=None, tokens=None, _pki=None, _producer=None,
+                                email=None, sms=None, _face_matcher=None)
+    apply_cloud_adapters(container, load_cloud_config(cloud["env"]))
+
+    assert isinstance(container.email, SesEmailSender) and container.email.sender == "no-reply@example.pe"
+    assert isinstance(container.sms, SnsSmsSender)
+    assert isinstance(container._face_matcher, RekognitionFaceMatcher) and container._face_matcher.threshold == 92.5
+
+
+def test_bot_token_placeholder_means_no_token(cloud: dict[str, Any], local_container: Any) -> None:
+    client("secretsmanager", REGION).put_secret_value(SecretId=cloud["secrets"]["bot"], SecretString="unset")
+
+    apply_cloud_adapters(local_container, load_cloud_config(cloud["env"]))
+
+    assert local_container.settings.telegram_bot_token is None
+    assert local_container.notifier() is None
+
+
+def test_local_environment_changes_nothing(local_container: Any) -> None:
+    before = (local_container.settings, local_container.storage, local_container.tokens)
+
+    apply_cloud_adapters(local_container, load_cloud_config({}))
+
+    assert (local_container.settings, local_container.storage, local_container.tokens) == before
+    assert local_container._pki is None and local_container._producer is None
+
+
+def test_local_environment_never_imports_boto3() -> None:
+    code = ("import sys; from chalicelib.adapters.aws import apply_cloud_adapters\n"
+            "class C: pass\n"
+            "apply_cloud_adapters(C()); print('boto3' in sys.modules, 'botocore' in sys.modules)")
+    cloud_variables = ("DOCUMENT_STORE", "DOCUMENT_SIGNER", "OPERATOR_AUTH", "EMAIL_SENDER", "SMS_SENDER",
+                       "FACE_MATCHER", "PUBLIC_BASE_URL_PARAMETER")
+    env = {k: v for k, v in os.environ.items() if k not in cloud_variables and not k.endswith("_SECRET_ARN")}
+    env["PYTHONPATH"] = str(ROOT)
+
+    answer = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60,
+                            check=True)
+
+    assert answer.stdout.split() == ["False", "False"]
+
+
+def test_a_container_without_the_signer_slots_is_refused_rather_than_signing_locally() -> None:
+    config = load_cloud_config({"DOCUMENT_SIGNER": "kms", "QR_KEY_ID": "k", "SIGNING_CERT_CHAIN": "pem"})
+
+    with pytest.raises(RuntimeError, match="_pki/_producer"):
+        apply_cloud_adapters(SimpleNamespace(settings=Settings()), config)
+
+
+@pytest.mark.parametrize(("env", "missing"), [
+    ({"DOCUMENT_STORE": "s3"}, "DOCUMENTS_BUCKET"),
+    ({"DOCUMENT_SIGNER": "kms", "SIGNING_CERT_CHAIN": "pem"}, "QR_KEY_ID"),
+    ({"OPERATOR_AUTH": "cognito", "COGNITO_USER_POOL_ID": "p"}, "COGNITO_APP_CLIENT_ID"),
+])
+def test_half_configured_cloud_is_refused_at_start(env: dict[str, str], missing: str) -> None:
+    with pytest.raises(RuntimeError, match=missing):
+        apply_cloud_adapters(SimpleNamespace(), load_cloud_config(env))

@@ -1,0 +1,61 @@
+"""S3 document storage against a moto server: the storage port's behaviour and presigned links over HTTP."""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+import uuid
+
+import pytest
+
+from chalicelib.adapters.aws.clients import client
+from chalicelib.adapters.aws.s3 import S3DocumentStorage
+
+from .conftest import REGION
+
+
+@pytest.fixture
+def storage(server_endpoint: str) -> S3DocumentStorage:
+    bucket = f"documents-{uuid.uuid4().hex[:12]}"
+    client("s3", REGION).create_bucket(Bucket=bucket)
+    return S3DocumentStorage(bucket, REGION)
+
+
+def test_put_then_get_returns_the_same_bytes_and_content_type(storage: S3DocumentStorage) -> None:
+    storage.put("certificates/2026/abc.pdf", b"%PDF-1.7 test", "application/pdf")
+
+    assert storage.get("certificates/2026/abc.pdf") == b"%PDF-1.7 test"
+    head = storage.s3.head_object(Bucket=storage.bucket, Key="certificates/2026/abc.pdf")
+    assert head["ContentType"] == "application/pdf"
+
+
+def test_get_of_a_missing_key_returns_none(storage: S3DocumentStorage) -> None:
+    assert storage.get("certificates/missing.pdf") is None
+
+
+def test_ping_passes_for_the_bucket_and_fails_for_a_missing_one(storage: S3DocumentStorage) -> None:
+    storage.ping()
+    with pytest.raises(Exception, match="404|Not Found|NoSuchBucket"):
+        S3DocumentStorage("no-such-bucket-here", REGION).ping()
+
+
+@pytest.mark.parametrize("key", ["../etc/passwd", "/absolute.pdf", "a/../b.pdf", "", "spaces in key.pdf"])
+def test_keys_the_local_folder_refuses_are_refused_too(storage: S3DocumentStorage, key: str) -> None:
+    with pytest.raises(ValueError, match="invalid storage key"):
+        storage.put(key, b"x")
+
+
+def test_presigned_url_downloads_the_document_over_http(storage: S3DocumentStorage, server_endpoint: str) -> None:
+    storage.put("certificates/signed.pdf", b"%PDF-1.7 signed bytes")
+
+    url = storage.presigned_url("certificates/signed.pdf", seconds=120, filename="certificado.pdf")
+
+    assert url.startswith(server_endpoint) and "X-Amz-Signature=" in url and "X-Amz-Expires=120" in url
+    with urllib.request.urlopen(url, timeout=5) as answer:
+        assert answer.read() == b"%PDF-1.7 signed bytes"
+        assert 'filename="certificado.pdf"' in answer.headers["Content-Disposition"]
+
+
+def test_presigned_url_lifetime_is_bounded(storage: S3DocumentStorage) -> None:
+    with pytest.raises(ValueError):
+        storage.presigned_url("certificates/signed.pdf", seconds=8 * 24 * 3600)
