@@ -98,6 +98,34 @@ class ApiClient:
             return None
         return answer.content
 
+    async def validate_applicant(self, user: str, applicant: dict[str, Any]) -> None:
+        """Check the applicant fields entered so far; raises ApiError naming the wrong field."""
+        await self._json("POST", "/v1/certificate-requests/validation", user=user, json={"applicant": applicant})
+
+    # --- virtual penal control ---------------------------------------------------------------------------
+
+    async def enrol(self, user: str, body: dict[str, Any]) -> dict[str, Any]:
+        return await self._json("POST", "/v1/control/enrolments", user=user, json=body)
+
+    async def enrolment_photo(self, user: str, image: bytes) -> dict[str, Any]:
+        return await self._json("POST", "/v1/control/enrolment/photo", user=user, content=image,
+                                headers={"Content-Type": "image/jpeg"})
+
+    async def start_checkin(self, user: str) -> dict[str, Any]:
+        return await self._json("POST", "/v1/control/check-ins", user=user, json={})
+
+    async def checkin_location(self, user: str, checkin_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        return await self._json("POST", f"/v1/control/check-ins/{checkin_id}/location", user=user, json=body)
+
+    async def checkin_selfie(self, user: str, checkin_id: str, media: bytes, kind: str) -> dict[str, Any]:
+        content_type = "video/mp4" if kind == "video_note" else "image/jpeg"
+        return await self._json("POST", f"/v1/control/check-ins/{checkin_id}/selfie?kind={kind}", user=user,
+                                content=media, headers={"Content-Type": content_type})
+
+    async def checkin_answers(self, user: str, checkin_id: str, answers: dict[str, Any]) -> dict[str, Any]:
+        return await self._json("POST", f"/v1/control/check-ins/{checkin_id}/answers", user=user,
+                                json={"answers": answers})
+
     async def verify_pdf(self, pdf: bytes) -> dict[str, Any]:
         # Anonymous on purpose: a third party's check must not be tied to the chat user.
         return await self._json("POST", "/v1/verify", user=None, content=pdf,

@@ -21,21 +21,21 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
+from . import control, logs
 from . import conversation as c
-from . import logs
 from .api_client import ApiClient
 from .settings import BotSettings
 from .state import ConversationStore
 from .texts import language_for, text
-from .verification import on_pdf_document, on_photo
+from .verification import on_pdf_document
 
 log = logging.getLogger("bot")
 
 COMMANDS = {
-    "es": (("start", "command.start"), ("estado", "command.status"), ("ayuda", "command.help"),
-           ("cancelar", "command.cancel")),
-    "en": (("start", "command.start"), ("status", "command.status"), ("help", "command.help"),
-           ("cancel", "command.cancel")),
+    "es": (("start", "command.start"), ("estado", "command.status"), ("control", "command.control"),
+           ("registrar", "command.checkin"), ("ayuda", "command.help"), ("cancelar", "command.cancel")),
+    "en": (("start", "command.start"), ("status", "command.status"), ("control", "command.control"),
+           ("checkin", "command.checkin"), ("help", "command.help"), ("cancel", "command.cancel")),
 }
 
 
@@ -65,17 +65,23 @@ def build_application(settings: BotSettings, *, clock: Callable[[], datetime] | 
 def register(application: Application) -> None:  # type: ignore[type-arg]
     private = filters.ChatType.PRIVATE
     new = filters.UpdateType.MESSAGE  # edited messages change nothing in this conversation
+    edited = filters.UpdateType.EDITED_MESSAGE  # a live location's updates arrive as edits
     on = c.conversational
+    control.register_steps()
     application.add_handlers([
         CommandHandler("start", on(c.start), filters=private & new),
         CommandHandler(["estado", "status"], on(c.status), filters=private & new),
         CommandHandler(["ayuda", "help"], on(c.help_), filters=private & new),
         CommandHandler(["cancelar", "cancel"], on(c.cancel), filters=private & new),
+        CommandHandler("control", on(control.enrolment), filters=private & new),
+        CommandHandler(["registrar", "checkin"], on(control.checkin), filters=private & new),
         MessageHandler(private & new & filters.COMMAND, on(c.unknown_command)),
         CallbackQueryHandler(on(c.on_button)),
         MessageHandler(private & new & filters.TEXT, on(c.on_text)),
         MessageHandler(private & new & filters.Document.ALL, on(on_pdf_document)),
-        MessageHandler(private & new & filters.PHOTO, on(on_photo)),
+        MessageHandler(private & new & (filters.PHOTO | filters.VIDEO_NOTE), on(control.on_media)),
+        MessageHandler(private & new & filters.CONTACT, on(control.on_contact)),
+        MessageHandler(private & (new | edited) & filters.LOCATION, on(control.on_location)),
         MessageHandler(private & new, on(c.on_unsupported)),
         MessageHandler(~private & new, _private_only),
     ])

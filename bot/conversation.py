@@ -21,7 +21,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Mess
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from .api_client import ApiClient, ApiError, ApiUnavailable
+from .api_client import ApiClient, ApiError, ApiUnavailable, FeatureUnavailable
 from .errors import describe, document_label
 from .settings import BotSettings
 from .state import ConversationModel, ConversationStore, Step
@@ -338,37 +338,64 @@ async def on_country_code(turn: Turn) -> None:
 async def on_document_number(turn: Turn) -> None:
     """The document number, as typed."""
     turn.convo.data()["document_number"] = turn.typed
-    await advance(turn, Step.DOCUMENT_NUMBER)
+    if await field_accepted(turn, Step.DOCUMENT_NUMBER, ("nationality", "document_type", "document_number")):
+        await advance(turn, Step.DOCUMENT_NUMBER)
 
 
 async def on_given_names(turn: Turn) -> None:
     """Given names, as typed."""
     turn.convo.data()["given_names"] = turn.typed
-    await advance(turn, Step.GIVEN_NAMES)
+    if await field_accepted(turn, Step.GIVEN_NAMES, ("given_names",)):
+        await advance(turn, Step.GIVEN_NAMES)
 
 
 async def on_first_surname(turn: Turn) -> None:
     """First surname, as typed."""
     turn.convo.data()["first_surname"] = turn.typed
-    await advance(turn, Step.FIRST_SURNAME)
+    if await field_accepted(turn, Step.FIRST_SURNAME, ("first_surname",)):
+        await advance(turn, Step.FIRST_SURNAME)
 
 
 async def on_second_surname(turn: Turn) -> None:
     """Second surname, as typed."""
     turn.convo.data()["second_surname"] = turn.typed
-    await advance(turn, Step.SECOND_SURNAME)
+    if await field_accepted(turn, Step.SECOND_SURNAME, ("second_surname",)):
+        await advance(turn, Step.SECOND_SURNAME)
 
 
 async def on_birth_date(turn: Turn) -> None:
     """Date of birth, day/month/year."""
     turn.convo.data()["birth_date"] = as_iso_date(turn.typed)
-    await advance(turn, Step.BIRTH_DATE)
+    if await field_accepted(turn, Step.BIRTH_DATE, ("birth_date",)):
+        await advance(turn, Step.BIRTH_DATE)
 
 
 async def on_email(turn: Turn) -> None:
     """The optional e-mail address; then the request is sent."""
     turn.convo.data()["email"] = turn.typed
-    await advance(turn, Step.EMAIL)
+    if await field_accepted(turn, Step.EMAIL, ("email",)):
+        await advance(turn, Step.EMAIL)
+
+
+async def field_accepted(turn: Turn, step: Step, fields: tuple[str, ...]) -> bool:
+    """Ask the API about the field just typed (with the fields it depends on), so a mistake is told at once
+    and the same field is asked again; the final POST stays the authority."""
+    data = turn.convo.data()
+    applicant = {name: data[name] for name in fields if data.get(name) is not None}
+    try:
+        await turn.api.validate_applicant(turn.user, applicant)
+    except FeatureUnavailable:
+        return True  # an API without field validation: the final POST checks everything
+    except ApiError as error:
+        problem = error.errors[0]
+        await turn.send(describe(problem, turn.lang, data.get("document_type")))
+        wrong = STEP_FOR_FIELD.get(str(problem.get("field")), step)
+        data.pop(str(problem.get("field")), None)
+        log.info("field refused by the API", extra={"update_id": turn.update.update_id, "code": error.code,
+                                                     "fields": [problem.get("field")]})
+        await ask_step(turn, wrong)
+        return False
+    return True
 
 
 async def on_skip(turn: Turn, field: str) -> None:
@@ -653,6 +680,9 @@ TEXT_STEPS: dict[Step, Handler] = {
 BUTTON_STEPS = frozenset({Step.LANGUAGE, Step.RESUME, Step.TERMS, Step.NATIONALITY, Step.DOCUMENT_TYPE,
                           Step.COUNTRY, Step.PAYMENT})
 
+# Steps that wait for something other than typed text: what to tell a person who types instead.
+STEP_PROMPTS: dict[Step, str] = {}
+
 ButtonHandler = Callable[[Turn, str], Awaitable[None]]
 # prefix -> (handler, the step its keyboard belongs to; None: valid whenever the API says it is)
 BUTTONS: dict[str, tuple[ButtonHandler, frozenset[Step] | None]] = {
@@ -673,6 +703,8 @@ async def on_text(turn: Turn) -> None:
     handler = TEXT_STEPS.get(turn.convo.current)
     if handler is not None:
         await handler(turn)
+    elif turn.convo.current in STEP_PROMPTS:
+        await turn.say(STEP_PROMPTS[turn.convo.current])
     elif turn.convo.current in BUTTON_STEPS:
         await turn.say("use_buttons")
     else:

@@ -56,6 +56,21 @@ class Step(StrEnum):
     VOUCHER_OPERATION = "voucher_operation"
     VOUCHER_DATE = "voucher_date"
     FOLLOWING = "following"
+    # Virtual penal control: the enrolment form (annex 1) and the check-in (annex 3).
+    CONTROL_MOBILE = "control_mobile"
+    CONTROL_HAS_DOCUMENT = "control_has_document"
+    CONTROL_NATIONALITY = "control_nationality"
+    CONTROL_COUNTRY_CODE = "control_country_code"
+    CONTROL_DOCUMENT_TYPE = "control_document_type"
+    CONTROL_DOCUMENT_NUMBER = "control_document_number"
+    CONTROL_GIVEN_NAMES = "control_given_names"
+    CONTROL_SURNAMES = "control_surnames"
+    CONTROL_ADDRESS = "control_address"
+    CONTROL_PHOTO = "control_photo"
+    CHECKIN_LOCATION = "checkin_location"
+    CHECKIN_SELFIE = "checkin_selfie"
+    CHECKIN_QUESTIONS = "checkin_questions"
+    CHECKIN_FRESH_LOCATION = "checkin_fresh_location"
 
 
 class ConversationModel(Model):
@@ -78,6 +93,8 @@ class ConversationModel(Model):
     prompt_message_id = NumberAttribute(null=True)
     # After the API rejected a field: once it is typed again, the request is submitted again.
     fixing = UnicodeAttribute(null=True)
+    # The name the person enrolled for virtual control with: the protocol's messages address them by it.
+    control_name = UnicodeAttribute(null=True)
     recent_updates = ListAttribute(of=NumberAttribute, null=True)
     updated_at = UTCDateTimeAttribute(null=True)
     expires = TTLAttribute(null=True)  # DynamoDB deletes the item after this

@@ -16,6 +16,9 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 
+TEST_NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -40,13 +43,15 @@ def table_prefix(dynamodb_endpoint: str) -> str:
     """Tables created and seeded once per session (creating twelve tables costs about two seconds)."""
     from chalicelib import bootstrap
     from chalicelib.adapters.dynamo_models import create_tables
+    from chalicelib.services.time import FixedClock
     from chalicelib.settings import Settings
     from infrastructure.local.seed import seed
 
     prefix = f"t{uuid.uuid4().hex[:8]}-"
     settings = Settings(dynamodb_endpoint=dynamodb_endpoint, table_prefix=prefix)
     create_tables(settings)
-    seed(bootstrap.build(settings))
+    # Calendars are seeded for the year of the tests' fixed clock, so the tests do not depend on today.
+    seed(bootstrap.build(settings, clock=FixedClock(TEST_NOW)))
     return prefix
 
 
@@ -61,7 +66,7 @@ def settings(tmp_path: Path, dynamodb_endpoint: str, table_prefix: str):  # type
 def clock():  # type: ignore[no-untyped-def]
     from chalicelib.services.time import FixedClock
 
-    return FixedClock(datetime(2026, 11, 20, 15, 0, tzinfo=UTC))
+    return FixedClock(TEST_NOW)
 
 
 @pytest.fixture

@@ -50,12 +50,33 @@ def zip_tree(root: Path, destination: Path) -> Path:
     return destination
 
 
+# The AWS services the functions call (chalicelib/adapters/aws, pynamodb, the stream consumer). botocore ships
+# the models of every AWS service (about 28 MB of already-compressed JSON, half the API's zip); only these load.
+BOTOCORE_SERVICES = frozenset({
+    "dynamodb", "dynamodbstreams", "kms", "s3", "ses", "sesv2", "sns", "rekognition", "cognito-idp",
+    "secretsmanager", "ssm", "sts", "sqs", "lambda", "logs", "xray"})
+
+
+def prune_botocore_models(root: Path, keep: frozenset[str] = BOTOCORE_SERVICES) -> int:
+    """Remove the service models no function uses; returns how many were removed."""
+    data = root / "botocore" / "data"
+    removed = 0
+    if data.is_dir():
+        for service in data.iterdir():
+            if service.is_dir() and service.name not in keep:
+                shutil.rmtree(service)
+                removed += 1
+    return removed
+
+
 def add_bytecode(archive: Path) -> Path:
-    """Rewrite a deployment zip (e.g. `chalice package`'s) with compiled bytecode beside its sources."""
+    """Rewrite a deployment zip (e.g. `chalice package`'s) with compiled bytecode beside its sources, and
+    without the botocore models no function uses."""
     with tempfile.TemporaryDirectory(prefix="package-") as scratch:
         unpacked = Path(scratch) / "code"
         with zipfile.ZipFile(archive) as source:
             source.extractall(unpacked)
+        prune_botocore_models(unpacked)
         compile_tree(unpacked)
         zip_tree(unpacked, archive)
         shutil.rmtree(unpacked, ignore_errors=True)

@@ -93,6 +93,7 @@ class ChatUser:
         self.messages: dict[int, dict[str, Any]] = {}
         self.callback_answers: dict[str, dict[str, Any]] = {}
         self.last_callback: str | None = None
+        self.last_location_id = 0
 
     # --- actions: each returns the bot messages that arrived because of it (in-process delivery) -----------
 
@@ -108,6 +109,27 @@ class ChatUser:
         answer = self._post("callback", {"message_id": message["message_id"], "data": data})
         self.last_callback = answer["callback_query_id"]
         return self._settle() if settle else []
+
+    def share_location(self, latitude: float, longitude: float, *, live_period: int | None = None,
+                       accuracy: float | None = 20) -> list[dict[str, Any]]:
+        """A pin, or with live_period a live location (its message id is kept in last_location_id)."""
+        body: dict[str, Any] = {"latitude": latitude, "longitude": longitude}
+        if live_period is not None:
+            body["live_period"] = live_period
+        if accuracy is not None:
+            body["horizontal_accuracy"] = accuracy
+        self.last_location_id = self._post("location", body)["message_id"]
+        return self._settle()
+
+    def move_live_location(self, latitude: float, longitude: float) -> list[dict[str, Any]]:
+        """The live location shared last moves: Telegram sends the bot an edited_message."""
+        self._post("location/live", {"message_id": self.last_location_id, "latitude": latitude,
+                                     "longitude": longitude, "horizontal_accuracy": 20})
+        return self._settle()
+
+    def share_contact(self, phone_number: str) -> list[dict[str, Any]]:
+        self._post("contact", {"phone_number": phone_number})
+        return self._settle()
 
     def upload(self, kind: str, data: bytes, filename: str, mime_type: str) -> list[dict[str, Any]]:
         answer = self.http.post("/upload", data={"user": json.dumps(self.user), "kind": kind},

@@ -60,8 +60,8 @@ def test_the_polling_bot_publishes_its_command_menu_in_both_languages(botapi, po
 
     spanish = httpx.get(f"{botapi.base_url}/chat/api/commands", params={"lang": "es"}).json()["commands"]
     english = httpx.get(f"{botapi.base_url}/chat/api/commands", params={"lang": "en"}).json()["commands"]
-    assert [c["command"] for c in spanish] == ["start", "estado", "ayuda", "cancelar"]
-    assert [c["command"] for c in english] == ["start", "status", "help", "cancel"]
+    assert [c["command"] for c in spanish] == ["start", "estado", "control", "registrar", "ayuda", "cancelar"]
+    assert [c["command"] for c in english] == ["start", "status", "control", "checkin", "help", "cancel"]
 
 
 @pytest.fixture(scope="module")

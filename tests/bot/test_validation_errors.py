@@ -21,50 +21,48 @@ def _finish_after_birth_date(person, birth_date: str, lang: str = "es"):
     return person.press(text("button.skip", lang))
 
 
-def test_a_dni_of_the_wrong_length_is_explained_and_asked_again_then_accepted(person):
+def test_a_dni_of_the_wrong_length_is_explained_at_once_and_asked_again_then_accepted(person):
     to_document_number(person)
-    for answer in ("1234", ANA["given_names"], ANA["first_surname"], ANA["second_surname"]):
-        person.send(answer)
-    replies = _finish_after_birth_date(person, birth_date_typed(ANA))
+    replies = person.send("1234")
     assert [m["text"] for m in replies] == [text("err.document_number.DNI", "es"),
                                             text("ask.document_number", "es", document="DNI")]
-    replies = person.send(ANA["document_number"])
+    assert person.send(ANA["document_number"])[0]["text"] == text("ask.given_names", "es")
+    for answer in (ANA["given_names"], ANA["first_surname"], ANA["second_surname"]):
+        person.send(answer)
+    replies = _finish_after_birth_date(person, birth_date_typed(ANA))
     assert replies[0]["text"].startswith("Registramos su solicitud")
     assert replies[1]["text"] == text("ask.verification_character", "es")
 
 
-def test_names_with_digits_are_refused_naming_the_field(person):
+def test_names_with_digits_are_refused_at_once_naming_the_field(person):
     to_document_number(person)
-    for answer in (ANA["document_number"], "Ana L7cía", ANA["first_surname"], ANA["second_surname"]):
-        person.send(answer)
-    replies = _finish_after_birth_date(person, birth_date_typed(ANA))
+    person.send(ANA["document_number"])
+    replies = person.send("Ana L7cía")
     assert replies[0]["text"] == text("err.name", "es", field="Nombres")
     assert replies[1]["text"] == text("ask.given_names", "es")
-    assert person.send(ANA["given_names"])[0]["text"].startswith("Registramos su solicitud")
+    assert person.send(ANA["given_names"])[0]["text"] == text("ask.first_surname", "es")
 
 
-def test_a_birth_date_in_the_future_is_refused_and_can_be_corrected(person):
+def test_a_birth_date_in_the_future_is_refused_at_once_and_can_be_corrected(person):
     to_birth_date(person)
-    replies = _finish_after_birth_date(person, "01/01/2090")
+    replies = person.send("01/01/2090")
     assert [m["text"] for m in replies] == [text("err.birth_date.date_in_future", "es"), text("ask.birth_date", "es")]
-    assert person.send(birth_date_typed(ANA))[0]["text"].startswith("Registramos su solicitud")
+    assert person.send(birth_date_typed(ANA))[0]["text"] == text("ask.email", "es")
+    assert person.press(text("button.skip", "es"))[0]["text"].startswith("Registramos su solicitud")
 
 
-def test_several_wrong_fields_are_listed_together_and_asked_one_after_another(person):
+def test_each_wrong_field_is_refused_where_it_is_typed_and_the_form_goes_on(person):
     to_document_number(person)
-    for answer in ("12", "Ana", "Qu1spe", ANA["second_surname"]):
-        person.send(answer)
-    replies = _finish_after_birth_date(person, "31/02/1990")
-    listing = replies[0]["text"]
-    assert listing.startswith(text("fix.intro", "es"))
-    for expected in (text("err.document_number.DNI", "es"), text("err.name", "es", field="Primer apellido"),
-                     text("err.birth_date", "es")):
-        assert f"• {expected}" in listing
-    assert replies[1]["text"] == text("ask.document_number", "es", document="DNI")
-    assert person.send(ANA["document_number"])[0]["text"] == text("ask.first_surname", "es")
-    assert person.send(ANA["first_surname"])[0]["text"] == text("ask.birth_date", "es")
-    # Still a wrong name (given names "Ana" is valid), now all is well formed: the request is made.
-    assert person.send(birth_date_typed(ANA))[0]["text"].startswith("Registramos su solicitud")
+    assert person.send("12")[0]["text"] == text("err.document_number.DNI", "es")
+    assert person.send(ANA["document_number"])[0]["text"] == text("ask.given_names", "es")
+    assert person.send("Ana")[0]["text"] == text("ask.first_surname", "es")
+    assert person.send("Qu1spe")[0]["text"] == text("err.name", "es", field="Primer apellido")
+    assert person.send(ANA["first_surname"])[0]["text"] == text("ask.second_surname", "es")
+    person.send(ANA["second_surname"])
+    assert [m["text"] for m in person.send("31/02/1990")] == [text("err.birth_date", "es"),
+                                                               text("ask.birth_date", "es")]
+    replies = _finish_after_birth_date(person, birth_date_typed(ANA))
+    assert replies[0]["text"].startswith("Registramos su solicitud")
 
 
 def test_an_invalid_email_is_explained_and_can_be_skipped_afterwards(person):
@@ -102,10 +100,7 @@ def test_an_unknown_voucher_is_refused_and_the_operation_number_asked_again(pers
 def test_errors_are_shown_in_english_to_an_english_speaker(make_user):
     person = make_user(language_code="en")
     to_document_number(person, lang="en")
-    for answer in ("1234", ANA["given_names"], ANA["first_surname"], ANA["second_surname"]):
-        person.send(answer)
-    person.send(birth_date_typed(ANA))
-    replies = person.press(text("button.skip", "en"))
+    replies = person.send("1234")
     assert [m["text"] for m in replies] == [text("err.document_number.DNI", "en"),
                                             text("ask.document_number", "en", document="DNI")]
 
