@@ -1,7 +1,8 @@
 """Every text a citizen reads, in Spanish (default) and English: `text(key, lang, **values)`.
 
 The texts live in gettext catalogues, bot/locale/<lang>/LC_MESSAGES/bot.po (msgid = the key), read with
-Babel; translators edit those files. Chat texts are Telegram HTML (only <b>, <i>, <code>); values are escaped when they are filled in.
+Babel; translators edit those files. Chat texts are Telegram HTML (only <b>, <i>, <code>); values are
+escaped when they are filled in.
 The push notices (`push.*`) live in push_texts.json, plain text, so that the API's notifier can read the
 same file without importing this package; they are merged in here so the bot has one catalogue.
 This module imports nothing from telegram.
