@@ -22,7 +22,7 @@ from ..domain.control import (
     Warrant,
     Window,
 )
-from ..domain.matching import blocking_keys, name_similarity
+from ..domain.matching import blocking_keys, name_similarity, normalise_name
 from . import dynamo_models as m
 from .dynamo_store import DynamoTransaction, translate_errors
 
@@ -52,7 +52,10 @@ def measure_to_model(measure: Measure) -> m.MeasureModel:
         "authorisations": [{"district": a.district, "from": a.valid_from.isoformat(), "to": a.valid_to.isoformat()}
                            for a in measure.authorisations],
     }
-    key = f"{p.document_type}#{p.document_number}" if p.document_number and measure.status == "active" else None
+    # Active measures are found by document; people with none, by their normalised full name.
+    key = None
+    if measure.status == "active":
+        key = f"{p.document_type}#{p.document_number}" if p.document_number else f"NAME#{normalise_name(p.full_name)}"
     item = m.MeasureModel(measure.measure_id, document_key=key, body=body)
     if measure.version:
         item.version = measure.version
@@ -157,6 +160,12 @@ class DynamoControlStore:
     def active_measures_for_document(self, document_type: str, number: str) -> list[Measure]:
         found = [self.get_measure(k.measure_id) for k in m.MeasureModel.by_document.query(f"{document_type}#{number}")]
         return [x for x in found if x is not None and x.status == "active"]
+
+    @translate_errors
+    def active_measures_without_document(self, full_name: str) -> list[Measure]:
+        found = [self.get_measure(k.measure_id)
+                 for k in m.MeasureModel.by_document.query(f"NAME#{normalise_name(full_name)}")]
+        return [x for x in found if x is not None and x.status == "active" and not x.person.has_document]
 
     @translate_errors
     def get_enrolment(self, owner: str) -> Enrolment | None:

@@ -264,12 +264,16 @@ def enrol(payload: Any, *, owner: str, c: Any) -> tuple[Enrolment, Measure, Wind
     if language not in ("es", "en"):
         raise ValidationError("Expected \"es\" or \"en\".", field="language")
     person = parse_person(payload)
-    measures = c.control.active_measures_for_document(person.document_type, person.document_number) \
-        if person.has_document else []
+    if person.has_document:
+        measures = c.control.active_measures_for_document(person.document_type, person.document_number)
+    else:
+        # No document: the court's record is found by the full name; the photo and the officer's first
+        # registration then confirm who they are.
+        measures = c.control.active_measures_without_document(person.full_name)
     if not measures:
-        # People without a document are matched by the officer at first registration (issue 6); here, by name.
-        raise DomainError("We found no court measure for this document. Check the number, or contact the court "
-                          "that imposed your rules of conduct.", code="no_measure", field="document_number")
+        raise DomainError("We found no court measure for this person. Check the data, or contact the court "
+                          "that imposed your rules of conduct.", code="no_measure",
+                          field="document_number" if person.has_document else "given_names")
     # Several open cases: the newest measure is the one this enrolment follows (the court can relink).
     measure = max(measures, key=lambda m: m.created_at)
     if normalise_name(measure.person.full_name) != normalise_name(person.full_name):

@@ -295,3 +295,31 @@ def test_measures_bulk_import_is_all_or_nothing(api):
     assert refused.status_code == 422 and refused.json_body["error"]["details"]["errors"][0]["line"] == 3
     imported = api.client.http.post("/v1/court/measures/import", body=(header + good).encode(), headers=headers)
     assert imported.json_body["imported"] == 1
+
+
+def test_person_without_a_document_enrols_by_name_sends_a_photo_and_checks_in(api):
+    letters = uuid.uuid4().hex[:6].translate(str.maketrans("0123456789", "abcdefghij"))  # names take no digits
+    nameless = {"has_document": False, "nationality": "PER", "given_names": "Teodoro",
+                "surnames": f"Sin Documento {letters}"}
+    headers = api.operator_headers("court")
+    created = api.post("/v1/court/measures", measure_body(nameless, resolution_date="2025-03-14",
+                                                          other_names=["Teo", "El Flaco"]), headers=headers)
+    assert created.status_code == 201, created.body
+    user = f"telegram:nodoc{uuid.uuid4().hex[:6]}"
+    enrolled = api.post("/v1/control/enrolments", {**nameless, "mobile": "+51987654321",
+                                                   "address": "Jr. Huallaga 200, Lima"}, user=user)
+    assert enrolled.status_code == 201 and enrolled.json_body["needs_photo"] is True
+    photo = api.client.http.post("/v1/control/enrolment/photo", body=JPEG,
+                                 headers={**api.channel_headers(user), "Content-Type": "image/jpeg"})
+    assert photo.json_body == {"has_photo": True}
+    cid = api.post("/v1/control/check-ins", {}, user=user).json_body["checkin_id"]
+    api.post(f"/v1/control/check-ins/{cid}/location", location(api, *INSIDE_LIMA), user=user)
+    selfie = api.client.http.post(f"/v1/control/check-ins/{cid}/selfie", body=JPEG,
+                                  headers={**api.channel_headers(user), "Content-Type": "image/jpeg"}).json_body
+    assert selfie["questions"] == ["resolution_date", "other_names"]
+    done = api.post(f"/v1/control/check-ins/{cid}/answers", {"answers": {
+        "resolution_date": "2025-03-14", "other_names": "el flaco, Teo"}}, user=user).json_body
+    assert done["outcome"] == "registered"
+    unknown = api.post("/v1/control/enrolments", {**nameless, "given_names": "Nadie", "mobile": "+51987654321",
+                                                  "address": "Jr. Huallaga 200, Lima"}, user=user)
+    assert unknown.json_body["error"]["code"] == "no_measure" and unknown.json_body["error"]["field"] == "given_names"
