@@ -1,10 +1,14 @@
-"""Structured JSON logs; callers pass identifiers in `extra`, never personal data."""
+"""Structured JSON logs; callers pass identifiers in `extra`, never personal data.
+
+Standard library only: the bot's package ships this module too (one formatter for both deployables).
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 import sys
+import traceback
 from typing import Any
 
 _STANDARD = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
@@ -18,8 +22,7 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info and record.exc_info[0] is not None:
             # The type and stack, never the exception's message: it may quote a person's data.
             entry["exception"] = record.exc_info[0].__name__
-            entry["stack"] = self.formatStack(
-                "".join(__import__("traceback").format_tb(record.exc_info[2])))
+            entry["stack"] = "".join(traceback.format_tb(record.exc_info[2]))
         return json.dumps(entry, default=str)
 
 

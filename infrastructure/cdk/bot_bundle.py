@@ -60,6 +60,10 @@ def build_bot_bundle(out_dir: Path, root: Path = ROOT) -> Path:
     shutil.copytree(dependencies, bundle, ignore=_SKIP)
     shutil.rmtree(bundle / "bin", ignore_errors=True)  # console scripts that point at the build machine's Python
     shutil.copytree(bot, bundle / "bot", ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "requirements*.txt"))
+    # The one module the bot shares with the API (its JSON log formatter, standard library only).
+    (bundle / "chalicelib").mkdir(exist_ok=True)
+    for name in ("__init__.py", "logs.py"):
+        shutil.copy2(bot.parent / "chalicelib" / name, bundle / "chalicelib" / name)
     shutil.copy2(Path(__file__).with_name(ENTRY), bundle / ENTRY)
     compile_tree(bundle / "bot")
     compile_tree(bundle / ENTRY)
