@@ -7,46 +7,24 @@ import os
 import statistics
 import sys
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
-os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
-os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
+from bench._stack import local_container, percentile  # noqa: E402
 from bench.dynamo_calls import counting_dynamodb_calls  # noqa: E402
-from infrastructure.local import dynamodb_local  # noqa: E402
-from tests.conftest import free_port  # noqa: E402
 from tests.factories import request_body  # noqa: E402
 
 N = int(os.environ.get("BENCH_N", "300"))
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
-
-
 def main() -> None:
-    port = free_port()
-    process = dynamodb_local.start(port, None)
-    try:
+    with local_container():
         from chalice.test import Client
 
         import app
-        from chalicelib import bootstrap
-        from chalicelib.adapters.dynamo_models import create_tables
-        from chalicelib.settings import Settings
-        from infrastructure.local.seed import seed
 
-        settings = Settings(dynamodb_endpoint=f"http://127.0.0.1:{port}", table_prefix="bench-",
-                            data_dir=Path("/tmp") / f"bench-{uuid.uuid4().hex[:6]}")
-        create_tables(settings)
-        container = bootstrap.build(settings)
-        seed(container)
-        bootstrap.use(container)
         headers = {"Authorization": "Bearer local-dev-channel-key", "X-Channel-User": "telegram:bench",
                    "Content-Type": "application/json"}
         body = json.dumps(request_body()).encode()
@@ -76,8 +54,6 @@ def main() -> None:
         print(f"status_dynamodb_calls: {sum(status_calls.values()) / N:.1f}")
         print(f"status_dynamodb_operations: {'+'.join(sorted(status_calls))}")
         print(f"status_mean_ms: {statistics.mean(status_ms):.2f}")
-    finally:
-        dynamodb_local.stop(process)
 
 
 if __name__ == "__main__":

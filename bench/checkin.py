@@ -6,19 +6,13 @@ from __future__ import annotations
 import os
 import sys
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
-os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
-os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
-from bench.api import percentile  # noqa: E402
-from infrastructure.local import dynamodb_local  # noqa: E402
-from tests.conftest import free_port  # noqa: E402
+from bench._stack import local_container, percentile  # noqa: E402
 
 N = int(os.environ.get("BENCH_N", "100"))
 
@@ -38,28 +32,16 @@ def area_checks() -> float:
 
 
 def main() -> None:
-    port = free_port()
-    process = dynamodb_local.start(port, None)
-    try:
+    from chalicelib.services.time import FixedClock
+
+    with local_container(clock=FixedClock(datetime(2026, 11, 20, 15, 0, tzinfo=UTC))) as container:
         from chalice.test import Client
 
         import app
-        from chalicelib import bootstrap
-        from chalicelib.adapters.dynamo_models import create_tables
         from chalicelib.domain.identity import dni_check_characters
-        from chalicelib.services.time import FixedClock
-        from chalicelib.settings import Settings
-        from infrastructure.local.seed import seed
         from tests.integration.conftest import Api
         from tests.integration.test_control_api import JPEG, ROSA, ROSA_ANSWERS, location, measure_body
 
-        settings = Settings(dynamodb_endpoint=f"http://127.0.0.1:{port}", table_prefix="bench-",
-                            data_dir=Path("/tmp") / f"bench-{uuid.uuid4().hex[:6]}")
-        create_tables(settings)
-        clock = FixedClock(datetime(2026, 11, 20, 15, 0, tzinfo=UTC))
-        container = bootstrap.build(settings, clock=clock)
-        seed(container)
-        bootstrap.use(container)
         answers = {**ROSA_ANSWERS, "dni_check_character": dni_check_characters(ROSA["document_number"])[0]}
         timings = []
         with Client(app.app) as client:
@@ -84,8 +66,6 @@ def main() -> None:
         print(f"checkin_pipeline_p50_ms: {percentile(timings, 0.5):.1f}")
         print(f"checkin_pipeline_p99_ms: {percentile(timings, 0.99):.1f}")
         print(f"point_in_area_checks_per_second: {area_checks():.0f}")
-    finally:
-        dynamodb_local.stop(process)
 
 
 if __name__ == "__main__":
