@@ -145,9 +145,9 @@ def test_upload_with_one_byte_changed_is_altered(api, issued):
 
 def test_upload_of_an_unsigned_pdf_is_not_ours(api):
     from chalicelib.adapters.documents import render_pdf
-    from tests.factories_documents import sample_content
+    from tests.factories_documents import make_content
 
-    answer = _upload(api, render_pdf(sample_content(), "https://example.invalid/v/x"))
+    answer = _upload(api, render_pdf(make_content(), "https://example.invalid/v/x"))
     assert answer.json_body["verdict"] == "not_ours"
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from unit_doc_samples import DOCUMENT_ID, ISSUED, make_content
 
 from chalicelib.domain.documents import (
     KIND_ATTENDANCE,
@@ -14,6 +13,7 @@ from chalicelib.domain.documents import (
     SealedData,
     mask_document_number,
 )
+from tests.factories_documents import DOCUMENT_ID, ISSUED, make_content
 
 
 @pytest.mark.parametrize(

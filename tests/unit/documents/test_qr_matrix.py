@@ -9,10 +9,10 @@ import pytest
 import qrcode
 import qrcode.util
 from qrcode.constants import ERROR_CORRECT_M
-from unit_doc_samples import make_content
 
 from chalicelib.adapters.documents import qr
 from chalicelib.domain.documents import SealedData
+from tests.factories_documents import make_content
 
 ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.#/:ñÉ"
 

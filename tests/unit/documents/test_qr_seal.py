@@ -10,7 +10,6 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
-from unit_doc_samples import DOCUMENT_ID, ISSUED, VERIFY_BASE, make_content
 
 from chalicelib.adapters.documents.pki import key_id, public_jwk
 from chalicelib.adapters.documents.seal import (
@@ -28,6 +27,7 @@ from chalicelib.adapters.documents.seal import (
     verify_qr_text,
 )
 from chalicelib.domain.documents import SealedData
+from tests.factories_documents import DOCUMENT_ID, ISSUED, VERIFY_BASE, make_content
 
 NOW = ISSUED + timedelta(days=1)
 
