@@ -7,6 +7,9 @@ STAMPS := .stamps
 PORT ?= 8000
 ROLE ?= reviewer
 SUBJECT ?= local-$(ROLE)
+DISTRICTS ?= LIMA
+COURTS ?= 1801-JR-PE-01
+REGISTRY ?= identity
 BENCHES := bench/api.py bench/documents.py bench/checkin.py bench/bot.py bench/coldstart.py
 
 export PYTHONPATH := $(CURDIR)
@@ -25,7 +28,7 @@ CDK = cd infrastructure && $(AWS_ENV) CDK_DISABLE_VERSION_CHECK=1 npx --no-insta
 CDK_CONTEXT = -c stage=$(CLOUD_STAGE) $(if $(ALARM_EMAIL),-c alarm_email=$(ALARM_EMAIL)) $(foreach c,$(CONTEXT),-c $(c))
 
 .PHONY: tools synth deploy set-webhook signing-cert test-infrastructure
-.PHONY: help install run test test-unit lint demo demo-control token verify-qr bench clean
+.PHONY: help install run test test-unit lint demo demo-control token verify-qr bench clean registry-down registry-up
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-18s %s\n", $$1, $$2}'
@@ -69,8 +72,14 @@ demo: install ## Drive the certificate path against the running stack (start `ma
 demo-control: install ## Drive virtual penal control (enrolment, three check-ins) against the running stack
 	$(PY) infrastructure/local/demo_control.py
 
-token: install ## Print an operator token for the local stack: make token ROLE=reviewer
-	@$(PY) -c "from chalicelib.bootstrap import build; print(build().tokens.issue('$(SUBJECT)', '$(ROLE)'.split(',')))"
+token: install ## Print an operator token for the local stack: make token ROLE=cvp_head [DISTRICTS=LIMA] [COURTS=1801-JR-PE-01]
+	@$(PY) -c "from chalicelib.bootstrap import build; print(build().tokens.issue('$(SUBJECT)', '$(ROLE)'.split(','), districts='$(DISTRICTS)'.split(','), courts='$(COURTS)'.split(',')))"
+
+registry-down: install ## Switch a registry off on the running local stack to try annex 5: make registry-down REGISTRY=identity|warrants
+	@$(PY) -m chalicelib.adapters.local_registries down $(REGISTRY)
+
+registry-up: install ## Bring it back: make registry-up REGISTRY=identity|warrants
+	@$(PY) -m chalicelib.adapters.local_registries up $(REGISTRY)
 
 verify-qr: install ## Check a QR offline: make verify-qr QR='<text>' | IMAGE=photo.png | PDF=file.pdf
 	@mkdir -p .local && $(PY) -c "from chalicelib.bootstrap import build; import json; print(json.dumps(build().jwks()))" > .local/jwks.json

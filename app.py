@@ -11,8 +11,8 @@ from chalice import Chalice, Cron, Rate
 from chalicelib import logs
 from chalicelib.api import admin, certificate_requests, control, cvp, health, verification, webhooks
 from chalicelib.bootstrap import container
+from chalicelib.handlers import dispatch
 from chalicelib.services.certificate_requests import expire_unpaid_orders
-from chalicelib.services.events import dispatch
 
 logs.configure()
 log = logging.getLogger("app")
@@ -47,33 +47,38 @@ def expire_payment_orders(event: Any) -> None:
     log.info("expired unpaid orders", extra={"count": expired})
 
 
-# --- virtual control's scheduled jobs (issue 6); each is idempotent, so a late or repeated run is harmless ---
+# --- virtual control's scheduled jobs; each is idempotent, so a late or repeated run is harmless ---------------
 
 @app.schedule(Rate(1, unit=Rate.HOURS))
 def control_reminders(event: Any) -> None:
     """Reminders before a window opens and before it closes (sent only from 08:00 to 20:00 Peru time)."""
-    from chalicelib.services.control_ops import send_reminders
+    from chalicelib.handlers import control
 
-    send_reminders(container())
+    control.reminders(container())
 
 
 @app.schedule(Cron(10, 5, "*", "*", "?", "*"))  # 00:10 in Peru (UTC-5 all year)
 def control_missed_checkins(event: Any) -> None:
-    from chalicelib.services.control_ops import record_missed_checkins
+    """Nobody falls through: windows that closed without registration, people never enrolled by their
+    deadline, and the cases of measures that ended."""
+    from chalicelib.handlers import control
 
-    record_missed_checkins(container())
+    c = container()
+    control.missed_checkins(c)
+    control.not_enrolled(c)
+    control.ended_measures(c)
 
 
 @app.schedule(Cron(30, 5, "*", "*", "?", "*"))  # 00:30 in Peru, after the missed check-ins of the day closed
 def control_daily_reports(event: Any) -> None:
-    from chalicelib.services.control_ops import daily_reports_job
+    from chalicelib.handlers import control
 
-    daily_reports_job(container())
+    control.daily_reports(container())
 
 
 @app.schedule(Rate(5, unit=Rate.MINUTES))
 def control_recovery(event: Any) -> None:
     """Probe registries that are down; once back, complete the check-ins held under the contingency plan."""
-    from chalicelib.services.control_ops import recover
+    from chalicelib.handlers import control
 
-    recover(container())
+    control.recovery(container())

@@ -13,6 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench._stack import local_container, percentile  # noqa: E402
+from bench.dynamo_calls import counting_dynamodb_calls  # noqa: E402
 
 N = int(os.environ.get("BENCH_N", "100"))
 
@@ -20,7 +21,7 @@ N = int(os.environ.get("BENCH_N", "100"))
 def area_checks() -> float:
     import random
 
-    from chalicelib.domain.control import area_of, check_place, gazetteer
+    from chalicelib.domain.control.areas import area_of, check_place, gazetteer
 
     area = area_of(gazetteer()["LIMA"]["geometry"])
     rng = random.Random(7)
@@ -40,7 +41,7 @@ def main() -> None:
         import app
         from chalicelib.domain.identity import dni_check_characters
         from tests.integration.conftest import Api
-        from tests.integration.test_control_api import JPEG, ROSA, ROSA_ANSWERS, location, measure_body
+        from tests.integration.control_support import JPEG, ROSA, ROSA_ANSWERS, location, measure_body
 
         answers = {**ROSA_ANSWERS, "dni_check_character": dni_check_characters(ROSA["document_number"])[0]}
         timings = []
@@ -53,18 +54,21 @@ def main() -> None:
                 api.post("/v1/control/enrolments", {**ROSA, "mobile": "+51987654321",
                                                     "address": "Av. Abancay 123, Lima"}, user=user)
                 start = time.perf_counter()
-                cid = api.post("/v1/control/check-ins", {}, user=user).json_body["checkin_id"]
-                api.post(f"/v1/control/check-ins/{cid}/location", location(api, -12.05, -77.03), user=user)
-                api.client.http.post(f"/v1/control/check-ins/{cid}/selfie", body=JPEG,
-                                     headers={**api.channel_headers(user), "Content-Type": "image/jpeg"})
-                result = api.post(f"/v1/control/check-ins/{cid}/answers", {"answers": answers}, user=user)
+                with counting_dynamodb_calls() as counted:
+                    cid = api.post("/v1/control/check-ins", {}, user=user).json_body["checkin_id"]
+                    api.post(f"/v1/control/check-ins/{cid}/location", location(api, -12.05, -77.03), user=user)
+                    api.client.http.post(f"/v1/control/check-ins/{cid}/selfie", body=JPEG,
+                                         headers={**api.channel_headers(user), "Content-Type": "image/jpeg"})
+                    result = api.post(f"/v1/control/check-ins/{cid}/answers", {"answers": answers}, user=user)
                 elapsed = (time.perf_counter() - start) * 1000
+                calls = sum(counted.values())
                 assert result.json_body["outcome"] == "registered", result.body
                 api.post(f"/v1/court/measures/{measure['measure_id']}/revoke", {}, headers=court)
                 if i >= 5:
                     timings.append(elapsed)
         print(f"checkin_pipeline_p50_ms: {percentile(timings, 0.5):.1f}")
         print(f"checkin_pipeline_p99_ms: {percentile(timings, 0.99):.1f}")
+        print(f"checkin_pipeline_dynamodb_calls: {calls}")
         print(f"point_in_area_checks_per_second: {area_checks():.0f}")
 
 

@@ -9,7 +9,7 @@ a check-in with a possible warrant reads exactly as any other.
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from telegram import KeyboardButton, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove
@@ -18,7 +18,7 @@ from . import conversation as c
 from .api_client import ApiError
 from .errors import describe
 from .state import Step
-from .texts import has, text
+from .texts import LIMA, has, text
 
 log = logging.getLogger("bot")
 
@@ -30,7 +30,10 @@ ENROLMENT_STEPS = (Step.CONTROL_MOBILE, Step.CONTROL_HAS_DOCUMENT, Step.CONTROL_
 STEP_FOR_FIELD = {"mobile": Step.CONTROL_MOBILE, "has_document": Step.CONTROL_HAS_DOCUMENT,
                   "nationality": Step.CONTROL_NATIONALITY, "document_type": Step.CONTROL_DOCUMENT_TYPE,
                   "document_number": Step.CONTROL_DOCUMENT_NUMBER, "given_names": Step.CONTROL_GIVEN_NAMES,
-                  "surnames": Step.CONTROL_SURNAMES, "address": Step.CONTROL_ADDRESS}
+                  "surnames": Step.CONTROL_SURNAMES, "address": Step.CONTROL_ADDRESS,
+                  "district": Step.CONTROL_DISTRICT}
+# Refusals the person cannot put right by retyping a field: told once, the form ends.
+FINAL_ENROLMENT_CODES = frozenset({"measure_linked_elsewhere", "chat_linked_to_other_person"})
 DATE_QUESTIONS = frozenset({"dni_issue_date", "dni_expiry_date", "resolution_date"})
 LOCATION_STEPS = frozenset({Step.CHECKIN_LOCATION, Step.CHECKIN_FRESH_LOCATION})
 # Refusals of a location the person can put right by sharing their own live location now.
@@ -43,10 +46,14 @@ def _field(error: dict[str, Any]) -> dict[str, Any]:
 
 
 def _name(turn: c.Turn) -> str:
-    if turn.convo.control_name:
-        return str(turn.convo.control_name)
-    user = turn.update.effective_user
-    return user.full_name if user else ""
+    """The name on the court's record, as the API gives it; the protocol texts address the person by it."""
+    return str(turn.convo.control_name or "")
+
+
+def greeting_key(now: datetime | None = None) -> str:
+    """Annex 3 (a) greets by the time of day in Peru: good morning, afternoon or evening."""
+    hour = (now or datetime.now(LIMA)).astimezone(LIMA).hour
+    return "greeting.morning" if 5 <= hour < 12 else "greeting.afternoon" if 12 <= hour < 19 else "greeting.evening"
 
 
 def window_dates(window: dict[str, Any] | None, lang: str) -> dict[str, str]:
@@ -188,27 +195,17 @@ async def submit(turn: c.Turn) -> None:
     convo = turn.convo
     data = convo.data()
     body = {name: data[name] for name in ("mobile", "has_document", "nationality", "document_type",
-                                          "document_number", "given_names", "surnames", "address")
+                                          "document_number", "given_names", "surnames", "address", "district")
             if data.get(name) is not None}
     body["language"] = turn.lang
     try:
         enrolled = await turn.api.enrol(turn.user, body)
     except ApiError as error:
-        problems = [_field(problem) for problem in error.errors]
-        await turn.send("\n".join(describe(p, turn.lang, data.get("document_type")) for p in problems))
-        steps = [STEP_FOR_FIELD[str(p["field"])] for p in problems if p.get("field") in STEP_FOR_FIELD]
-        if error.code == "names_mismatch":
-            steps = [Step.CONTROL_GIVEN_NAMES, Step.CONTROL_SURNAMES]
-        elif not steps:
-            steps = [Step.CONTROL_MOBILE]
-        steps = sorted(set(steps), key=list(ENROLMENT_STEPS).index)
-        log.info("enrolment refused by the API", extra={"update_id": turn.update.update_id, "code": error.code})
-        convo.fixing = ",".join(s.value for s in steps)
-        await ask(turn, steps[0])
+        await _enrolment_refused(turn, error)
         return
-    convo.control_name = " ".join(str(data.get(part, "")).strip() for part in ("given_names", "surnames"))
+    convo.control_name = str(enrolled.get("name") or "")
     convo.forget_answers()  # the API has the form now
-    convo.data()["first_window"] = enrolled.get("first_window")
+    convo.data().update(first_window=enrolled.get("first_window"), status=enrolled.get("status"))
     if enrolled.get("needs_photo") and not enrolled.get("has_photo"):
         convo.go(Step.CONTROL_PHOTO)
         await turn.ask("control.ask.photo")
@@ -216,10 +213,53 @@ async def submit(turn: c.Turn) -> None:
     await enrolled_message(turn, enrolled.get("first_window"))
 
 
+async def _enrolment_refused(turn: c.Turn, error: ApiError) -> None:
+    convo = turn.convo
+    data = convo.data()
+    details = error.details if isinstance(error.details, dict) else {}
+    log.info("enrolment refused by the API", extra={"update_id": turn.update.update_id, "code": error.code})
+    if error.code in FINAL_ENROLMENT_CODES:
+        await turn.send(describe(_field(error.errors[0]), turn.lang, court=details.get("court", "")))
+        convo.forget_answers()
+        convo.go(Step.IDLE)
+        return
+    if error.code == "no_measure" and details.get("queued"):
+        # The CVP head of the district asks the court for the measure; the person is told here when it exists.
+        await turn.say("control.unmatched_queued", district=str(details.get("district", "")).title())
+        convo.forget_answers()
+        convo.go(Step.IDLE)
+        return
+    problems = [_field(problem) for problem in error.errors]
+    await turn.send("\n".join(describe(p, turn.lang, data.get("document_type")) for p in problems))
+    if error.code == "no_measure" and details.get("district_needed"):
+        await ask(turn, Step.CONTROL_DISTRICT)
+        return
+    steps = [STEP_FOR_FIELD[str(p["field"])] for p in problems if p.get("field") in STEP_FOR_FIELD]
+    if error.code == "names_mismatch":
+        steps = [Step.CONTROL_GIVEN_NAMES, Step.CONTROL_SURNAMES]
+    elif not steps:
+        steps = [Step.CONTROL_MOBILE]
+    order = [*ENROLMENT_STEPS, Step.CONTROL_DISTRICT]
+    steps = sorted(set(steps), key=order.index)
+    convo.fixing = ",".join(s.value for s in steps)
+    await ask(turn, steps[0])
+
+
+async def on_district(turn: c.Turn) -> None:
+    """The judicial district of the court, asked only when no measure was found: the request goes there."""
+    turn.convo.data()["district"] = turn.typed
+    await submit(turn)
+
+
 async def enrolled_message(turn: c.Turn, window: dict[str, Any] | None) -> None:
-    """Annex 2 (d), with the first window in which to register."""
+    """Annex 2 (d), with the first window in which to register; or, for an enrolment by name only, that an
+    officer will call to confirm who they are."""
+    pending = turn.convo.data().get("status") == "pending_confirmation"
     turn.convo.forget_answers()
     turn.convo.go(Step.IDLE)
+    if pending:
+        await turn.say("control.enrolment_pending", name=_name(turn))
+        return
     key = "control.annex2.d" if window else "control.annex2.d.no_window"
     await turn.say(key, name=_name(turn), **window_dates(window, turn.lang))
 
@@ -249,9 +289,12 @@ async def checkin(turn: c.Turn) -> None:
         await turn.send(describe(_field(error.errors[0]), turn.lang, **window_dates(next_window, turn.lang)))
         return
     convo.forget_answers()
+    convo.control_name = str(started.get("name") or convo.control_name or "")
     convo.data()["checkin_id"] = started["checkin_id"]
     convo.go(Step.CHECKIN_LOCATION)
-    await turn.say("checkin.share_live_location", name=_name(turn))
+    # Annex 3 (a): the greeting in the name of the district's Corte Superior, the person by their name.
+    await turn.say("checkin.share_live_location", name=_name(turn), court=str(started.get("court") or ""),
+                   greeting=turn.t(greeting_key()))
 
 
 async def on_location(turn: c.Turn) -> None:
@@ -339,7 +382,10 @@ async def show_outcome(turn: c.Turn, result: dict[str, Any]) -> None:
     message = str(result.get("message") or "")
     step = str(result.get("step") or "")
     name = _name(turn)
-    if message in ("annex3.f", "annex3.c", "annex3.e", "annex5") or step in ("done", "ended"):
+    if result.get("name"):
+        convo.control_name = str(result["name"])
+        name = _name(turn)
+    if message in ("annex3.f", "annex3.c", "annex3.e", "annex5", "review") or step in ("done", "ended", "review"):
         convo.forget_answers()
         convo.go(Step.IDLE)
         key = f"control.{message}" if has(f"control.{message}", turn.lang) else "control.ended"
@@ -354,11 +400,18 @@ async def show_outcome(turn: c.Turn, result: dict[str, Any]) -> None:
         questions = [str(q) for q in result.get("questions") or []]
         data.update(questions=questions, answers={})
         convo.go(Step.CHECKIN_QUESTIONS)
-        await turn.say("checkin.questions_intro", name=name)
+        if message == "questions_retry":
+            await turn.say("control.questions_retry", name=name, attempts=str(result.get("attempts_left", "")))
+        else:
+            await turn.say("checkin.questions_intro", name=name)
         await turn.ask(f"question.{questions[0]}")
     elif step == "fresh_location":
         convo.go(Step.CHECKIN_FRESH_LOCATION)
-        await turn.say("control.annex3.d", place=str(result.get("place") or ""))
+        place = result.get("place") or {}
+        await turn.say("control.annex3.d", place=str(place.get("label") or ""))
+        if place.get("latitude") is not None and place.get("longitude") is not None:
+            await turn.context.bot.send_location(turn.chat_id, latitude=float(place["latitude"]),
+                                                 longitude=float(place["longitude"]))
     else:
         log.warning("unexpected check-in answer", extra={"update_id": turn.update.update_id, "step": step})
         convo.go(Step.IDLE)
@@ -409,6 +462,7 @@ def register_steps() -> None:
         Step.CONTROL_GIVEN_NAMES: _typed(Step.CONTROL_GIVEN_NAMES, "given_names"),
         Step.CONTROL_SURNAMES: _typed(Step.CONTROL_SURNAMES, "surnames"),
         Step.CONTROL_ADDRESS: _typed(Step.CONTROL_ADDRESS, "address"),
+        Step.CONTROL_DISTRICT: on_district,
         Step.CHECKIN_QUESTIONS: on_answer,
     })
     c.BUTTONS.update({

@@ -66,6 +66,7 @@ class Step(StrEnum):
     CONTROL_GIVEN_NAMES = "control_given_names"
     CONTROL_SURNAMES = "control_surnames"
     CONTROL_ADDRESS = "control_address"
+    CONTROL_DISTRICT = "control_district"  # asked only when no measure is found: where to route the request
     CONTROL_PHOTO = "control_photo"
     CHECKIN_LOCATION = "checkin_location"
     CHECKIN_SELFIE = "checkin_selfie"

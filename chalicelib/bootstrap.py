@@ -1,17 +1,36 @@
-"""The composition root: the one place that picks adapters from settings and wires them together."""
+"""The composition root: the one place that picks adapters from settings (local or cloud) and wires them."""
 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from .domain.biometrics import FaceMatcher
+from .domain.control.contingency import REGISTRIES, CircuitBreaker
+from .domain.control.ports import ChatNotifier, ControlStores, WarrantsRegistry
 from .domain.matching import MatchThresholds
-from .domain.ports import AuditLog, Clock, IdentityRegistry, PaymentProvider, PenitentiaryRegistry, Store
+from .domain.outbound import EmailSender, SmsSender
+from .domain.ports import (
+    AuditLog,
+    Clock,
+    DocumentStorage,
+    IdentityRegistry,
+    PaymentProvider,
+    PenitentiaryRegistry,
+    Store,
+)
 from .services.certificate_requests import RequestRules
+from .services.control.common import ControlRules
+from .services.control.contingency import Registries
+from .services.control.pipeline import CheckinPorts
 from .services.time import SystemClock
 from .settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from .adapters.aws import CloudAdapters
 
 
 @dataclass
@@ -19,24 +38,22 @@ class Container:
     settings: Settings
     store: Store
     audit: AuditLog
-    identity: IdentityRegistry
+    identity: IdentityRegistry  # behind its circuit breaker (annex 5)
     registry: PenitentiaryRegistry
     provider: PaymentProvider
-    storage: Any
+    storage: DocumentStorage
     tokens: Any
     clock: Clock
-    control: Any = None
-    # Officers' side of virtual control (issue 6): its store, the outbound e-mail and SMS ports (the local
-    # outbox folder by default; the cloud adapters replace them), the randomness of the equitable
-    # distribution (seeded in tests), and the circuit breakers of the registries the check-in needs.
-    ops: Any = None
-    email: Any = None
-    sms: Any = None
+    control: ControlStores
+    warrants: WarrantsRegistry  # behind its circuit breaker (annex 5)
+    registries: Registries  # each registry as itself, for the probe and /health
+    email: EmailSender
+    sms: SmsSender
+    faces: FaceMatcher
+    pki_factory: Callable[[], Any]
+    producer_factory: Callable[[Any], Any]  # the document pipeline, given the keys
     rng: random.Random = field(default_factory=random.SystemRandom)
-    breakers: dict[str, Any] = field(default_factory=dict)
-    _pki: Any = None
-    _producer: Any = None
-    _face_matcher: Any = None
+    _built: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def rules(self) -> RequestRules:
@@ -45,37 +62,32 @@ class Container:
                             order_ttl=timedelta(hours=s.payment_order_ttl_hours),
                             identity_max_attempts=s.identity_max_attempts)
 
-    def pki(self) -> Any:
-        """The local keys (created on first use); the cloud signer replaces this with KMS."""
-        if self._pki is None:
-            from .adapters.documents import ensure_local_pki
+    def _once(self, name: str, factory: Callable[[], Any]) -> Any:
+        if name not in self._built:
+            self._built[name] = factory()
+        return self._built[name]
 
-            self._pki = ensure_local_pki(self.settings.pki_dir)
-        return self._pki
+    def pki(self) -> Any:
+        """The signing keys (local keys created on first use, or KMS in the cloud)."""
+        return self._once("pki", self.pki_factory)
 
     def producer(self) -> Any:
         """The document pipeline, built on first use: pyHanko costs about 0.2 s to import."""
-        if self._producer is None:
-            from .adapters.documents import local_pipeline
-
-            self._producer = local_pipeline(self.pki(), timestamp_url=self.settings.timestamp_url)
-        return self._producer
+        return self._once("producer", lambda: self.producer_factory(self.pki()))
 
     @property
-    def control_rules(self) -> Any:
-        from .services.control import ControlRules
-
+    def control_rules(self) -> ControlRules:
         return ControlRules(location_max_age_seconds=self.settings.checkin_location_max_age_seconds,
                             warrant_name_threshold=self.settings.warrant_name_threshold)
 
-    def face_matcher(self) -> Any:
-        if self._face_matcher is None:
-            from .domain.biometrics import InconclusiveFaceMatcher
+    def checkin_ports(self) -> CheckinPorts:
+        k = self.control
+        return CheckinPorts(measures=k.measures, enrolments=k.enrolments, checkins=k.checkins,
+                            calendars=k.calendars, identity=self.identity, warrants=self.warrants, faces=self.faces,
+                            storage=self.storage, contingencies=k.contingencies, uow=k.uow, clock=self.clock,
+                            rules=self.control_rules)
 
-            self._face_matcher = InconclusiveFaceMatcher()
-        return self._face_matcher
-
-    def notifier(self) -> Any:
+    def notifier(self) -> ChatNotifier | None:
         """The chat notifier, or None when no bot token is configured."""
         token = self.settings.telegram_bot_token
         if not token:
@@ -83,6 +95,12 @@ class Container:
         from .adapters.telegram_notifier import TelegramNotifier
 
         return TelegramNotifier(self.settings.telegram_api_base_url, token)
+
+    @property
+    def recipients(self) -> dict[str, str]:
+        """Where incidents go (procedure 5.3 b–c, 6.3)."""
+        s = self.settings
+        return {"police": s.police_contact_email, "court": s.court_mesa_partes_email, "cvp_head": s.cvp_head_email}
 
     def jwks(self) -> dict[str, Any]:
         keys: dict[str, Any] = self.pki().jwks()
@@ -100,44 +118,69 @@ class Container:
                                exact_name=self.settings.match_exact_name_threshold)
 
 
-def build(settings: Settings | None = None, clock: Clock | None = None) -> Container:
+def _registries(settings: Settings, identity: IdentityRegistry, warrants: WarrantsRegistry) -> tuple[Any, Any]:
+    """On the local stack each registry has a switch a person can flip to try the contingency plan."""
+    if settings.stage != "local":
+        return identity, warrants
+    from .adapters.local_registries import RegistrySwitch, SwitchedIdentityRegistry, SwitchedWarrantsRegistry
+
+    folder = settings.data_dir / "switches"
+    return (SwitchedIdentityRegistry(identity, RegistrySwitch(folder, "identity")),
+            SwitchedWarrantsRegistry(warrants, RegistrySwitch(folder, "warrants")))
+
+
+def build(settings: Settings | None = None, clock: Clock | None = None,
+          cloud: CloudAdapters | None = None) -> Container:
     from .adapters import dynamo_models
     from .adapters.auth import LocalTokenVerifier
-    from .adapters.dynamo_control import DynamoControlStore
-    from .adapters.dynamo_control_ops import DynamoControlOpsStore
+    from .adapters.aws import cloud_adapters
+    from .adapters.dynamo_control import DynamoWarrantsRegistry, dynamo_control
     from .adapters.dynamo_store import DynamoAuditLog, DynamoIdentityRegistry, DynamoPenitentiaryRegistry, DynamoStore
     from .adapters.local_outbound import FileEmailSender, FileSmsSender
     from .adapters.local_payments import LocalPaymentProvider
     from .adapters.storage import LocalFileStorage
-    from .domain.control_ops import CircuitBreaker
-    from .services.control_ops import GuardedControlStore, GuardedIdentityRegistry
+    from .domain.biometrics import InconclusiveFaceMatcher
+    from .services.control.contingency import GuardedIdentityRegistry, GuardedWarrantsRegistry
 
     settings = settings or load_settings()
+    cloud = cloud if cloud is not None else cloud_adapters(settings)
+    settings = cloud.settings or settings
     dynamo_models.configure(settings)
     clock = clock or SystemClock()
     breakers = {name: CircuitBreaker(name, settings.registry_breaker_failures,
                                      timedelta(seconds=settings.registry_breaker_reset_seconds))
-                for name in ("identity", "warrants")}
+                for name in REGISTRIES}
+    identity, warrants = _registries(settings, DynamoIdentityRegistry(), DynamoWarrantsRegistry())
+
+    def local_pki() -> Any:
+        from .adapters.documents import ensure_local_pki
+
+        return ensure_local_pki(settings.pki_dir)
+
+    def local_producer(pki: Any) -> Any:
+        from .adapters.documents import local_pipeline
+
+        return local_pipeline(pki, timestamp_url=settings.timestamp_url)
+
     c = Container(
         settings=settings,
         store=DynamoStore(settings.aws_region, settings.dynamodb_endpoint),
         audit=DynamoAuditLog(),
-        identity=GuardedIdentityRegistry(DynamoIdentityRegistry(), breakers["identity"], clock),
+        identity=GuardedIdentityRegistry(identity, breakers["identity"], clock),
         registry=DynamoPenitentiaryRegistry(),
         provider=LocalPaymentProvider(settings.payment_pay_url_template),
-        storage=LocalFileStorage(settings.documents_dir),
-        tokens=LocalTokenVerifier(settings.jwt_secret, settings.jwt_issuer, settings.jwt_audience),
+        storage=cloud.storage or LocalFileStorage(settings.documents_dir),
+        tokens=cloud.tokens or LocalTokenVerifier(settings.jwt_secret, settings.jwt_issuer, settings.jwt_audience),
         clock=clock,
-        control=GuardedControlStore(DynamoControlStore(settings.aws_region, settings.dynamodb_endpoint),
-                                    breakers["warrants"], clock),
-        ops=DynamoControlOpsStore(settings.aws_region, settings.dynamodb_endpoint),
-        email=FileEmailSender(settings.outbox_dir / "email"),
-        sms=FileSmsSender(settings.outbox_dir / "sms"),
-        breakers=breakers,
+        control=dynamo_control(settings.aws_region, settings.dynamodb_endpoint),
+        warrants=GuardedWarrantsRegistry(warrants, breakers["warrants"], clock),
+        registries=Registries(identity=identity, warrants=warrants, breakers=breakers),
+        email=cloud.email or FileEmailSender(settings.outbox_dir / "email"),
+        sms=cloud.sms or FileSmsSender(settings.outbox_dir / "sms"),
+        faces=cloud.faces or InconclusiveFaceMatcher(),
+        pki_factory=cloud.pki or local_pki,
+        producer_factory=cloud.producer or local_producer,
     )
-    from .adapters.aws import apply_cloud_adapters
-
-    apply_cloud_adapters(c)  # no-op on the local stack: the embedded defaults stay the default
     return c
 
 

@@ -246,39 +246,102 @@ class MeasureModel(Model):
         table_name = "control-measures"
 
     measure_id = UnicodeAttribute(hash_key=True)
-    document_key = UnicodeAttribute(null=True)  # TYPE#NUMBER of an active measure's person: sparse index
+    person_key = UnicodeAttribute(null=True)  # TYPE#NUMBER or NAME#normalised name, active measures only
+    active_district = UnicodeAttribute(null=True)  # the district, active measures only: sparse index
+    created_at = UnicodeAttribute(null=True)
     body = JSONAttribute()
     version = VersionAttribute()
 
-    class ByDocument(GlobalSecondaryIndex[Any]):
+    class ByPerson(GlobalSecondaryIndex[Any]):
         class Meta:
-            index_name = "by-document"
+            index_name = "by-person"
             projection = KeysOnlyProjection()
 
-        document_key = UnicodeAttribute(hash_key=True)
+        person_key = UnicodeAttribute(hash_key=True)
 
-    by_document = ByDocument()
+    class ByDistrict(GlobalSecondaryIndex[Any]):
+        class Meta:
+            index_name = "active-by-district"
+            projection = KeysOnlyProjection()
+
+        active_district = UnicodeAttribute(hash_key=True)
+        created_at = UnicodeAttribute(range_key=True)
+
+    by_person = ByPerson()
+    by_district = ByDistrict()
 
 
 class EnrolmentModel(Model):
-    """A chat account enrolled for virtual control, linked to its measure."""
+    """A chat account enrolled for virtual control, linked to its measure chain."""
 
     class Meta:
         table_name = "control-enrolments"
 
     owner = UnicodeAttribute(hash_key=True)
     measure_id = UnicodeAttribute()
+    chain_id = UnicodeAttribute(null=True)
     body = JSONAttribute()
     version = VersionAttribute()
 
-    class ByMeasure(GlobalSecondaryIndex[Any]):
+    class ByChain(GlobalSecondaryIndex[Any]):
         class Meta:
-            index_name = "by-measure"
+            index_name = "by-chain"
             projection = KeysOnlyProjection()
 
-        measure_id = UnicodeAttribute(hash_key=True)
+        chain_id = UnicodeAttribute(hash_key=True)
 
-    by_measure = ByMeasure()
+    by_chain = ByChain()
+
+
+class LinkAttemptModel(Model):
+    """Another chat claiming a person whose measure is linked: kept for the officer who may relink."""
+
+    class Meta:
+        table_name = "control-link-attempts"
+
+    attempt_id = UnicodeAttribute(hash_key=True)
+    chain_id = UnicodeAttribute()
+    body = JSONAttribute()
+
+    class ByChain(GlobalSecondaryIndex[Any]):
+        class Meta:
+            index_name = "by-chain"
+            projection = KeysOnlyProjection()
+
+        chain_id = UnicodeAttribute(hash_key=True)
+
+    by_chain = ByChain()
+
+
+class UnmatchedEnrolmentModel(Model):
+    """Enrolments with no measure yet, in the CVP head's queue until the court creates the measure."""
+
+    class Meta:
+        table_name = "control-unmatched-enrolments"
+
+    attempt_id = UnicodeAttribute(hash_key=True)
+    person_key = UnicodeAttribute()
+    open_district = UnicodeAttribute(null=True)  # the district while unresolved: sparse index
+    at = UnicodeAttribute()
+    body = JSONAttribute()
+
+    class ByDistrict(GlobalSecondaryIndex[Any]):
+        class Meta:
+            index_name = "open-by-district"
+            projection = KeysOnlyProjection()
+
+        open_district = UnicodeAttribute(hash_key=True)
+        at = UnicodeAttribute(range_key=True)
+
+    class ByPerson(GlobalSecondaryIndex[Any]):
+        class Meta:
+            index_name = "by-person"
+            projection = KeysOnlyProjection()
+
+        person_key = UnicodeAttribute(hash_key=True)
+
+    by_district = ByDistrict()
+    by_person = ByPerson()
 
 
 class CheckinModel(Model):
@@ -304,15 +367,27 @@ class CheckinModel(Model):
     by_measure = ByMeasure()
 
 
-class RegistrationModel(Model):
-    """The "Registro de Firmas": one registration per measure and reporting window, never two."""
+class WindowModel(Model):
+    """The "Registro de Firmas": one reporting window of one person's measure chain, registered once, closed
+    by a refusal until an officer reopens it."""
 
     class Meta:
-        table_name = "control-registrations"
+        table_name = "control-windows"
 
-    key = UnicodeAttribute(hash_key=True)  # measure_id#window key
-    measure_id = UnicodeAttribute()
+    key = UnicodeAttribute(hash_key=True)  # chain id#window key
+    held_district = UnicodeAttribute(null=True)  # while a check-in waits for an officer's review
+    at = UnicodeAttribute(null=True)
     body = JSONAttribute()
+    version = VersionAttribute()
+
+    class Held(GlobalSecondaryIndex[Any]):
+        class Meta:
+            index_name = "held-by-district"
+            projection = KeysOnlyProjection()
+
+        held_district = UnicodeAttribute(hash_key=True)
+
+    held = Held()
 
 
 class IncidentModel(Model):
@@ -410,16 +485,15 @@ class OfficerModel(Model):
 
 
 class CaseModel(Model):
-    """An enrolment as its officer works it: assignment, contact log, SMS, first registration."""
+    """A person under virtual control (their measure chain) as an officer works it."""
 
     class Meta:
-        table_name = "control-cases"
+        table_name = "control-person-cases"
 
-    owner = UnicodeAttribute(hash_key=True)
+    chain_id = UnicodeAttribute(hash_key=True)
     district = UnicodeAttribute()
-    officer_key = UnicodeAttribute()  # DISTRICT#officer id, or DISTRICT#~unassigned
-    enrolled_at = UnicodeAttribute()
-    measure_id = UnicodeAttribute()
+    officer_key = UnicodeAttribute(null=True)  # DISTRICT#officer id or DISTRICT#~unassigned; open cases only
+    opened_at = UnicodeAttribute()
     body = JSONAttribute()
     version = VersionAttribute()
 
@@ -429,15 +503,15 @@ class CaseModel(Model):
             projection = KeysOnlyProjection()
 
         district = UnicodeAttribute(hash_key=True)
-        enrolled_at = UnicodeAttribute(range_key=True)
+        opened_at = UnicodeAttribute(range_key=True)
 
     class ByOfficer(GlobalSecondaryIndex[Any]):
         class Meta:
-            index_name = "by-officer"
+            index_name = "open-by-officer"
             projection = KeysOnlyProjection()
 
         officer_key = UnicodeAttribute(hash_key=True)
-        enrolled_at = UnicodeAttribute(range_key=True)
+        opened_at = UnicodeAttribute(range_key=True)
 
     by_district = ByDistrict()
     by_officer = ByOfficer()
@@ -503,8 +577,8 @@ class DailyReportModel(Model):
 ALL_MODELS: tuple[type[Model], ...] = (
     RequestModel, IdempotencyModel, OrderModel, PaymentModel, OutboxModel, ProcessedModel, CounterModel,
     AuditModel, IdentityModel, RecordModel, NameIndexModel, LedgerModel, DocumentModel,
-    MeasureModel, EnrolmentModel, CheckinModel, RegistrationModel, IncidentModel, WarrantModel,
-    WarrantNameIndexModel, CalendarModel,
+    MeasureModel, EnrolmentModel, LinkAttemptModel, UnmatchedEnrolmentModel, CheckinModel, WindowModel,
+    IncidentModel, WarrantModel, WarrantNameIndexModel, CalendarModel,
     OfficerModel, CaseModel, ControlMarkerModel, ContingencyModel, DailyReportModel,
 )
 _BASE_NAMES = {model: model.Meta.table_name for model in ALL_MODELS}
@@ -532,6 +606,8 @@ def create_tables(settings: Settings) -> list[str]:
             # pynamodb's own wait sleeps 2 s per table; poll faster (DynamoDB Local is ready at once).
             model.create_table(billing_mode="PAY_PER_REQUEST", wait=False)
             created.append(model)
+        else:
+            _add_missing_indexes(model)
     deadline = time.monotonic() + 120
     for model in created:
         while model.describe_table().get("TableStatus") != "ACTIVE":
@@ -541,3 +617,29 @@ def create_tables(settings: Settings) -> list[str]:
         if any(isinstance(a, TTLAttribute) for a in model.get_attributes().values()):
             model.update_ttl(ignore_update_ttl_errors=True)
     return [model.Meta.table_name for model in created]
+
+
+def _add_missing_indexes(model: type[Model]) -> None:
+    """A table made by an earlier version of the code lacks the indexes added since: add them (one at a
+    time, as DynamoDB allows), so a kept local database keeps working after an upgrade."""
+    schema = model._get_schema()
+    wanted = {i["index_name"]: i for i in schema.get("global_secondary_indexes", [])}
+    described = model.describe_table()
+    present = {i["IndexName"] for i in described.get("GlobalSecondaryIndexes", [])}
+    client = model._get_connection().connection.client
+    types = {d["AttributeName"]: d["AttributeType"] for d in schema["attribute_definitions"]}
+    for name in sorted(set(wanted) - present):
+        index = wanted[name]
+        keys = [{"AttributeName": k["AttributeName"], "KeyType": k["KeyType"]} for k in index["key_schema"]]
+        client.update_table(
+            TableName=model.Meta.table_name,
+            AttributeDefinitions=[{"AttributeName": k["AttributeName"], "AttributeType": types[k["AttributeName"]]}
+                                  for k in keys],
+            GlobalSecondaryIndexUpdates=[{"Create": {"IndexName": name, "KeySchema": keys,
+                                                     "Projection": index["projection"]}}])
+        deadline = time.monotonic() + 120
+        while any(i.get("IndexStatus") != "ACTIVE"
+                  for i in model.describe_table().get("GlobalSecondaryIndexes", [])):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"index {name} of {model.Meta.table_name} did not become active")
+            time.sleep(0.2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import secrets
 from collections.abc import Callable
@@ -187,6 +188,8 @@ class DynamoTransaction:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
         self._writes: list[tuple[str, Model, Any]] = []
+        self._deletes: set[int] = set()
+        self._updates: set[int] = set()
 
     def put_request(self, request: CertificateRequest) -> None:
         self._writes.append(("request", request_to_model(request), None))
@@ -218,10 +221,16 @@ class DynamoTransaction:
         self._writes.append(("audit entry", item, m.AuditModel.entry.does_not_exist()))
 
     def put_document(self, document: IssuedDocument) -> None:
-        self._writes.append(("document", document_to_model(document), None))
+        self.put_item("document", document_to_model(document))
 
     def put_item(self, kind: str, item: Model, condition: Any = None) -> None:
         """Any other model; versioned items are conditional on their version, `condition` adds to it."""
+        if getattr(type(item), "_version_attribute_name", None) and getattr(item, "version", None):
+            self._updates.add(id(item))  # an existing versioned record: a failed condition means a lost race
+        self._writes.append((kind, item, condition))
+
+    def delete_item(self, kind: str, item: Model, condition: Any = None) -> None:
+        self._deletes.add(id(item))
         self._writes.append((kind, item, condition))
 
     @translate_errors
@@ -231,13 +240,16 @@ class DynamoTransaction:
         try:
             with TransactWrite(connection=self._connection) as tx:
                 for _, item, condition in self._writes:
-                    tx.save(item, condition=condition)
+                    if id(item) in self._deletes:
+                        tx.delete(item, condition=condition)
+                    else:
+                        tx.save(item, condition=condition)
         except TransactWriteError as exc:
             reasons = exc.cancellation_reasons or []
             for (kind, item, _), reason in zip(self._writes, reasons, strict=False):
                 if reason is not None and getattr(reason, "code", None) == "ConditionalCheckFailed":
                     # A versioned item that existed changed meanwhile; anything new was already there.
-                    if kind in ("request", "order") or (getattr(item, "version", 0) or 0) > 1:
+                    if kind in ("request", "order") or id(item) in self._updates:
                         raise ConcurrentUpdate(f"The {kind} changed meanwhile; try again.") from exc
                     raise AlreadyExists(kind) from exc
             raise
@@ -359,6 +371,12 @@ class DynamoIdentityRegistry:
         except m.IdentityModel.DoesNotExist:
             return None
         return identity_from_dict(body)
+
+    @translate_errors
+    def ping(self) -> None:
+        """A real read of the registry's table: it answers (with nothing) only when it can be read."""
+        with contextlib.suppress(m.IdentityModel.DoesNotExist):
+            m.IdentityModel.get("~probe")
 
     @translate_errors
     def put(self, record: IdentityRecord) -> None:

@@ -1,13 +1,14 @@
-"""Virtual control's officers and CVP head over HTTP: officers and distribution, the officer's list, contact log
-and callbacks, a district's incidents, and the daily report (issue 6). Every read of a person's data is audited."""
+"""Virtual control's CVP head and attention officers over HTTP. Every route is limited by role and by the
+districts of the operator's token; every read of a person's data is audited."""
 
 from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from ..bootstrap import container
+from ..bootstrap import Container, container
 from ..domain.operators import Operator, Role
-from ..services import control_ops as svc
+from ..services.control import cases, contingency, enrolment, incidents, officers, reports, reviews
+from ..services.control.common import audit_entry
 from .http import handled, json_body, json_response, operator
 
 bp = Blueprint(__name__)
@@ -18,57 +19,78 @@ def _request():  # type: ignore[no-untyped-def]
     return bp.current_request
 
 
-def _as(*roles: Role) -> Operator:
+def _as(*roles: Role) -> tuple[Operator, Container]:
     who = operator(bp.current_request)
     who.require(*roles)
-    return who
+    return who, container()
 
 
-# --- the CVP head: officers, distribution, incidents, callbacks ------------------------------------------
+# --- the CVP head: officers, distribution, incidents, callbacks, the queue of enrolments with no measure ------
 
 @bp.route("/v1/cvp/districts/{district}/officers", methods=["GET"])
 @handled(_request)
 def list_officers(district):  # type: ignore[no-untyped-def]
-    _as(Role.CVP_HEAD, Role.ADMIN)
-    return json_response({"items": svc.list_officers(district, c=container())})
+    who, c = _as(Role.CVP_HEAD, Role.ADMIN)
+    return json_response({"items": officers.list_officers(district, operator=who, officers=c.control.officers)})
 
 
 @bp.route("/v1/cvp/districts/{district}/officers/{officer_id}", methods=["PUT"])
 @handled(_request)
 def put_officer(district, officer_id):  # type: ignore[no-untyped-def]
-    who = _as(Role.CVP_HEAD, Role.ADMIN)
-    return json_response(svc.put_officer(district, officer_id, json_body(bp.current_request), operator=who,
-                                         c=container()))
+    who, c = _as(Role.CVP_HEAD, Role.ADMIN)
+    k = c.control
+    return json_response(officers.put_officer(district, officer_id, json_body(bp.current_request), operator=who,
+                                              officers=k.officers, measures=k.measures, uow=k.uow, rng=c.rng,
+                                              clock=c.clock))
 
 
 @bp.route("/v1/cvp/districts/{district}/enrolments", methods=["GET"])
 @handled(_request)
 def district_enrolments(district):  # type: ignore[no-untyped-def]
-    who = _as(Role.CVP_HEAD, Role.ADMIN)
-    return json_response({"items": svc.district_cases(district, operator=who, c=container())})
+    who, c = _as(Role.CVP_HEAD, Role.ADMIN)
+    k = c.control
+    return json_response({"items": cases.district_cases(district, operator=who, officers=k.officers,
+                                                        measures=k.measures, enrolments=k.enrolments, audit=c.audit,
+                                                        clock=c.clock)})
+
+
+@bp.route("/v1/cvp/districts/{district}/unmatched-enrolments", methods=["GET"])
+@handled(_request)
+def unmatched_enrolments(district):  # type: ignore[no-untyped-def]
+    who, c = _as(Role.CVP_HEAD)
+    return json_response({"items": enrolment.unmatched_queue(district, operator=who, enrolments=c.control.enrolments,
+                                                             audit=c.audit, clock=c.clock)})
 
 
 @bp.route("/v1/cvp/districts/{district}/incidents", methods=["GET"])
 @handled(_request)
 def district_incidents(district):  # type: ignore[no-untyped-def]
-    who = _as(Role.CVP_HEAD, Role.ADMIN)
+    who, c = _as(Role.CVP_HEAD, Role.ADMIN)
     day = (bp.current_request.query_params or {}).get("day", "")
-    return json_response({"items": svc.incidents_of_day(district, day, operator=who, c=container())})
+    return json_response({"items": incidents.incidents_of_day(district, day, operator=who,
+                                                              incidents=c.control.incidents,
+                                                              markers=c.control.markers, audit=c.audit,
+                                                              clock=c.clock)})
 
 
 @bp.route("/v1/cvp/districts/{district}/callbacks", methods=["GET"])
 @handled(_request)
 def district_callbacks(district):  # type: ignore[no-untyped-def]
-    who = _as(Role.CVP_HEAD, Role.ADMIN)
-    return json_response({"items": svc.district_callbacks(district, operator=who, c=container())})
+    who, c = _as(Role.CVP_HEAD, Role.ADMIN)
+    k = c.control
+    return json_response({"items": contingency.district_callbacks(district, operator=who,
+                                                                  contingencies=k.contingencies,
+                                                                  measures=k.measures, enrolments=k.enrolments,
+                                                                  audit=c.audit, clock=c.clock)})
 
 
 @bp.route("/v1/cvp/incidents/{incident_id}/close", methods=["POST"])
 @handled(_request)
 def close_incident(incident_id):  # type: ignore[no-untyped-def]
-    who = _as(Role.CVP_HEAD)
+    who, c = _as(Role.CVP_HEAD)
     body = json_body(bp.current_request, required=False)
-    return json_response(svc.close_incident(incident_id, body, operator=who, c=container()))
+    return json_response(incidents.close_incident(incident_id, body, operator=who, incidents=c.control.incidents,
+                                                  markers=c.control.markers, uow=c.control.uow, clock=c.clock))
 
 
 # --- the daily report (annex 4) ------------------------------------------------------------------------
@@ -76,20 +98,26 @@ def close_incident(incident_id):  # type: ignore[no-untyped-def]
 @bp.route("/v1/cvp/reports/{district}/{day}", methods=["POST"])
 @handled(_request)
 def generate_report(district, day):  # type: ignore[no-untyped-def]
-    who = _as(Role.CVP_HEAD, Role.ADMIN)
-    return json_response(svc.generate_report(district, day, operator=who, c=container()), 201)
+    who, c = _as(Role.CVP_HEAD, Role.ADMIN)
+    k = c.control
+    return json_response(reports.generate_report(district, day, operator=who, incidents=k.incidents,
+                                                 reports=k.reports, producer=c.producer(), storage=c.storage,
+                                                 uow=k.uow, audit=c.audit, clock=c.clock,
+                                                 public_base_url=c.settings.public_base_url), 201)
 
 
 @bp.route("/v1/cvp/reports/{district}/{day}", methods=["GET"])
 @handled(_request)
 def get_report(district, day):  # type: ignore[no-untyped-def]
-    who, c = _as(Role.CVP_HEAD, Role.COURT, Role.AUDITOR), container()
-    return json_response(svc.report_view(c, svc.get_report(district, day, operator=who, c=c)))
+    who, c = _as(Role.CVP_HEAD, Role.AUDITOR)
+    report = reports.get_report(district, day, operator=who, reports=c.control.reports)
+    return json_response(reports.report_view(report, c.settings.public_base_url))
 
 
 def _report_file(district: str, day: str, kind: str) -> Response:
-    who = _as(Role.CVP_HEAD, Role.COURT, Role.AUDITOR)
-    data = svc.report_file(district, day, kind, operator=who, c=container())
+    who, c = _as(Role.CVP_HEAD, Role.AUDITOR)
+    data = reports.report_file(district, day, kind, operator=who, reports=c.control.reports, storage=c.storage,
+                               audit=c.audit, clock=c.clock)
     content_type = "application/pdf" if kind == "pdf" else "text/csv; charset=utf-8"
     name = f"reporte-incidencias-{day}.{kind}"
     # The PDF travels as binary (a registered binary type); the CSV is text, its byte-order mark kept.
@@ -111,55 +139,118 @@ def report_csv(district, day):  # type: ignore[no-untyped-def]
     return _report_file(district, day, "csv")
 
 
-# --- attention officers: their own list, calls, first registration, callbacks -----------------------------
+# --- attention officers: their own people --------------------------------------------------------------------
 
 @bp.route("/v1/officer/enrolments", methods=["GET"])
 @handled(_request)
 def my_enrolments():  # type: ignore[no-untyped-def]
-    who = _as(Role.OFFICER)
-    return json_response({"items": svc.officer_cases(operator=who, c=container())})
+    who, c = _as(Role.OFFICER)
+    k = c.control
+    return json_response({"items": cases.officer_cases(operator=who, officers=k.officers, measures=k.measures,
+                                                       enrolments=k.enrolments, audit=c.audit, clock=c.clock)})
 
 
 @bp.route("/v1/officer/enrolments/{measure_id}", methods=["GET"])
 @handled(_request)
 def my_enrolment(measure_id):  # type: ignore[no-untyped-def]
-    who = _as(Role.OFFICER, Role.CVP_HEAD)
-    return json_response(svc.officer_case(measure_id, operator=who, c=container()))
+    who, c = _as(Role.OFFICER)
+    k = c.control
+    return json_response(cases.officer_case(measure_id, operator=who, officers=k.officers, measures=k.measures,
+                                            enrolments=k.enrolments, audit=c.audit, clock=c.clock))
 
 
 @bp.route("/v1/officer/enrolments/{measure_id}/calls", methods=["POST"])
 @handled(_request)
 def log_call(measure_id):  # type: ignore[no-untyped-def]
-    who = _as(Role.OFFICER)
-    return json_response(svc.log_call(measure_id, json_body(bp.current_request), operator=who, c=container()), 201)
+    who, c = _as(Role.OFFICER)
+    k = c.control
+    return json_response(cases.log_call(measure_id, json_body(bp.current_request), operator=who, officers=k.officers,
+                                        measures=k.measures, enrolments=k.enrolments, uow=k.uow, clock=c.clock), 201)
 
 
 @bp.route("/v1/officer/enrolments/{measure_id}/first-registration", methods=["POST"])
 @handled(_request)
 def first_registration(measure_id):  # type: ignore[no-untyped-def]
-    who = _as(Role.OFFICER)
-    return json_response(svc.first_registration(measure_id, json_body(bp.current_request), operator=who,
-                                                c=container()))
+    who, c = _as(Role.OFFICER)
+    k = c.control
+    return json_response(cases.first_registration(measure_id, json_body(bp.current_request), operator=who,
+                                                  officers=k.officers, measures=k.measures, enrolments=k.enrolments,
+                                                  uow=k.uow, clock=c.clock))
 
 
 @bp.route("/v1/officer/enrolments/{measure_id}/first-registration/photo", methods=["POST"], content_types=PHOTO)
 @handled(_request)
 def first_registration_photo(measure_id):  # type: ignore[no-untyped-def]
-    who = _as(Role.OFFICER)
-    return json_response(svc.first_registration_photo(measure_id, bp.current_request.raw_body or b"",
-                                                      operator=who, c=container()))
+    who, c = _as(Role.OFFICER)
+    k = c.control
+    return json_response(cases.first_registration_photo(measure_id, bp.current_request.raw_body or b"",
+                                                        operator=who, officers=k.officers, measures=k.measures,
+                                                        enrolments=k.enrolments, storage=c.storage, uow=k.uow,
+                                                        clock=c.clock))
+
+
+@bp.route("/v1/officer/enrolments/{measure_id}/confirm", methods=["POST"])
+@handled(_request)
+def confirm_enrolment(measure_id):  # type: ignore[no-untyped-def]
+    who, c = _as(Role.OFFICER)
+    k = c.control
+    return json_response(enrolment.confirm_enrolment(measure_id, json_body(bp.current_request), operator=who,
+                                                     measures=k.measures, enrolments=k.enrolments,
+                                                     officers=k.officers, uow=k.uow, clock=c.clock))
+
+
+@bp.route("/v1/officer/enrolments/{measure_id}/relink", methods=["POST"])
+@handled(_request)
+def relink(measure_id):  # type: ignore[no-untyped-def]
+    who, c = _as(Role.OFFICER)
+    k = c.control
+    return json_response(enrolment.relink(measure_id, json_body(bp.current_request), operator=who,
+                                          measures=k.measures, enrolments=k.enrolments, officers=k.officers,
+                                          uow=k.uow, clock=c.clock))
+
+
+@bp.route("/v1/officer/enrolments/{measure_id}/reopen", methods=["POST"])
+@handled(_request)
+def reopen_window(measure_id):  # type: ignore[no-untyped-def]
+    who, c = _as(Role.OFFICER)
+    return json_response(reviews.reopen_window(measure_id, json_body(bp.current_request), operator=who,
+                                               officers=c.control.officers, p=c.checkin_ports()))
+
+
+@bp.route("/v1/officer/reviews", methods=["GET"])
+@handled(_request)
+def my_reviews():  # type: ignore[no-untyped-def]
+    who, c = _as(Role.OFFICER)
+    items = reviews.held_for_review(operator=who, officers=c.control.officers, p=c.checkin_ports())
+    c.audit.append(audit_entry(who, c.clock.now(), "officer.reviews_read", who.subject, count=len(items)))
+    return json_response({"items": items})
+
+
+@bp.route("/v1/officer/check-ins/{checkin_id}/review", methods=["POST"])
+@handled(_request)
+def review_checkin(checkin_id):  # type: ignore[no-untyped-def]
+    who, c = _as(Role.OFFICER)
+    return json_response(reviews.review_checkin(checkin_id, json_body(bp.current_request), operator=who,
+                                                officers=c.control.officers, audit=c.audit, p=c.checkin_ports()))
 
 
 @bp.route("/v1/officer/callbacks", methods=["GET"])
 @handled(_request)
 def my_callbacks():  # type: ignore[no-untyped-def]
-    who = _as(Role.OFFICER)
-    return json_response({"items": svc.officer_callbacks(operator=who, c=container())})
+    who, c = _as(Role.OFFICER)
+    k = c.control
+    return json_response({"items": contingency.officer_callbacks(operator=who, officers=k.officers,
+                                                                 contingencies=k.contingencies, measures=k.measures,
+                                                                 enrolments=k.enrolments, audit=c.audit,
+                                                                 clock=c.clock)})
 
 
 @bp.route("/v1/officer/callbacks/{checkin_id}", methods=["POST"])
 @handled(_request)
 def complete_callback(checkin_id):  # type: ignore[no-untyped-def]
-    who = _as(Role.OFFICER, Role.CVP_HEAD)
-    return json_response(svc.complete_callback(checkin_id, json_body(bp.current_request), operator=who,
-                                               c=container()))
+    who, c = _as(Role.OFFICER)
+    k = c.control
+    return json_response(contingency.complete_callback(checkin_id, json_body(bp.current_request), operator=who,
+                                                       officers=k.officers, contingencies=k.contingencies,
+                                                       measures=k.measures, enrolments=k.enrolments, uow=k.uow,
+                                                       clock=c.clock))

@@ -25,6 +25,12 @@ def health():  # type: ignore[no-untyped-def]
         components["documents"] = "ok"
     except OSError:
         components["documents"] = "unwritable"
+    try:
+        from ..services.control.contingency import registry_status
+
+        components.update(registry_status(c.registries, c.control.contingencies, c.clock))
+    except DomainError:
+        components.update({"identity_registry": "unknown", "warrants_registry": "unknown"})
     healthy = all(v == "ok" for v in components.values())
     return json_response({"status": "ok" if healthy else "degraded", "stage": c.settings.stage,
                           "components": components}, 200 if components["database"] == "ok" else 503)

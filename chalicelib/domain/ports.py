@@ -106,6 +106,9 @@ class IdentityRecord:
 
 class IdentityRegistry(Protocol):
     def lookup(self, document_type: str, document_number: str) -> IdentityRecord | None: ...
+    def ping(self) -> None:
+        """Raises when the registry cannot be read (the contingency plan's probe)."""
+        ...
 
 
 class PenitentiaryRegistry(Protocol):

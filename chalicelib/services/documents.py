@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from ..domain.control.ports import Checkins, Enrolments, Measures
 from ..domain.documents import (
     KIND_CERTIFICATE,
     CaseLine,
@@ -181,19 +182,22 @@ def check_qr_text(text: Any, *, store: Store, jwks: dict[str, Any], verify: Any,
 ATTENDANCE_TITLE = "CONSTANCIA DE ANOTACIÓN DE ASISTENCIA"
 
 
-def issue_attendance(checkin_id: str, *, store: Store, control: Any, storage: DocumentStorage,
-                     producer: DocumentProducer, clock: Clock, policy: IssuePolicy) -> IssuedDocument | None:
+def issue_attendance(checkin_id: str, *, store: Store, checkins: Checkins, measures: Measures,
+                     enrolments: Enrolments, storage: DocumentStorage, producer: DocumentProducer, clock: Clock,
+                     policy: IssuePolicy) -> IssuedDocument | None:
     """Handler of control.registered: the signed attendance certificate, one per registration."""
     from ..domain.documents import KIND_ATTENDANCE, RESULT_ATTENDANCE
     from .time import PERU
 
-    checkin = control.get_checkin(checkin_id)
+    checkin = checkins.get_checkin(checkin_id)
     if checkin is None or checkin.outcome != "registered" or not checkin.document_id:
         return None
     existing = store.get_document(checkin.document_id)
     if existing is not None:
         return existing
-    measure = control.get_measure(checkin.measure_id)
+    measure = measures.get_measure(checkin.measure_id)
+    if measure is None:
+        return None
     person = measure.person
     now = clock.now().replace(microsecond=0)
     number = f"CVP-{now.year}-{store.next_number(f'attendance-{now.year}'):06d}"
@@ -224,7 +228,7 @@ def issue_attendance(checkin_id: str, *, store: Store, control: Any, storage: Do
     tx.put_document(document)
     tx.add_event(Event(new_id(), "control.attendance_issued", checkin.checkin_id, now,
                        {"owner": checkin.owner, "document_id": checkin.document_id,
-                        "language": getattr(control.get_enrolment(checkin.owner), "language", "es")}))
+                        "language": getattr(enrolments.get_enrolment(checkin.owner), "language", "es")}))
     try:
         tx.commit()
     except AlreadyExists:

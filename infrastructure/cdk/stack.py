@@ -260,6 +260,10 @@ class AntecedentesStack(cdk.Stack):
             mfa=cognito.Mfa.OPTIONAL,
             mfa_second_factor=cognito.MfaSecondFactor(sms=False, otp=True),
             password_policy=cognito.PasswordPolicy(min_length=12, require_symbols=True),
+            # The operator's scope (procedure 5.4 h): the judicial districts of a CVP head or an officer and the
+            # courts of court staff, comma-separated codes; set by administrators, never by the operator.
+            custom_attributes={"districts": cognito.StringAttribute(mutable=True, max_len=512),
+                               "courts": cognito.StringAttribute(mutable=True, max_len=512)},
             deletion_protection=self.options.production,
             removal_policy=self.options.removal_policy,
         )
@@ -271,6 +275,10 @@ class AntecedentesStack(cdk.Stack):
             generate_secret=False,
             auth_flows=cognito.AuthFlow(user_srp=True, user_password=True),
             prevent_user_existence_errors=True,
+            read_attributes=cognito.ClientAttributes().with_standard_attributes(email=True, fullname=True)
+            .with_custom_attributes("districts", "courts"),
+            # Operators may not widen their own scope: the scope attributes are not writable by the client.
+            write_attributes=cognito.ClientAttributes().with_standard_attributes(fullname=True),
             access_token_validity=cdk.Duration.hours(1),
             id_token_validity=cdk.Duration.hours(1),
             refresh_token_validity=cdk.Duration.hours(12),

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import calendar
+import csv
+import io
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from chalicelib.domain.control import parse_calendar
-from chalicelib.services import control, registries
+from chalicelib.domain.control.calendar import parse_calendar
+from chalicelib.domain.control.warrants import parse_warrant_row
+from chalicelib.domain.requests import new_id
+from chalicelib.services import registries
 from chalicelib.services.time import peru_today
 
 SEED_DIR = Path(__file__).resolve().parent / "seed"
@@ -19,12 +23,18 @@ def seed(c: Any) -> dict[str, int]:
     for registry, name in (("identity", "identity.csv"), ("penitentiary", "penitentiary.csv")):
         report = registries.import_csv(registry, (SEED_DIR / name).read_text(encoding="utf-8"), c)
         counts[registry] = report["imported"]
-    counts["warrants"] = control.import_warrants((SEED_DIR / "warrants.csv").read_text(encoding="utf-8"),
-                                                 c=c)["imported"]
+    rows = csv.DictReader(io.StringIO((SEED_DIR / "warrants.csv").read_text(encoding="utf-8")))
+    warrants = [parse_warrant_row(row, new_id()) for row in rows]
+    c.warrants.put_warrants(warrants)
+    counts["warrants"] = len(warrants)
     year = peru_today(c.clock.now()).year
+    # Seeded quietly: publishing a calendar (PUT /v1/admin/calendars/...) is what tells people their windows.
+    tx = c.control.uow.begin()
     for district in ("LIMA", "CALLAO", "AREQUIPA", "CUSCO"):
         for y in (year, year + 1):
-            c.control.put_calendar(parse_calendar(y, district, sample_calendar(y)))
+            tx.put_calendar(parse_calendar(y, district, sample_calendar(y)))
+        c.control.officers.add_district(district)
+    tx.commit()
     counts["calendars"] = 8
     return counts
 

@@ -1,4 +1,5 @@
-"""apply_cloud_adapters: the environment picks the cloud adapters; without it the embedded defaults stay."""
+"""cloud_adapters: the environment picks the cloud adapters, the composition root wires them; without it the
+embedded defaults stay."""
 
 from __future__ import annotations
 
@@ -6,13 +7,12 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from chalicelib.adapters.aws import apply_cloud_adapters, load_cloud_config
+from chalicelib.adapters.aws import CloudAdapters, cloud_adapters, load_cloud_config
 from chalicelib.adapters.aws.clients import client
 from chalicelib.adapters.documents.pki import key_id
 from chalicelib.settings import Settings
@@ -52,27 +52,31 @@ def cloud(mocked_aws: None) -> dict[str, Any]:
     return {"env": env, "ca": ca, "qr_key": qr_key, "secrets": arn}
 
 
-@pytest.fixture
-def local_container(tmp_path: Path) -> Any:
+def built(tmp_path: Path, env: dict[str, str]) -> Any:
+    """The container the composition root builds for that environment."""
     from chalicelib import bootstrap
+
+    settings = Settings(data_dir=tmp_path / "data")
+    return bootstrap.build(settings, cloud=cloud_adapters(settings, load_cloud_config(env)))
+
+
+@pytest.fixture(autouse=True)
+def _local_models_after() -> Any:
     from chalicelib.adapters import dynamo_models
 
-    container = bootstrap.build(Settings(data_dir=tmp_path / "data"))
-    yield container
+    yield
     dynamo_models.configure(Settings())  # leave the models as the local defaults have them
 
 
-def test_cloud_environment_replaces_storage_tokens_keys_and_secrets(cloud: dict[str, Any],
-                                                                   local_container: Any) -> None:
+def test_cloud_environment_replaces_storage_tokens_keys_and_secrets(cloud: dict[str, Any], tmp_path: Path) -> None:
     from chalicelib.adapters.aws.cognito import CognitoTokenVerifier
     from chalicelib.adapters.aws.kms import kms_public_key
     from chalicelib.adapters.aws.outbound import SesEmailSender, SnsSmsSender
     from chalicelib.adapters.aws.rekognition import RekognitionFaceMatcher
     from chalicelib.adapters.aws.s3 import S3DocumentStorage
 
-    apply_cloud_adapters(local_container, load_cloud_config(cloud["env"]))
+    c = built(tmp_path, cloud["env"])
 
-    c = local_container
     assert c.settings.channel_keys == {"telegram": "cloud-channel-key"}
     assert c.settings.payment_webhook_secrets == {"local": "cloud-webhook-secret"}
     assert c.settings.telegram_bot_token == "123456:cloud-bot-token"
@@ -83,49 +87,40 @@ def test_cloud_environment_replaces_storage_tokens_keys_and_secrets(cloud: dict[
     assert c.tokens.jwks_url == f"{c.tokens.issuer}/.well-known/jwks.json"
     assert [k["kid"] for k in c.jwks()["keys"]] == [key_id(kms_public_key(cloud["qr_key"], REGION))]
     assert c.pki().ca_cert_pem == cloud["ca"].public_bytes(serialization.Encoding.PEM)
-    assert isinstance(c.email, SesEmailSender) and isinstance(c.sms, SnsSmsSender)
-    assert isinstance(c.face_matcher(), RekognitionFaceMatcher)
+    assert isinstance(c.email, SesEmailSender) and c.email.sender == "no-reply@example.pe"
+    assert isinstance(c.sms, SnsSmsSender)
+    assert isinstance(c.faces, RekognitionFaceMatcher) and c.faces.threshold == 92.5
+    assert c.checkin_ports().faces is c.faces  # the check-in compares faces with the cloud engine
     pdf = c.producer().produce(content())
     assert pdf.startswith(b"%PDF") and b"/ByteRange" in pdf
     c.storage.put("certificates/x.pdf", pdf)
     assert c.storage.get("certificates/x.pdf") == pdf
 
 
-def test_optional_slots_get_ses_sns_and_rekognition_with_the_configured_threshold(cloud: dict[str, Any]) -> None:
-    from chalicelib.adapters.aws.outbound import SesEmailSender, SnsSmsSender
-    from chalicelib.adapters.aws.rekognition import RekognitionFaceMatcher
-
-    container = SimpleNamespace(settings=Settings(), storage=None, tokens=None, _pki=None, _producer=None,
-                                email=None, sms=None, _face_matcher=None)
-    apply_cloud_adapters(container, load_cloud_config(cloud["env"]))
-
-    assert isinstance(container.email, SesEmailSender) and container.email.sender == "no-reply@example.pe"
-    assert isinstance(container.sms, SnsSmsSender)
-    assert isinstance(container._face_matcher, RekognitionFaceMatcher) and container._face_matcher.threshold == 92.5
-
-
-def test_bot_token_placeholder_means_no_token(cloud: dict[str, Any], local_container: Any) -> None:
+def test_bot_token_placeholder_means_no_token(cloud: dict[str, Any], tmp_path: Path) -> None:
     client("secretsmanager", REGION).put_secret_value(SecretId=cloud["secrets"]["bot"], SecretString="unset")
 
-    apply_cloud_adapters(local_container, load_cloud_config(cloud["env"]))
+    c = built(tmp_path, cloud["env"])
 
-    assert local_container.settings.telegram_bot_token is None
-    assert local_container.notifier() is None
+    assert c.settings.telegram_bot_token is None
+    assert c.notifier() is None
 
 
-def test_local_environment_changes_nothing(local_container: Any) -> None:
-    before = (local_container.settings, local_container.storage, local_container.tokens)
+def test_local_environment_keeps_the_embedded_defaults(tmp_path: Path) -> None:
+    from chalicelib.adapters.auth import LocalTokenVerifier
+    from chalicelib.adapters.local_outbound import FileEmailSender
+    from chalicelib.adapters.storage import LocalFileStorage
 
-    apply_cloud_adapters(local_container, load_cloud_config({}))
-
-    assert (local_container.settings, local_container.storage, local_container.tokens) == before
-    assert local_container._pki is None and local_container._producer is None
+    assert cloud_adapters(Settings(), load_cloud_config({})) == CloudAdapters()
+    c = built(tmp_path, {})
+    assert isinstance(c.storage, LocalFileStorage) and isinstance(c.tokens, LocalTokenVerifier)
+    assert isinstance(c.email, FileEmailSender)
 
 
 def test_local_environment_never_imports_boto3() -> None:
-    code = ("import sys; from chalicelib.adapters.aws import apply_cloud_adapters\n"
-            "class C: pass\n"
-            "apply_cloud_adapters(C()); print('boto3' in sys.modules, 'botocore' in sys.modules)")
+    code = ("import sys; from chalicelib.adapters.aws import cloud_adapters\n"
+            "from chalicelib.settings import Settings\n"
+            "cloud_adapters(Settings()); print('boto3' in sys.modules, 'botocore' in sys.modules)")
     cloud_variables = ("DOCUMENT_STORE", "DOCUMENT_SIGNER", "OPERATOR_AUTH", "EMAIL_SENDER", "SMS_SENDER",
                        "FACE_MATCHER", "PUBLIC_BASE_URL_PARAMETER")
     env = {k: v for k, v in os.environ.items() if k not in cloud_variables and not k.endswith("_SECRET_ARN")}
@@ -137,13 +132,6 @@ def test_local_environment_never_imports_boto3() -> None:
     assert answer.stdout.split() == ["False", "False"]
 
 
-def test_a_container_without_the_signer_slots_is_refused_rather_than_signing_locally() -> None:
-    config = load_cloud_config({"DOCUMENT_SIGNER": "kms", "QR_KEY_ID": "k", "SIGNING_CERT_CHAIN": "pem"})
-
-    with pytest.raises(RuntimeError, match="_pki/_producer"):
-        apply_cloud_adapters(SimpleNamespace(settings=Settings()), config)
-
-
 @pytest.mark.parametrize(("env", "missing"), [
     ({"DOCUMENT_STORE": "s3"}, "DOCUMENTS_BUCKET"),
     ({"DOCUMENT_SIGNER": "kms", "SIGNING_CERT_CHAIN": "pem"}, "QR_KEY_ID"),
@@ -151,4 +139,4 @@ def test_a_container_without_the_signer_slots_is_refused_rather_than_signing_loc
 ])
 def test_half_configured_cloud_is_refused_at_start(env: dict[str, str], missing: str) -> None:
     with pytest.raises(RuntimeError, match=missing):
-        apply_cloud_adapters(SimpleNamespace(), load_cloud_config(env))
+        cloud_adapters(Settings(), load_cloud_config(env))

@@ -4,6 +4,7 @@ real API (court measures, seeded identity registry and warrants) and DynamoDB Lo
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import datetime
 from typing import Any
 
@@ -28,7 +29,8 @@ MP4 = b"\x00\x00\x00\x18ftypmp42" + b"fake-video-body" * 10
 def _court_headers() -> dict[str, str]:
     from chalicelib.bootstrap import container
 
-    return {"Authorization": f"Bearer {container().tokens.issue('judge-bot-tests', ('court',))}"}
+    token = container().tokens.issue("judge-bot-tests", ("court",), courts=("1801-JR-PE-01",))
+    return {"Authorization": f"Bearer {token}"}
 
 
 # The stack runs on the real clock: the group whose window (seeded calendar: A on days 1–15, B from the
@@ -43,12 +45,13 @@ def create_measure(api_base_url: str, who: dict[str, Any]) -> dict[str, Any]:
     from chalicelib.bootstrap import container
 
     headers = _court_headers()
-    for old in container().control.active_measures_for_document("DNI", who["document_number"]):
+    for old in container().control.measures.active_measures_of_person(f"DNI#{who['document_number']}"):
         httpx.post(f"{api_base_url}/v1/court/measures/{old.measure_id}/revoke", json={}, headers=headers)
     body = {"person": {"has_document": True, "nationality": "PER", "document_type": "DNI",
                        "document_number": who["document_number"], "given_names": who["given_names"],
                        "surnames": who["surnames"]},
-            "case_file": "00123-2020-0-1801-JR-PE-01", "court": "1° Juzgado Penal de Lima", "district": "LIMA",
+            "case_file": f"{secrets.randbelow(10**5):05d}-2020-0-1801-JR-PE-01", "court": "1° Juzgado Penal de Lima",
+            "district": "LIMA",
             "legal_status": "processed", "periodicity": "monthly", "start_date": f"{YEAR}-01-01",
             "first_registration_deadline": f"{YEAR}-12-31", "end_date": f"{YEAR + 1}-12-31", "area": "LIMA",
             "group": GROUP}
@@ -96,6 +99,7 @@ def to_questions(user: ChatUser, where: tuple[float, float], *, round_video: boo
 
 
 def answer_questions(user: ChatUser, who: dict[str, Any], *, right: bool = True) -> list[dict[str, Any]]:
+    """One round of the four questions (the last answer sends them)."""
     replies: list[dict[str, Any]] = []
     parents, issued, expires = who["answers"]
     for typed in (parents if right else "Nadie Nadie", issued, expires, check_character(who)):
@@ -118,12 +122,33 @@ def test_enrolment_with_contact_sharing_ends_with_annex_2d_and_the_first_window(
     assert re.search(r"del <b>\d{1,2} \w+\.? \d{4}</b> al <b>\d{1,2} \w+\.? \d{4}</b>", enrolled[-1]["text"])
 
 
-def test_enrolment_for_a_document_without_a_measure_is_refused_and_asked_again(person, api_stack):
+def test_enrolment_without_a_measure_asks_the_district_and_reaches_the_cvp_heads_queue(person, api_stack):
+    """Nobody falls through: a person who enrols before the court registered the measure is routed to the CVP
+    head of their district, who asks the court for it."""
     create_measure(api_stack["api_base_url"], ROSA)
     replies = enrol(person, {**ROSA, "document_number": "45678912", "given_names": "Ana Lucía",
                              "surnames": "Quispe Mamani"}, contact=False)
     assert replies[0]["text"] == text("err.no_measure", "es")
-    assert replies[1]["text"] == text("ask.document_number", "es", document="DNI")
+    assert replies[1]["text"] == text("control.ask.district", "es")
+    assert person.send("Gotham")[-1]["text"] == text("control.ask.district", "es")  # refused by name, asked again
+    queued = person.send("Lima")
+    assert queued[-1]["text"] == text("control.unmatched_queued", "es", district="Lima")
+    from chalicelib.bootstrap import container
+
+    waiting = container().control.enrolments.unmatched_of_district("LIMA")
+    assert f"telegram:{person.user['id']}" in [w.owner for w in waiting]
+
+
+def test_a_second_chat_claiming_an_enrolled_person_is_refused_and_the_officers_are_told(make_user, api_stack):
+    base = api_stack["api_base_url"]
+    measure = create_measure(base, ROSA)
+    rosa, impostor = make_user(first_name="Rosa"), make_user(first_name="Otra")
+    assert enrol(rosa, ROSA)[-1]["text"].startswith("Sr.(a) Rosa Elvira de la Cruz Huamán, gracias")
+    refused = enrol(impostor, {**ROSA, "given_names": "ROSA ELVIRA"})
+    assert refused[-1]["text"] == text("err.measure_linked_elsewhere", "es", court="1° Juzgado Penal de Lima")
+    assert impostor.send("/registrar")[-1]["text"] == text("err.not_enrolled", "es")
+    view = compliance(base, measure["measure_id"])
+    assert [i["type"] for i in view["incidents"]] == ["impersonation"]
 
 
 def test_check_in_inside_the_area_with_questions_passed_is_registered_with_the_next_window(person, rosa_measure,
@@ -139,18 +164,26 @@ def test_check_in_inside_the_area_with_questions_passed_is_registered_with_the_n
     assert [k["outcome"] for k in view["checkins"]] == ["registered"]
 
 
-def test_check_in_outside_the_area_with_a_round_video_ends_with_annex_3e(person, rosa_measure):
+def test_check_in_outside_the_area_with_a_round_video_ends_with_annex_3e_and_cannot_be_retried(person,
+                                                                                                  rosa_measure):
     enrol(person, ROSA)
     assert to_questions(person, CUSCO, round_video=True)[-1]["text"] == text("question.parents_names", "es")
     ended = answer_questions(person, ROSA)
     assert ended[-1]["text"] == text("control.annex3.e", "es", name="Rosa Elvira de la Cruz Huamán")
+    assert person.send("/registrar")[-1]["text"] == text("err.window_closed", "es")
 
 
-def test_questions_failed_end_with_annex_3c(person, rosa_measure):
+def test_questions_failed_twice_end_with_annex_3c_and_a_retry_is_refused(person, rosa_measure):
     enrol(person, ROSA)
     to_questions(person, INSIDE_LIMA)
+    again = answer_questions(person, ROSA, right=False)
+    assert again[-2]["text"] == text("control.questions_retry", "es", name="Rosa Elvira de la Cruz Huamán",
+                                     attempts="1")
+    assert again[-1]["text"] == text("question.parents_names", "es")
     ended = answer_questions(person, ROSA, right=False)
     assert ended[-1]["text"] == text("control.annex3.c", "es", name="Rosa Elvira de la Cruz Huamán")
+    # The refusal closed self-service for the window: /registrar again is refused until an officer reopens it.
+    assert person.send("/registrar")[-1]["text"] == text("err.window_closed", "es")
 
 
 def test_a_possible_warrant_reads_exactly_as_a_normal_check_in_and_is_recorded(make_user, api_stack):

@@ -343,6 +343,15 @@ def test_operator_pool_has_a_group_per_role_and_a_public_app_client(dev: Synthes
     template.has_resource_properties("AWS::Cognito::UserPoolClient", {"GenerateSecret": False})
 
 
+def test_operators_carry_a_scope_they_cannot_change_themselves(dev: Synthesised) -> None:
+    pool = next(iter(dev.of_type("AWS::Cognito::UserPool").values()))["Properties"]
+    custom = {a["Name"]: a for a in pool["Schema"]}
+    assert {"districts", "courts"} <= set(custom) and all(custom[n]["Mutable"] for n in ("districts", "courts"))
+    client = next(iter(dev.of_type("AWS::Cognito::UserPoolClient").values()))["Properties"]
+    assert {"custom:districts", "custom:courts"} <= set(client["ReadAttributes"])
+    assert not any(a.startswith("custom:") for a in client["WriteAttributes"])
+
+
 # --- least privilege ------------------------------------------------------------------------------
 
 

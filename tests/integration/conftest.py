@@ -39,8 +39,10 @@ class Api:
         return self.client.http.post("/v1/webhooks/payments/local", body=body,
                                      headers={"Content-Type": "application/json", "X-Signature": header})
 
-    def operator_headers(self, *roles: str, subject: str = "op-1") -> dict[str, str]:
-        token = self.c.tokens.issue(subject, roles)
+    def operator_headers(self, *roles: str, subject: str = "op-1", districts: tuple[str, ...] = ("*",),
+                         courts: tuple[str, ...] = ("*",)) -> dict[str, str]:
+        """A token of the local issuer; its scope covers every district and court unless the test narrows it."""
+        token = self.c.tokens.issue(subject, roles, districts=districts, courts=courts)
         return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 
     def run_worker(self) -> int:

@@ -9,18 +9,24 @@ from typing import Any
 
 import pytest
 
-from chalicelib.domain.errors import ServiceUnavailable
+from chalicelib.adapters.local_registries import RegistrySwitch
 from infrastructure.local import dynamodb_local
 from tests.conftest import free_port
 from tests.integration.conftest import Api
-from tests.integration.test_control_api import INSIDE_LIMA, JORGE, JORGE_ANSWERS, ROSA, ROSA_ANSWERS, Person
-from tests.integration.test_control_ops_api import (
+from tests.integration.control_support import (
+    INSIDE_LIMA,
+    JORGE,
+    JORGE_ANSWERS,
+    ROSA,
+    ROSA_ANSWERS,
     Chat,
+    Person,
     flush_worker,
     forget_created_districts,
     new_district,
     officer,
     put_officer,
+    record_chat,
     run_schedule,
     staff,
 )
@@ -34,29 +40,22 @@ def _forget_districts() -> Any:
 
 @pytest.fixture
 def district(api: Api) -> str:
-    return new_district(api.c)
+    return new_district(api)
 
 
 @pytest.fixture
 def chat(api: Api, monkeypatch: pytest.MonkeyPatch) -> Chat:
-    recorder = Chat()
-    monkeypatch.setattr(api.c, "notifier", lambda: recorder)
-    return recorder
+    return record_chat(api, monkeypatch)
 
 
-class Unreachable:
-    """An identity or warrants registry whose every call fails, as a timed-out network call does."""
-
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def lookup(self, document_type: str, document_number: str) -> Any:
-        self.calls += 1
-        raise ServiceUnavailable("The registry did not answer.", code="registry_timeout")
-
-    def possible_warrants(self, *args: Any, **kwargs: Any) -> Any:
-        self.calls += 1
-        raise ServiceUnavailable("The registry did not answer.", code="registry_timeout")
+@pytest.fixture
+def switch(api: Api) -> Any:
+    """The local stack's registry switches, the same ones `make registry-down` flips."""
+    folder = api.c.settings.data_dir / "switches"
+    switches = {name: RegistrySwitch(folder, name) for name in ("identity", "warrants")}
+    yield switches
+    for one in switches.values():
+        one.set_down(False)
 
 
 @pytest.fixture
@@ -97,14 +96,17 @@ def compliance(api: Api, person: Person) -> dict[str, Any]:
 
 
 def test_identity_registry_down_keeps_the_check_in_queues_a_callback_alerts_once_and_completes_on_recovery(
-        api, district, ready, chat, monkeypatch):
+        api, district, ready, chat, switch):
     rosa, jorge = ready["rosa"], ready["jorge"]
-    working = api.c.identity.inner
-    monkeypatch.setattr(api.c.identity, "inner", Unreachable())
+    switch["identity"].set_down(True)
+    health = api.client.http.get("/health").json_body
+    assert health["status"] == "degraded" and health["components"]["identity_registry"] == "down"
+    assert health["components"]["warrants_registry"] == "ok"
 
     held = rosa.check_in(INSIDE_LIMA, ROSA_ANSWERS)
     assert held == {"checkin_id": held["checkin_id"], "step": "questions", "message": "annex5", "outcome": None,
-                    "pending": True}
+                    "pending": True, "name": "Rosa Elvira de la Cruz Huamán",
+                    "court": "Corte Superior de Justicia de " + district.title()}
     held_jorge = jorge.check_in(INSIDE_LIMA, JORGE_ANSWERS)
     assert held_jorge["message"] == "annex5"
 
@@ -112,7 +114,7 @@ def test_identity_registry_down_keeps_the_check_in_queues_a_callback_alerts_once
     evidence = compliance(api, rosa)["checkins"][0]["evidence"]
     assert [e["step"] for e in evidence] == ["started", "location", "selfie", "contingency"]
     assert evidence[1]["latitude"] == INSIDE_LIMA[0] and api.c.storage.get(evidence[2]["storage_key"])
-    kept = api.c.ops.get_contingency(held["checkin_id"])
+    kept = api.c.control.contingencies.get_contingency(held["checkin_id"])
     assert kept.pending and kept.answers["parents_names"] == ROSA_ANSWERS["parents_names"]
     assert [i["type"] for i in compliance(api, rosa)["incidents"]] == ["contingency"]
 
@@ -130,11 +132,12 @@ def test_identity_registry_down_keeps_the_check_in_queues_a_callback_alerts_once
     run_schedule(api, "control_recovery")
     assert checkin_view(api, rosa, held["checkin_id"])["outcome"] is None
 
-    monkeypatch.setattr(api.c.identity, "inner", working)
+    switch["identity"].set_down(False)
     run_schedule(api, "control_recovery")
     assert checkin_view(api, rosa, held["checkin_id"])["outcome"] == "registered"
+    assert api.client.http.get("/health").json_body["components"]["identity_registry"] == "ok"
     assert checkin_view(api, jorge, held_jorge["checkin_id"])["outcome"] == "registered"
-    resolved = api.c.ops.get_contingency(held["checkin_id"])
+    resolved = api.c.control.contingencies.get_contingency(held["checkin_id"])
     assert (resolved.pending, resolved.resolution, resolved.answers) == (False, "completed", None)
     assert "warrant" in [i["type"] for i in compliance(api, jorge)["incidents"]]  # the warrant check ran too
 
@@ -145,30 +148,28 @@ def test_identity_registry_down_keeps_the_check_in_queues_a_callback_alerts_once
     assert rosa.start().json_body["error"]["code"] == "already_registered"
 
 
-def test_an_open_breaker_holds_later_check_ins_without_calling_the_registry(api, district, ready, monkeypatch):
-    down = Unreachable()
-    monkeypatch.setattr(api.c.identity, "inner", down)
+def test_an_open_breaker_holds_later_check_ins_without_calling_the_registry(api, district, ready, switch):
+    switch["identity"].set_down(True)
     answers = [ready["rosa"].check_in(INSIDE_LIMA, ROSA_ANSWERS)["message"] for _ in range(5)]
     assert answers == ["annex5"] * 5
-    assert down.calls == api.c.settings.registry_breaker_failures  # then the breaker answered for the registry
-    monkeypatch.undo()
+    breaker = api.c.registries.breakers["identity"]
+    assert breaker.failures == api.c.settings.registry_breaker_failures  # then the breaker answered for it
+    switch["identity"].set_down(False)
     run_schedule(api, "control_recovery")
     assert api.c.identity.lookup("DNI", ROSA["document_number"]) is not None  # the breaker closed again
 
 
 def test_a_check_in_whose_window_closed_during_the_outage_is_told_so_and_keeps_its_callback(api, district, ready,
-                                                                                             chat, clock,
-                                                                                             monkeypatch):
+                                                                                             chat, clock, switch):
     clock.moment = datetime(2026, 11, 30, 20, 0, tzinfo=UTC)  # 15:00 in Lima, the window's last day
     rosa = ready["rosa"]
-    working = api.c.identity.inner
-    monkeypatch.setattr(api.c.identity, "inner", Unreachable())
+    switch["identity"].set_down(True)
     held = rosa.check_in(INSIDE_LIMA, ROSA_ANSWERS)
     assert held["message"] == "annex5"
     clock.moment = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
-    monkeypatch.setattr(api.c.identity, "inner", working)
+    switch["identity"].set_down(False)
     run_schedule(api, "control_recovery")
-    assert api.c.ops.get_contingency(held["checkin_id"]).resolution == "window_closed"
+    assert api.c.control.contingencies.get_contingency(held["checkin_id"]).resolution == "window_closed"
     assert checkin_view(api, rosa, held["checkin_id"])["outcome"] is None
     api.run_worker()
     api.run_worker()
@@ -181,21 +182,24 @@ def test_a_check_in_whose_window_closed_during_the_outage_is_told_so_and_keeps_i
 
 
 def test_warrants_registry_down_holds_after_identity_and_the_warrant_check_runs_on_recovery(api, district, ready,
-                                                                                            monkeypatch):
+                                                                                            switch):
     jorge = ready["jorge"]
-    monkeypatch.setattr(api.c.control.inner, "possible_warrants", Unreachable().possible_warrants)
+    switch["warrants"].set_down(True)
+    assert api.client.http.get("/health").json_body["components"]["warrants_registry"] == "down"
     held = jorge.check_in(INSIDE_LIMA, JORGE_ANSWERS)
     assert held["message"] == "annex5"
-    assert api.c.ops.get_contingency(held["checkin_id"]).registry == "warrants"
+    assert api.c.control.contingencies.get_contingency(held["checkin_id"]).registry == "warrants"
     assert "warrant" not in [i["type"] for i in compliance(api, jorge)["incidents"]]
-    monkeypatch.undo()
+    run_schedule(api, "control_recovery")  # its probe reads the warrants registry itself: still down
+    assert checkin_view(api, jorge, held["checkin_id"])["outcome"] is None
+    switch["warrants"].set_down(False)
     run_schedule(api, "control_recovery")
     assert checkin_view(api, jorge, held["checkin_id"])["outcome"] == "registered"
     assert "warrant" in [i["type"] for i in compliance(api, jorge)["incidents"]]
 
 
-def test_the_officer_makes_the_one_callback_of_annex_5(api, district, ready, monkeypatch):
-    monkeypatch.setattr(api.c.identity, "inner", Unreachable())
+def test_the_officer_makes_the_one_callback_of_annex_5(api, district, ready, switch):
+    switch["identity"].set_down(True)
     held = ready["rosa"].check_in(INSIDE_LIMA, ROSA_ANSWERS)
     path = f"/v1/officer/callbacks/{held['checkin_id']}"
     outsider = staff(district, "otro")
@@ -207,7 +211,7 @@ def test_the_officer_makes_the_one_callback_of_annex_5(api, district, ready, mon
     assert again.status_code == 400 and again.json_body["error"]["code"] == "callback_done"
     queue = api.get("/v1/officer/callbacks", headers=officer(api, ready["officer"])).json_body["items"]
     assert held["checkin_id"] not in [q["checkin_id"] for q in queue]
-    monkeypatch.undo()
+    switch["identity"].set_down(False)
     run_schedule(api, "control_recovery")
 
 
@@ -250,3 +254,53 @@ def test_a_stopped_identity_registry_server_holds_the_check_in_and_its_restart_c
     start()
     run_schedule(api, "control_recovery")
     assert checkin_view(api, rosa, held["checkin_id"])["outcome"] == "registered"
+
+
+def test_a_registry_that_comes_back_empty_sends_held_check_ins_to_an_officer_never_to_an_incident(
+        api, district, ready, switch, chat):
+    """The registry answers again but, for a few seconds, with no record: nobody is judged an impostor."""
+    from chalicelib.adapters import dynamo_models as m
+
+    rosa = ready["rosa"]
+    switch["identity"].set_down(True)
+    held = rosa.check_in(INSIDE_LIMA, ROSA_ANSWERS)
+    assert held["message"] == "annex5"
+    key = f"DNI#{ROSA['document_number']}"
+    saved = m.IdentityModel.get(key)
+    saved.delete()
+    try:
+        switch["identity"].set_down(False)
+        run_schedule(api, "control_recovery")
+        assert api.c.control.contingencies.get_contingency(held["checkin_id"]).resolution == "review"
+        assert checkin_view(api, rosa, held["checkin_id"])["step"] == "review"
+        assert "impersonation" not in [i["type"] for i in compliance(api, rosa)["incidents"]]
+        api.run_worker()
+        assert any("revisión de un encargado" in text for text in chat.to(rosa.user))
+        reviews = api.get("/v1/officer/reviews", headers=officer(api, ready["officer"])).json_body["items"]
+        assert [r["checkin_id"] for r in reviews] == [held["checkin_id"]]
+    finally:
+        m.IdentityModel(key, body=saved.body).save()
+    decided = api.post(f"/v1/officer/check-ins/{held['checkin_id']}/review",
+                       {"decision": "confirmed", "note": "Foto en archivo y llamada conforme"},
+                       headers=officer(api, ready["officer"]))
+    assert decided.status_code == 200 and decided.json_body["outcome"] == "registered"
+    api.run_worker()
+    assert any("quedó registrado" in text for text in chat.to(rosa.user))
+
+
+def test_make_registry_down_and_up_flip_the_switch_the_running_stack_reads(api, switch, tmp_path):
+    """The documented way to try annex 5 on the local stack."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "DATA_DIR": str(api.c.settings.data_dir), "PYTHONPATH": str(root)}
+    down = subprocess.run([sys.executable, "-m", "chalicelib.adapters.local_registries", "down", "warrants"],
+                          cwd=root, env=env, capture_output=True, text=True, check=True)
+    assert down.stdout.strip() == "warrants registry: down" and switch["warrants"].down
+    assert api.client.http.get("/health").json_body["components"]["warrants_registry"] == "down"
+    subprocess.run([sys.executable, "-m", "chalicelib.adapters.local_registries", "up", "warrants"], cwd=root,
+                   env=env, check=True, capture_output=True)
+    assert not switch["warrants"].down

@@ -11,77 +11,21 @@ from typing import Any
 
 import pytest
 
-from chalicelib.domain.control import gazetteer
-from tests.integration.conftest import Api
-
-# Fictitious people of infrastructure/local/seed/identity.csv (and warrants.csv for Jorge).
-ROSA = {"has_document": True, "nationality": "PER", "document_type": "DNI", "document_number": "70112233",
-        "given_names": "Rosa Elvira", "surnames": "de la Cruz Huamán"}
-ROSA_ANSWERS = {"parents_names": "Víctor de la Cruz y Julia Huamán", "dni_issue_date": "2016-08-01",
-                "dni_expiry_date": "2024-08-01", "dni_check_character": None}
-JORGE = {"has_document": True, "nationality": "PER", "document_type": "DNI", "document_number": "44556677",
-         "given_names": "Jorge Luis", "surnames": "Salazar Paredes"}
-JORGE_ANSWERS = {"parents_names": "Luis Salazar, Marta Paredes", "dni_issue_date": "2018-04-04",
-                 "dni_expiry_date": "2028-04-04", "dni_check_character": None}
-INSIDE_LIMA = (-12.05, -77.03)
-CUSCO = (-13.53, -71.97)
-JPEG = b"\xff\xd8\xff\xe0" + b"fake-jpeg-body" * 10
-
-
-def _answers(person: dict[str, Any], answers: dict[str, Any]) -> dict[str, Any]:
-    from chalicelib.domain.identity import dni_check_characters
-
-    return {**answers, "dni_check_character": dni_check_characters(person["document_number"])[0]}
-
-
-def measure_body(person: dict[str, Any], **changes: Any) -> dict[str, Any]:
-    return {"person": person, "case_file": "00123-2020-0-1801-JR-PE-01", "court": "1° Juzgado Penal de Lima",
-            "district": "LIMA", "legal_status": "processed", "periodicity": "monthly", "start_date": "2026-01-01",
-            "first_registration_deadline": "2026-12-31", "end_date": "2027-12-31", "area": "LIMA",
-            "group": "B", **changes}
-
-
-def location(api: Api, lat: float, lon: float, **changes: Any) -> dict[str, Any]:
-    return {"latitude": lat, "longitude": lon, "accuracy_m": 20, "live_period": 900,
-            "sent_at": api.c.clock.now().timestamp() - 5, **changes}
-
-
-class Person:
-    def __init__(self, api: Api, person: dict[str, Any], user: str, **measure: Any) -> None:
-        self.api, self.person, self.user = api, person, f"{user}{uuid.uuid4().hex[:8]}"
-        # Tables are shared by the session's tests: close this person's measures left by earlier tests.
-        for old in api.c.control.active_measures_for_document(person["document_type"], person["document_number"]):
-            api.post(f"/v1/court/measures/{old.measure_id}/revoke", {}, headers=api.operator_headers("court"))
-        answer = api.post("/v1/court/measures", measure_body(person, **measure),
-                          headers=api.operator_headers("court", subject="judge-1"))
-        assert answer.status_code == 201, answer.body
-        self.measure = answer.json_body
-
-    def enrol(self) -> Any:
-        body = {"mobile": "+51987654321", "address": "Av. Abancay 123, Lima", "language": "es",
-                **{k: v for k, v in self.person.items()}}
-        return self.api.post("/v1/control/enrolments", body, user=self.user)
-
-    def start(self) -> Any:
-        return self.api.post("/v1/control/check-ins", {}, user=self.user)
-
-    def step(self, checkin_id: str, name: str, body: Any) -> Any:
-        return self.api.post(f"/v1/control/check-ins/{checkin_id}/{name}", body, user=self.user)
-
-    def selfie(self, checkin_id: str) -> Any:
-        headers = {**self.api.channel_headers(self.user), "Content-Type": "image/jpeg"}
-        return self.api.client.http.post(f"/v1/control/check-ins/{checkin_id}/selfie", body=JPEG, headers=headers)
-
-    def check_in(self, where: tuple[float, float], answers: dict[str, Any]) -> dict[str, Any]:
-        checkin = self.start()
-        assert checkin.status_code == 201, checkin.body
-        cid = checkin.json_body["checkin_id"]
-        assert self.step(cid, "location", location(self.api, *where)).json_body["step"] == "selfie"
-        selfie = self.selfie(cid).json_body
-        assert selfie["step"] == "questions", selfie  # the embedded face matcher is never conclusive
-        result = self.step(cid, "answers", {"answers": _answers(self.person, answers)})
-        assert result.status_code == 200, result.body
-        return dict(result.json_body)
+from chalicelib.domain.control.areas import gazetteer
+from tests.integration.control_support import (
+    CUSCO,
+    INSIDE_LIMA,
+    JORGE,
+    JORGE_ANSWERS,
+    JPEG,
+    ROSA,
+    ROSA_ANSWERS,
+    Person,
+    answers_of,
+    case_file,
+    location,
+    measure_body,
+)
 
 
 @pytest.fixture
@@ -109,8 +53,11 @@ def test_measures_need_the_court_role(api):
 
 def test_measure_accepts_a_drawn_polygon(api):
     polygon = gazetteer()["CALLAO"]["geometry"]
-    answer = api.post("/v1/court/measures", measure_body(ROSA, area=polygon), headers=api.operator_headers("court"))
-    assert answer.status_code == 201 and answer.json_body["area"] == "área dibujada"
+    unnamed = api.post("/v1/court/measures", measure_body(ROSA, area=polygon), headers=api.operator_headers("court"))
+    assert unnamed.status_code == 422 and unnamed.json_body["error"]["field"] == "area_label"
+    answer = api.post("/v1/court/measures", measure_body(ROSA, area=polygon, area_label="Provincia del Callao"),
+                      headers=api.operator_headers("court"))
+    assert answer.status_code == 201 and answer.json_body["area"] == "Provincia del Callao"
 
 
 def test_enrolment_tells_the_first_window(api):
@@ -127,6 +74,12 @@ def test_enrolment_for_a_document_with_no_measure_is_refused_clearly(api):
                                                                           "surnames": "Quispe Mamani"}}
     answer = api.post("/v1/control/enrolments", body, user="telegram:5003")
     assert answer.status_code == 400 and answer.json_body["error"]["code"] == "no_measure"
+    assert answer.json_body["error"]["details"] == {"district_needed": True}
+    queued = api.post("/v1/control/enrolments", {**body, "district": "LIMA"}, user="telegram:5003")
+    assert queued.json_body["error"]["details"] == {"queued": True, "district": "LIMA"}
+    queue = api.get("/v1/cvp/districts/LIMA/unmatched-enrolments",
+                    headers=api.operator_headers("cvp_head", districts=("LIMA",))).json_body["items"]
+    assert "Ana Lucía Quispe Mamani" in [q["full_name"] for q in queue]
 
 
 def test_check_in_inside_the_area_after_questions_is_registered_with_a_certificate(api, rosa, tmp_path: Path):
@@ -141,7 +94,7 @@ def test_check_in_inside_the_area_after_questions_is_registered_with_a_certifica
     assert "Signature is Valid" in subprocess.run(["pdfsig", str(tmp_path / "a.pdf")], capture_output=True,
                                                   text=True).stdout
     text = subprocess.run(["pdftotext", str(tmp_path / "a.pdf"), "-"], capture_output=True, text=True).stdout
-    assert "CONSTANCIA DE ANOTACIÓN DE ASISTENCIA" in text and "00123-2020-0-1801-JR-PE-01" in text
+    assert "CONSTANCIA DE ANOTACIÓN DE ASISTENCIA" in text and rosa.measure["case_file"] in text
     assert "PODER JUDICIAL DEL PERÚ" in text
     document_id = api.get(f"/v1/control/check-ins/{cid}", user=rosa.user).json_body["document_id"]
     verified = api.client.http.get(f"/v/{document_id}", headers={"Accept": "application/json"}).json_body
@@ -160,7 +113,8 @@ def test_check_in_outside_the_area_is_not_registered_and_raises_an_incident(api,
     compliance = api.get(f"/v1/court/measures/{rosa.measure['measure_id']}/compliance",
                          headers=api.operator_headers("court")).json_body
     assert [i["type"] for i in compliance["incidents"]] == ["out_of_area"]
-    assert rosa.start().status_code == 201  # nothing registered: they may still report inside the window
+    retry = rosa.start()  # the refusal closed self-service for this window: only an officer reopens it
+    assert retry.status_code == 400 and retry.json_body["error"]["code"] == "window_closed"
 
 
 def test_borderline_location_asks_for_a_fresh_one(api, rosa):
@@ -168,7 +122,7 @@ def test_borderline_location_asks_for_a_fresh_one(api, rosa):
     south_edge = (-12.2495, -77.0)  # about 50 m from the approximate boundary
     rosa.step(checkin, "location", location(api, *south_edge, accuracy_m=200))
     rosa.selfie(checkin)
-    answer = rosa.step(checkin, "answers", {"answers": _answers(ROSA, ROSA_ANSWERS)}).json_body
+    answer = rosa.step(checkin, "answers", {"answers": answers_of(ROSA, ROSA_ANSWERS)}).json_body
     assert answer["step"] == "fresh_location" and answer["message"] == "annex3.d"
     done = rosa.step(checkin, "location", location(api, *INSIDE_LIMA)).json_body
     assert done["outcome"] == "registered"
@@ -178,9 +132,12 @@ def test_failed_questions_end_with_annex_3c_and_an_impersonation_incident(api, r
     checkin = rosa.start().json_body["checkin_id"]
     rosa.step(checkin, "location", location(api, *INSIDE_LIMA))
     rosa.selfie(checkin)
-    wrong = {**_answers(ROSA, ROSA_ANSWERS), "dni_issue_date": "2000-01-01"}
+    wrong = {**answers_of(ROSA, ROSA_ANSWERS), "dni_issue_date": "2000-01-01"}
+    first = rosa.step(checkin, "answers", {"answers": wrong}).json_body
+    assert first["message"] == "questions_retry" and first["attempts_left"] == 1
     result = rosa.step(checkin, "answers", {"answers": wrong}).json_body
     assert result["outcome"] == "impersonation" and result["message"] == "annex3.c"
+    assert rosa.start().json_body["error"]["code"] == "window_closed"
     compliance = api.get(f"/v1/court/measures/{rosa.measure['measure_id']}/compliance",
                          headers=api.operator_headers("court")).json_body
     assert compliance["incidents"][0]["type"] == "impersonation"
@@ -194,8 +151,8 @@ def test_possible_warrant_is_not_revealed_and_becomes_an_incident_for_the_police
     with_warrant = jorge.check_in(INSIDE_LIMA, JORGE_ANSWERS)
     without = rosa.check_in(INSIDE_LIMA, ROSA_ANSWERS)
     assert set(with_warrant) == set(without)
-    assert {k: v for k, v in with_warrant.items() if k != "checkin_id"} == \
-        {k: v for k, v in without.items() if k != "checkin_id"}
+    assert {k: v for k, v in with_warrant.items() if k not in ("checkin_id", "name")} == \
+        {k: v for k, v in without.items() if k not in ("checkin_id", "name")}
     view = api.get(f"/v1/control/check-ins/{with_warrant['checkin_id']}", user=jorge.user).json_body
     assert "warrant" not in json.dumps(view)
     compliance = api.get(f"/v1/court/measures/{jorge.measure['measure_id']}/compliance",
@@ -240,7 +197,7 @@ def test_concurrent_submissions_register_once(api, rosa):
     results: list[Any] = []
 
     def submit(cid: str) -> None:
-        results.append(rosa.step(cid, "answers", {"answers": _answers(ROSA, ROSA_ANSWERS)}))
+        results.append(rosa.step(cid, "answers", {"answers": answers_of(ROSA, ROSA_ANSWERS)}))
 
     threads = [threading.Thread(target=submit, args=(cid,)) for cid in checkins]
     for thread in threads:
@@ -253,12 +210,17 @@ def test_concurrent_submissions_register_once(api, rosa):
 
 def test_change_of_legal_status_creates_a_new_measure_and_keeps_the_old(api, rosa):
     headers = api.operator_headers("court")
+    assert rosa.check_in(INSIDE_LIMA, ROSA_ANSWERS)["outcome"] == "registered"
     new = api.post(f"/v1/court/measures/{rosa.measure['measure_id']}/legal-status", {"legal_status": "sentenced"},
                    headers=headers).json_body
     old = api.get(f"/v1/court/measures/{rosa.measure['measure_id']}", headers=headers).json_body
     assert old["status"] == "superseded" and old["superseded_by"] == new["measure_id"]
-    assert new["legal_status"] == "sentenced" and new["status"] == "active"
-    assert rosa.check_in(INSIDE_LIMA, ROSA_ANSWERS)["outcome"] == "registered"
+    assert new["legal_status"] == "sentenced" and new["status"] == "active" and new["previous_id"] == old["measure_id"]
+    # The window registered under the old measure counts for the person: not a second time under the new one.
+    assert rosa.start().json_body["error"]["code"] == "already_registered"
+    compliance = api.get(f"/v1/court/measures/{new['measure_id']}/compliance", headers=headers).json_body
+    assert [m["measure_id"] for m in compliance["chain"]] == [old["measure_id"], new["measure_id"]]
+    assert [c["outcome"] for c in compliance["checkins"]] == ["registered"]
 
 
 def test_group_changes_once_only(api, rosa):
@@ -279,7 +241,8 @@ def test_compliance_reads_are_audited(api, rosa):
     api.get(f"/v1/court/measures/{rosa.measure['measure_id']}/compliance",
             headers=api.operator_headers("court", subject="judge-audit"))
     day = api.c.clock.now().date().isoformat()
-    entries = api.get(f"/v1/admin/audit?day={day}", headers=api.operator_headers("auditor")).json_body["items"]
+    entries = api.get(f"/v1/admin/audit?day={day}&limit=1000",
+                      headers=api.operator_headers("auditor")).json_body["items"]
     assert ("measure.read_compliance", "judge-audit") in [(e["action"], e["actor"]) for e in entries]
 
 
@@ -287,31 +250,49 @@ def test_measures_bulk_import_is_all_or_nothing(api):
     header = ("has_document,nationality,document_type,document_number,given_names,surnames,case_file,court,"
               "district,legal_status,periodicity,start_date,first_registration_deadline,end_date,area,group,"
               "resolution_date\n")
-    good = ("true,PER,DNI,46677889,Juana Rosa,Quispe Huamán,00777-2021-0-1801-JR-PE-02,2° Juzgado Penal,LIMA,"
+    number = case_file().replace("-2020-0-1801-JR-PE-01", "")
+    good = (f"true,PER,DNI,46677889,Juana Rosa,Quispe Huamán,{number}-2021-0-1801-JR-PE-02,2° Juzgado Penal,LIMA,"
             "sentenced,monthly,2026-01-01,2026-12-31,2027-12-31,LIMA,A,\n")
-    bad = good.replace("00777-2021-0-1801-JR-PE-02", "777")
+    bad = good.replace(f"{number}-2021-0-1801-JR-PE-02", "777")
     headers = {**api.operator_headers("court"), "Content-Type": "text/csv"}
     refused = api.client.http.post("/v1/court/measures/import", body=(header + good + bad).encode(), headers=headers)
     assert refused.status_code == 422 and refused.json_body["error"]["details"]["errors"][0]["line"] == 3
     imported = api.client.http.post("/v1/court/measures/import", body=(header + good).encode(), headers=headers)
     assert imported.json_body["imported"] == 1
+    twice = api.client.http.post("/v1/court/measures/import", body=(header + good).encode(), headers=headers)
+    assert twice.json_body["error"]["details"]["errors"][0]["code"] == "measure_exists"
 
 
-def test_person_without_a_document_enrols_by_name_sends_a_photo_and_checks_in(api):
+def test_person_without_a_document_enrols_by_name_waits_for_the_officer_then_checks_in(api):
+    from tests.integration.control_support import new_district, officer, put_officer, staff
+
+    district = new_district(api)
+    ana = staff(district, "ana")
+    put_officer(api, district, ana)
     letters = uuid.uuid4().hex[:6].translate(str.maketrans("0123456789", "abcdefghij"))  # names take no digits
     nameless = {"has_document": False, "nationality": "PER", "given_names": "Teodoro",
                 "surnames": f"Sin Documento {letters}"}
     headers = api.operator_headers("court")
-    created = api.post("/v1/court/measures", measure_body(nameless, resolution_date="2025-03-14",
+    created = api.post("/v1/court/measures", measure_body(nameless, district=district, resolution_date="2025-03-14",
                                                           other_names=["Teo", "El Flaco"]), headers=headers)
     assert created.status_code == 201, created.body
     user = f"telegram:nodoc{uuid.uuid4().hex[:6]}"
     enrolled = api.post("/v1/control/enrolments", {**nameless, "mobile": "+51987654321",
                                                    "address": "Jr. Huallaga 200, Lima"}, user=user)
     assert enrolled.status_code == 201 and enrolled.json_body["needs_photo"] is True
+    assert enrolled.json_body["status"] == "pending_confirmation"
+    assert enrolled.json_body["message"] == "enrolment_pending"
     photo = api.client.http.post("/v1/control/enrolment/photo", body=JPEG,
                                  headers={**api.channel_headers(user), "Content-Type": "image/jpeg"})
     assert photo.json_body == {"has_photo": True}
+    # A name is not proof: until the officer confirms it by a call, there is no check-in.
+    assert api.post("/v1/control/check-ins", {}, user=user).json_body["error"]["code"] == "enrolment_pending"
+    api.run_worker()
+    mine = api.get("/v1/officer/enrolments", headers=officer(api, ana)).json_body["items"]
+    assert [i["enrolment"] for i in mine] == ["pending_confirmation"]
+    confirmed = api.post(f"/v1/officer/enrolments/{created.json_body['measure_id']}/confirm",
+                         {"confirmed": True, "note": "Confirmado por videollamada"}, headers=officer(api, ana))
+    assert confirmed.status_code == 200 and confirmed.json_body["enrolment"] == "active"
     cid = api.post("/v1/control/check-ins", {}, user=user).json_body["checkin_id"]
     api.post(f"/v1/control/check-ins/{cid}/location", location(api, *INSIDE_LIMA), user=user)
     selfie = api.client.http.post(f"/v1/control/check-ins/{cid}/selfie", body=JPEG,

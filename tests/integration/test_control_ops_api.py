@@ -4,55 +4,48 @@ functions: distribution, contact log and SMS, reminders, missed check-ins, incid
 from __future__ import annotations
 
 import csv
-import email
-import email.policy
 import io
 import json
 import random
 import secrets
-import string
 import subprocess
 from datetime import UTC, datetime
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from chalicelib.domain.control import parse_calendar, parse_measure
-from chalicelib.domain.control_ops import ANNEX4_COLUMNS
-from chalicelib.domain.requests import Event, new_id
-from infrastructure.local.seed import sample_calendar
+from chalicelib.domain.control.checkins import WindowRecord, WindowState
+from chalicelib.domain.control.incidents import ANNEX4_COLUMNS
+from chalicelib.services.control import enrolment, measures, officers
+from chalicelib.services.control import incidents as incidents_service
 from tests.integration.conftest import Api
-from tests.integration.test_control_api import CUSCO, INSIDE_LIMA, JORGE, JORGE_ANSWERS, ROSA, ROSA_ANSWERS, Person
-
-ANNEX_2A = ("Estimado Sr.(a) {name}; el personal del Control Virtual Penal de Procesados y Sentenciados Libres del "
-            "Poder Judicial, ha tratado de comunicarse con Usted sin éxito alguno; favor de devolver la llamada "
-            "telefónica a la brevedad posible, a fin de coordinar el inicio de su registro de control virtual en "
-            "cumplimiento de las reglas de conducta impuesta a su persona.")
-
-
-# --- helpers ----------------------------------------------------------------------------------------------
-
-_CREATED: list[str] = []
-
-
-def new_district(c: Any) -> str:
-    """A district of the test's own, with the sample calendar: the session's tables are shared."""
-    name = "ZT_" + "".join(random.choice(string.ascii_uppercase) for _ in range(10))
-    for year in (2026, 2027):
-        c.control.put_calendar(parse_calendar(year, name, sample_calendar(year)))
-    _CREATED.append(name)
-    return name
-
-
-def forget_created_districts() -> None:
-    """Take the tests' districts off the directory the daily jobs walk, so later tests' jobs skip them."""
-    from chalicelib.adapters import dynamo_models as m
-
-    if _CREATED:
-        m.ControlMarkerModel("districts").update(actions=[m.ControlMarkerModel.members.delete(set(_CREATED))])
-        _CREATED.clear()
+from tests.integration.control_support import (
+    ANNEX_2A,
+    CUSCO,
+    INSIDE_LIMA,
+    JORGE,
+    JORGE_ANSWERS,
+    ROSA,
+    ROSA_ANSWERS,
+    Chat,
+    Person,
+    counts,
+    cvp,
+    emails,
+    enrolled,
+    flush_worker,
+    forget_created_districts,
+    measure_body,
+    new_district,
+    officer,
+    person,
+    put_officer,
+    record_chat,
+    run_schedule,
+    sms_sent,
+    staff,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -63,112 +56,40 @@ def _forget_districts() -> Any:
 
 @pytest.fixture
 def district(api: Api) -> str:
-    return new_district(api.c)
-
-
-class Chat:
-    """Stands in for the chat notifier: records what would be sent."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, str]] = []
-
-    def send_message(self, chat_id: str, text: str) -> dict[str, Any]:
-        self.sent.append((chat_id, text))
-        return {"ok": True}
-
-    def send_document(self, chat_id: str, filename: str, data: bytes, caption: str) -> dict[str, Any]:
-        self.sent.append((chat_id, caption))
-        return {"ok": True}
-
-    def to(self, owner: str) -> list[str]:
-        return [text for chat_id, text in self.sent if f"telegram:{chat_id}" == owner]
+    return new_district(api)
 
 
 @pytest.fixture
 def chat(api: Api, monkeypatch: pytest.MonkeyPatch) -> Chat:
-    recorder = Chat()
-    monkeypatch.setattr(api.c, "notifier", lambda: recorder)
-    return recorder
+    return record_chat(api, monkeypatch)
 
 
-def cvp(api: Api) -> dict[str, str]:
-    return api.operator_headers("cvp_head", subject="cvp-head-1")
+def enrol_directly(api: Api, district: str, owner: str, group: str = "B") -> str:
+    """A measure and its enrolment made by the use cases themselves (no HTTP, for speed); returns the chain."""
+    from tests.unit.control.world import court_staff
+
+    c, k = api.c, api.c.control
+    measure = measures.create_measure(measure_body(person(), district=district, group=group), operator=court_staff(
+        court="1801-JR-PE-01"), measures=k.measures, calendars=k.calendars, officers=k.officers, uow=k.uow,
+        clock=c.clock)
+    enrolment.enrol({"mobile": "+51987654321", "address": "Av. Abancay 123, Lima", **measure_person(measure)},
+                    owner=owner, measures=k.measures, enrolments=k.enrolments, calendars=k.calendars, uow=k.uow,
+                    clock=c.clock)
+    return measure.chain_id
 
 
-def officer(api: Api, subject: str) -> dict[str, str]:
-    return api.operator_headers("officer", subject=subject)
+def measure_person(measure: Any) -> dict[str, Any]:
+    p = measure.person
+    return {"has_document": p.has_document, "nationality": p.nationality, "document_type": p.document_type,
+            "document_number": p.document_number, "given_names": p.given_names, "surnames": p.surnames}
 
 
-def staff(district: str, name: str) -> str:
-    """An officer id of the test's own: operator subjects are global and the session's tables shared."""
-    return f"{name}-{district[-6:].lower()}"
-
-
-def put_officer(api: Api, district: str, officer_id: str, active: bool = True) -> Any:
-    answer = api.client.http.put(f"/v1/cvp/districts/{district}/officers/{officer_id}", headers=cvp(api),
-                                 body=json.dumps({"active": active, "name": f"Encargado {officer_id}"}))
-    assert answer.status_code == 200, answer.body
-    return answer.json_body
-
-
-def counts(api: Api, district: str) -> dict[str, int]:
-    answer = api.get(f"/v1/cvp/districts/{district}/officers", headers=cvp(api))
-    return {o["officer_id"]: o["assigned"] for o in answer.json_body["items"] if o["active"]}
-
-
-def person(document_number: str | None = None, **changes: Any) -> dict[str, Any]:
-    return {"has_document": True, "nationality": "PER", "document_type": "DNI",
-            "document_number": document_number or f"9{secrets.randbelow(10**7):07d}",
-            "given_names": "Prueba", "surnames": "Persona Control", **changes}
-
-
-def enrol_directly(c: Any, district: str, owner: str, group: str = "B") -> str:
-    """A measure and its enrolment written the way enrol() writes them, with the control.enrolled event."""
-    now = c.clock.now()
-    measure = parse_measure({
-        "person": person(), "case_file": "00123-2020-0-1801-JR-PE-01", "court": "1° Juzgado Penal de Lima",
-        "district": district, "legal_status": "processed", "periodicity": "monthly", "start_date": "2026-01-01",
-        "first_registration_deadline": "2026-12-31", "end_date": "2027-12-31", "group": group},
-        measure_id=new_id(), now=now, created_by="judge")
-    from chalicelib.domain.control import Enrolment
-
-    tx = c.control.transaction()
-    tx.put_measure(measure)
-    tx.put_enrolment(Enrolment(owner=owner, measure_id=measure.measure_id, mobile="+51987654321",
-                               address="Av. Abancay 123, Lima", language="es", enrolled_at=now))
-    tx.add_event(Event(new_id(), "control.enrolled", measure.measure_id, now, {"owner": owner, "district": district}))
+def registered(api: Api, who: Person, window: str = "2026-P11") -> None:
+    """The window recorded as registered, as a completed check-in leaves it."""
+    tx = api.c.control.uow.begin()
+    tx.put_window(WindowRecord(chain_id=who.measure["chain_id"], window_key=window, state=WindowState.REGISTERED,
+                               checkin_id="c1", measure_id=who.measure["measure_id"]))
     tx.commit()
-    return measure.measure_id
-
-
-def enrolled(api: Api, district: str, someone: dict[str, Any] | None = None, *, language: str = "es",
-             group: str = "B", user: str = "telegram:77") -> Person:
-    """A person enrolled through the API (court measure, then the channel), and assigned by the worker."""
-    who = Person(api, someone or person(), user, district=district, group=group)
-    body = {"mobile": "987654321", "address": "Av. Abancay 123, Lima", "language": language, **who.person}
-    answer = api.post("/v1/control/enrolments", body, user=who.user)
-    assert answer.status_code == 201, answer.body
-    api.run_worker()
-    return who
-
-
-def run_schedule(api: Api, name: str) -> Any:
-    event = api.client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={},
-                                                resources=[])
-    return api.client.lambda_.invoke(name, event)
-
-
-def emails(api: Api, district: str | None = None) -> list[EmailMessage]:
-    folder = api.c.settings.outbox_dir / "email"
-    found = [email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-             for path in sorted(folder.glob("*.eml"))] if folder.exists() else []
-    messages = [m for m in found if isinstance(m, EmailMessage)]
-    return [m for m in messages if district is None or f"[CVP {district}]" in " ".join(str(m["Subject"]).split())]
-
-
-def sms_sent(api: Api) -> list[dict[str, Any]]:
-    folder = api.c.settings.outbox_dir / "sms"
-    return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))] if folder.exists() else []
 
 
 # --- 1. distribution ------------------------------------------------------------------------------------
@@ -178,49 +99,36 @@ def _distribute(api: Api, district: str, seed: int, people: int) -> list[str]:
         put_officer(api, district, officer_id)
     api.c.rng = random.Random(seed)
     owners = [f"telegram:{district.lower()}{i:04d}" for i in range(people)]
-    for owner in owners:
-        enrol_directly(api.c, district, owner)
+    chains = [enrol_directly(api, district, owner) for owner in owners]
     api.run_worker()
-    return [api.c.ops.get_case(owner).officer for owner in owners]
-
-
-def flush_worker(api: Api) -> None:
-    """Deliver earlier tests' events first, so that only this test's events draw from a seeded generator.
-
-    The marker event has no handler; it is there because DynamoDB Local refuses to read on after a first
-    read of a still empty stream shard (TrimmedDataAccessException), which would skip the test's events.
-    """
-    tx = api.c.store.transaction()
-    tx.add_event(Event(new_id(), "test.flush", "flush", api.c.clock.now(), {}))
-    tx.commit()
-    api.run_worker()
+    return [api.c.control.officers.get_case(chain).officer for chain in chains]
 
 
 def test_enrolments_go_evenly_to_the_active_officers_and_reproducibly_from_a_seed(api):
     flush_worker(api)
-    first = new_district(api.c)
+    first = new_district(api)
     picks = _distribute(api, first, seed=2026, people=150)
     assert counts(api, first) == {"ana": 50, "beto": 50, "carla": 50}
     assert sorted(set(picks)) == ["ana", "beto", "carla"]
     rounds = {tuple(picks[i:i + 3]) for i in range(0, len(picks), 3)}
     assert len(rounds) > 1  # the order within each round of three is drawn, not a fixed rotation
-    owner = f"telegram:{first.lower()}0000"
-    assert api.c.control.get_enrolment(owner).officer == picks[0]
-    second = new_district(api.c)
+    second = new_district(api)
     assert _distribute(api, second, seed=2026, people=150) == picks
 
 
 def test_a_redelivered_enrolment_event_assigns_nothing_twice(api, district):
     ana = staff(district, "ana")
     beto = staff(district, "beto")
-    from chalicelib.services.control_ops import assign_enrolment
+    from chalicelib.domain.control.officers import CaseReason
 
     put_officer(api, district, ana)
     put_officer(api, district, beto)
-    enrol_directly(api.c, district, "telegram:redeliver1")
+    chain = enrol_directly(api, district, "telegram:redeliver1")
     api.run_worker()
-    first = api.c.ops.get_case("telegram:redeliver1").officer
-    assert assign_enrolment("telegram:redeliver1", district, api.c) == first
+    k = api.c.control
+    first = k.officers.get_case(chain).officer
+    assert officers.open_case(chain, district, chain, CaseReason.ENROLLED, officers=k.officers, uow=k.uow,
+                              rng=api.c.rng, clock=api.c.clock) == first
     assert sum(counts(api, district).values()) == 1
 
 
@@ -231,7 +139,7 @@ def test_deactivating_an_officer_hands_their_open_list_to_the_others(api, distri
     for officer_id in (ana, beto, carla):
         put_officer(api, district, officer_id)
     for i in range(9):
-        enrol_directly(api.c, district, f"telegram:handover{district.lower()}{i}")
+        enrol_directly(api, district, f"telegram:handover{district.lower()}{i}")
     api.run_worker()
     assert counts(api, district) == {ana: 3, beto: 3, carla: 3}
     answer = put_officer(api, district, carla, active=False)
@@ -243,9 +151,9 @@ def test_deactivating_an_officer_hands_their_open_list_to_the_others(api, distri
 
 def test_enrolments_wait_without_an_active_officer_and_go_to_the_first_one_activated(api, district):
     dora = staff(district, "dora")
-    enrol_directly(api.c, district, f"telegram:waiting{district.lower()}")
+    chain = enrol_directly(api, district, f"telegram:waiting{district.lower()}")
     api.run_worker()
-    assert api.c.ops.get_case(f"telegram:waiting{district.lower()}").officer is None
+    assert api.c.control.officers.get_case(chain).officer is None
     answer = put_officer(api, district, dora)
     assert answer["assigned_from_waiting"] == 1 and answer["assigned"] == 1
 
@@ -263,7 +171,7 @@ def test_officers_see_only_their_own_list_and_reads_are_audited(api, district):
     assert api.get("/v1/officer/enrolments", headers=officer(api, beto)).json_body["items"] == []
     someone_elses = api.get(f"/v1/officer/enrolments/{measure_id}", headers=officer(api, beto))
     assert someone_elses.status_code == 404
-    entries = api.get(f"/v1/admin/audit?day={api.c.clock.now().date()}",
+    entries = api.get(f"/v1/admin/audit?day={api.c.clock.now().date()}&limit=1000",
                       headers=api.operator_headers("auditor")).json_body["items"]
     assert ("officer.list_read", ana) in [(e["action"], e["actor"]) for e in entries]
 
@@ -272,6 +180,9 @@ def test_officers_see_only_their_own_list_and_reads_are_audited(api, district):
     ("PUT", "/v1/cvp/districts/LIMA/officers/ana", "officer"),
     ("GET", "/v1/cvp/districts/LIMA/officers", "court"),
     ("GET", "/v1/officer/enrolments", "cvp_head"),
+    ("GET", "/v1/officer/enrolments/x", "cvp_head"),
+    ("POST", "/v1/officer/callbacks/x", "cvp_head"),
+    ("POST", "/v1/officer/enrolments/x/reopen", "cvp_head"),
     ("GET", "/v1/officer/callbacks", "court"),
     ("GET", "/v1/cvp/reports/LIMA/2026-11-20", "officer"),
     ("POST", "/v1/cvp/reports/LIMA/2026-11-20", "court"),
@@ -347,7 +258,7 @@ def test_first_registration_of_a_foreigner_records_features_and_the_photo_on_fil
     photo = api.client.http.post(f"{path}/photo", body=b"\xff\xd8\xff\xe0" + b"photo" * 50,
                                  headers={**officer(api, ana), "Content-Type": "image/jpeg"})
     assert photo.status_code == 200 and photo.json_body["has_photo"] is True
-    enrolment = api.c.control.get_enrolment(who.user)
+    enrolment = api.c.control.enrolments.get_enrolment(who.user)
     assert api.c.storage.get(enrolment.photo_key).startswith(b"\xff\xd8")
     assert photo.json_body["needs_first_registration"] is False
 
@@ -388,15 +299,13 @@ def test_no_reminder_in_quiet_hours_and_the_next_run_in_hours_sends_it(api, dist
 
 def test_closing_reminder_goes_only_to_people_who_have_not_registered(api, district, chat, clock):
     clock.moment = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
-    registered = enrolled(api, district, user="telegram:6204")
+    done = enrolled(api, district, user="telegram:6204")
     pending = enrolled(api, district, user="telegram:6205")
-    tx = api.c.control.transaction()
-    tx.add_registration(registered.measure["measure_id"], "2026-P11", {"checkin_id": "c1", "at": "x"})
-    tx.commit()
+    registered(api, done)
     clock.moment = datetime(2026, 11, 29, 15, 0, tzinfo=UTC)  # the window closes tomorrow
     run_schedule(api, "control_reminders")
     run_schedule(api, "control_reminders")
-    assert chat.to(registered.user) == []
+    assert chat.to(done.user) == []
     assert chat.to(pending.user) == ["Recordatorio: su periodo de control virtual termina el 30/11/2026 y aún no "
                                      "registra su control. Hágalo antes de esa fecha desde este chat, con su "
                                      "ubicación en tiempo real."]
@@ -411,10 +320,7 @@ def test_a_window_closed_without_registration_makes_one_missed_incident_however_
     changed = enrolled(api, district, group="B", user="telegram:6302")
     api.post(f"/v1/court/measures/{changed.measure['measure_id']}/group", {"group": "A"},
              headers=api.operator_headers("court"))
-    registered = enrolled(api, district, group="A", user="telegram:6303")
-    tx = api.c.control.transaction()
-    tx.add_registration(registered.measure["measure_id"], "2026-P11", {"checkin_id": "c1", "at": "x"})
-    tx.commit()
+    registered(api, enrolled(api, district, group="A", user="telegram:6303"))
     clock.moment = datetime(2026, 11, 16, 5, 10, tzinfo=UTC)  # 00:10 in Lima: group A's window closed yesterday
     run_schedule(api, "control_missed_checkins")
     run_schedule(api, "control_missed_checkins")
@@ -461,11 +367,12 @@ def test_warrants_go_to_the_police_and_other_incidents_to_the_court_with_the_cvp
 
 
 def test_a_redelivered_incident_event_sends_no_second_e_mail(api, district, incidents):
-    from chalicelib.services.control_ops import forward_incident
-
     api.run_worker()
     before = len(emails(api, district))
-    assert forward_incident(incidents["warrant"]["incident_id"], api.c) == []
+    k = api.c.control
+    assert incidents_service.forward_incident(incidents["warrant"]["incident_id"], incidents=k.incidents,
+                                              recipients=api.c.recipients, email=api.c.email, markers=k.markers,
+                                              uow=k.uow, clock=api.c.clock) == []
     assert len(emails(api, district)) == before == 4
 
 
@@ -495,13 +402,13 @@ def test_the_daily_report_is_a_signed_pdf_and_a_csv_of_the_days_incidents_and_ru
     again = api.post(f"/v1/cvp/reports/{district}/2026-11-20", {}, headers=cvp(api))
     assert first.status_code == 201 and first.json_body == again.json_body
     assert first.json_body["incident_count"] == 2 and first.json_body["revision"] == 1
-    pdf = api.client.http.get(first.json_body["pdf"], headers={**api.operator_headers("court"),
+    pdf = api.client.http.get(first.json_body["pdf"], headers={**cvp(api),
                                                                "Accept": "application/pdf"}).body
     signature, text = _text(pdf, tmp_path)
     assert "Signature is Valid" in signature
     assert "REPORTE DE INCIDENCIAS DEL DÍA" in text and "PODER JUDICIAL DEL PERÚ" in text
     assert "Jorge Luis Salazar Paredes" in text and "Rosa Elvira de la Cruz Huamán" in text
-    assert "00123-2020-0-1801-JR-PE-01" in text and "Posible orden de captura" in text
+    assert "-2020-0-1801-JR-PE-01" in text and "Posible orden de captura" in text
     table = api.client.http.get(first.json_body["csv"], headers=api.operator_headers("auditor")).body
     rows = list(csv.reader(io.StringIO(table.decode("utf-8-sig"))))
     assert tuple(rows[0]) == ANNEX4_COLUMNS
@@ -527,11 +434,9 @@ def test_the_report_is_e_mailed_to_the_cvp_head_with_both_files(api, district, i
 def test_a_new_incident_after_the_report_makes_a_new_revision_and_the_first_still_verifies(api, district,
                                                                                            incidents):
     first = api.post(f"/v1/cvp/reports/{district}/2026-11-20", {}, headers=cvp(api)).json_body
-    extra = Person(api, person(), "telegram:6601", district=district)
+    extra = Person(api, JORGE, "telegram:6601", district=district)
     extra.enrol()
-    # This DNI is not in the identity registry, so the answers cannot hold: an impersonation incident.
-    wrong = {"parents_names": "Nadie Nunca", "dni_issue_date": "2020-01-01", "dni_expiry_date": "2030-01-01"}
-    assert extra.check_in(INSIDE_LIMA, wrong)["outcome"] == "impersonation"
+    assert extra.check_in(CUSCO, JORGE_ANSWERS)["outcome"] == "out_of_area"
     second = api.post(f"/v1/cvp/reports/{district}/2026-11-20", {}, headers=cvp(api)).json_body
     assert second["revision"] == 2 and second["incident_count"] == 3 and second["previous"] == [first["document_id"]]
     old = api.client.http.get(f"/v/{first['document_id']}", headers={"Accept": "application/json"}).json_body
@@ -550,10 +455,10 @@ def test_the_daily_schedule_reports_yesterday_for_every_district(api, district, 
 
 def test_report_downloads_are_audited_and_unknown_days_are_404(api, district, incidents):
     report = api.post(f"/v1/cvp/reports/{district}/2026-11-20", {}, headers=cvp(api)).json_body
-    api.client.http.get(report["csv"], headers=api.operator_headers("court", subject="judge-report"))
-    entries = api.get(f"/v1/admin/audit?day={api.c.clock.now().date()}",
+    api.client.http.get(report["csv"], headers=api.operator_headers("auditor", subject="auditor-report"))
+    entries = api.get(f"/v1/admin/audit?day={api.c.clock.now().date()}&limit=1000",
                       headers=api.operator_headers("auditor")).json_body["items"]
-    assert ("report.download", "judge-report") in [(e["action"], e["actor"]) for e in entries]
+    assert ("report.download", "auditor-report") in [(e["action"], e["actor"]) for e in entries]
     assert api.get(f"/v1/cvp/reports/{district}/2026-11-19", headers=cvp(api)).status_code == 404
     future = api.post(f"/v1/cvp/reports/{district}/2026-12-24", {}, headers=cvp(api))
     assert future.status_code == 422 and future.json_body["error"]["field"] == "day"

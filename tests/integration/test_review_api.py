@@ -91,7 +91,8 @@ def test_decisions_and_reads_are_in_the_audit_log(api):
     api.post(f"/v1/admin/review-queue/{request['request_id']}/candidates/SIP-0002", {"decision": "cleared"},
              headers=headers)
     day = api.c.clock.now().date().isoformat()
-    entries = api.get(f"/v1/admin/audit?day={day}", headers=api.operator_headers("auditor")).json_body["items"]
+    entries = api.get(f"/v1/admin/audit?day={day}&limit=1000",
+                      headers=api.operator_headers("auditor")).json_body["items"]
     mine = [(e["action"], e["actor"]) for e in entries if e["target"] == request["request_id"]]
     assert ("review.open_case", "reviewer-audit") in mine
     assert ("review.cleared", "reviewer-audit") in mine

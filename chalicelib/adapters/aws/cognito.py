@@ -115,4 +115,13 @@ class CognitoTokenVerifier:
             raise _invalid()
         # Only the groups that are roles count: a pool may hold other groups (e.g. federated providers').
         known = {role.value for role in Role}
-        return Operator(subject=str(claims["sub"]), roles=frozenset(str(g) for g in groups if g in known))
+        # The scope comes from the user's custom attributes (in ID tokens; a pre-token-generation trigger may
+        # copy them into access tokens): comma-separated district codes and court codes, "*" for all.
+        return Operator(subject=str(claims["sub"]), roles=frozenset(str(g) for g in groups if g in known),
+                        districts=_listed(claims.get("custom:districts")), courts=_listed(claims.get("custom:courts")))
+
+
+def _listed(value: object) -> frozenset[str]:
+    if not isinstance(value, str):
+        return frozenset()
+    return frozenset(part.strip().upper() for part in value.split(",") if part.strip())

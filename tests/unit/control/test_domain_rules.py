@@ -6,17 +6,10 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from chalicelib.domain.control import (
-    PlaceVerdict,
-    area_of,
-    check_place,
-    gazetteer,
-    parse_area,
-    parse_calendar,
-    parse_location,
-    parse_measure,
-    questions_for,
-)
+from chalicelib.domain.control.areas import PlaceVerdict, area_of, check_place, gazetteer, parse_area
+from chalicelib.domain.control.calendar import parse_calendar
+from chalicelib.domain.control.checkins import parse_location, questions_for
+from chalicelib.domain.control.measures import parse_measure
 from chalicelib.domain.errors import DomainError, FieldErrors, ValidationError
 
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
@@ -35,7 +28,7 @@ def measure(**changes):  # type: ignore[no-untyped-def]
 
 def test_gazetteer_areas_are_valid_and_marked_approximate():
     for area in gazetteer().values():
-        geometry, label = parse_area(area["geometry"])
+        geometry, label = parse_area(area["geometry"], area["name"])
         assert geometry["type"] in ("Polygon", "MultiPolygon")
         assert "aproximad" in area["name"]
 
@@ -49,7 +42,7 @@ def test_self_intersecting_polygon_is_refused():
 
 def test_multipolygon_and_named_areas_are_accepted():
     multi = {"type": "MultiPolygon", "coordinates": [SQUARE["coordinates"]]}
-    assert parse_area(multi)[0] == multi
+    assert parse_area(multi, "dos cuadras")[0] == multi
     assert parse_area("cusco")[1].startswith("Provincia del Cusco")
     with pytest.raises(ValidationError):
         parse_area("ATLANTIS")
@@ -105,9 +98,9 @@ def test_group_changes_once():
 
 
 def test_questions_depend_on_the_persons_documents():
-    assert "dni_check_character" in questions_for(measure())
+    assert "dni_check_character" in questions_for(measure().person.has_dni)
     foreigner = measure(person={**PERSON, "nationality": "VEN", "document_type": "CE", "document_number": "001234567"})
-    assert questions_for(foreigner) == ["resolution_date", "other_names"]
+    assert questions_for(foreigner.person.has_dni) == ["resolution_date", "other_names"]
 
 
 def test_live_fresh_own_location_is_accepted_and_others_refused():

@@ -11,34 +11,40 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from chalicelib.domain.control import Incident, IncidentType, Window, parse_calendar, parse_measure
-from chalicelib.domain.control_ops import (
-    ANNEX4_COLUMNS,
-    BreakerState,
-    CallOutcome,
-    Case,
-    CircuitBreaker,
-    ContactAttempt,
-    Officer,
-    RegistryUnavailable,
+from chalicelib.domain.control.calendar import (
     ReminderKind,
-    distribute,
-    e164,
-    incidents_fingerprint,
-    missed_incident_id,
-    missed_observations,
-    parse_features,
-    pick_officer,
+    Window,
+    parse_calendar,
     reminders_due,
-    report_csv,
-    report_lines,
-    report_result,
-    window_applies,
+    window_due,
     windows_ended,
     within_sending_hours,
 )
+from chalicelib.domain.control.contingency import BreakerState, CircuitBreaker, RegistryUnavailable
+from chalicelib.domain.control.enrolment import e164
+from chalicelib.domain.control.incidents import (
+    ANNEX4_COLUMNS,
+    Incident,
+    IncidentType,
+    incidents_fingerprint,
+    missed_observations,
+    report_csv,
+    report_lines,
+    report_result,
+    stable_incident_id,
+)
+from chalicelib.domain.control.measures import parse_measure
+from chalicelib.domain.control.officers import (
+    CallOutcome,
+    Case,
+    ContactAttempt,
+    Officer,
+    distribute,
+    parse_features,
+    pick_officer,
+)
 from chalicelib.domain.errors import ServiceUnavailable, ValidationError
-from chalicelib.services.control_ops import GuardedIdentityRegistry
+from chalicelib.services.control.contingency import GuardedIdentityRegistry
 from chalicelib.services.time import FixedClock
 
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)  # 10:00 in Lima
@@ -93,7 +99,7 @@ def test_inactive_officers_never_receive_enrolments_and_none_active_means_none()
 # --- contact log (annex 2 a) -----------------------------------------------------------------------------
 
 def case() -> Case:
-    return Case(owner="telegram:1", district="LIMA", measure_id="m1", enrolled_at=NOW, officer="ana")
+    return Case(chain_id="m1", district="LIMA", measure_id="m1", opened_at=NOW, officer="ana")
 
 
 def call(outcome: CallOutcome, minutes: int = 0) -> ContactAttempt:
@@ -177,27 +183,40 @@ def test_windows_that_ended_in_the_last_week_are_checked_and_later_ones_are_not(
     assert windows_ended([calendar], date(2026, 11, 15)) == []  # a window is missed only once it is over
 
 
-def test_a_window_applies_to_the_persons_group_periodicity_and_enrolment_date():
+def due(window, m, enrolled_on):  # type: ignore[no-untyped-def]
+    return window_due(window, group=m.group, periodicity_months=m.periodicity_months, start=m.start_date,
+                      end=m.end_date, first_registration_deadline=m.first_registration_deadline,
+                      enrolled_on=enrolled_on)
+
+
+def test_a_window_is_due_by_group_periodicity_and_enrolment_or_deadline():
     november_a = Window("A", 11, date(2026, 11, 1), date(2026, 11, 15))
-    assert window_applies(november_a, measure(), enrolled_on=date(2026, 10, 1))
-    assert not window_applies(november_a, measure(group="B"), enrolled_on=date(2026, 10, 1))
+    assert due(november_a, measure(), enrolled_on=date(2026, 10, 1))
+    assert not due(november_a, measure(group="B"), enrolled_on=date(2026, 10, 1))
     december_a = Window("A", 12, date(2026, 12, 1), date(2026, 12, 15))
-    assert window_applies(november_a, measure(periodicity="bimonthly"), enrolled_on=date(2026, 10, 1))
-    assert not window_applies(december_a, measure(periodicity="bimonthly"), enrolled_on=date(2026, 10, 1))
-    assert not window_applies(november_a, measure(), enrolled_on=date(2026, 11, 16))
+    assert due(november_a, measure(periodicity="bimonthly"), enrolled_on=date(2026, 10, 1))
+    assert not due(december_a, measure(periodicity="bimonthly"), enrolled_on=date(2026, 10, 1))
+    # Enrolled after the window, but the first-registration deadline (1 February) had long passed: it was due.
+    assert due(november_a, measure(), enrolled_on=date(2026, 11, 16))
+    assert due(november_a, measure(), enrolled_on=None)
+    # Before the deadline a person who has not enrolled yet owes nothing.
+    late_deadline = measure(first_registration_deadline="2026-12-31")
+    assert not due(november_a, late_deadline, enrolled_on=None)
+    assert not due(november_a, late_deadline, enrolled_on=date(2026, 11, 16))
 
 
 def test_missed_observations_say_whether_the_once_only_group_change_is_still_available():
     window = Window("A", 11, date(2026, 11, 1), date(2026, 11, 15))
-    assert "por única vez" in missed_observations(measure(), window)
+    assert "por única vez" in missed_observations(measure(), window, True)
     changed = measure(group="B").change_group("A")
-    assert "Ya usó el cambio de grupo" in missed_observations(changed, window)
+    assert "Ya usó el cambio de grupo" in missed_observations(changed, window, True)
+    assert "no se ha empadronado" in missed_observations(measure(), window, False)
 
 
-def test_a_missed_window_always_names_the_same_incident():
-    assert missed_incident_id("m1", "2026-P11") == missed_incident_id("m1", "2026-P11")
-    assert missed_incident_id("m1", "2026-P11") != missed_incident_id("m1", "2026-P12")
-    assert len(missed_incident_id("m1", "2026-P11")) == 32
+def test_the_same_facts_always_name_the_same_incident():
+    assert stable_incident_id("missed", "c1", "2026-P11") == stable_incident_id("missed", "c1", "2026-P11")
+    assert stable_incident_id("missed", "c1", "2026-P11") != stable_incident_id("missed", "c1", "2026-P12")
+    assert len(stable_incident_id("missed", "c1", "2026-P11")) == 32
 
 
 # --- the registry breaker ---------------------------------------------------------------------------------
@@ -219,6 +238,9 @@ def test_breaker_opens_after_the_threshold_and_lets_one_trial_through_after_the_
 
 class Unreachable:
     calls = 0
+
+    def ping(self) -> None:
+        raise ServiceUnavailable("down", code="database_unavailable")
 
     def lookup(self, document_type: str, document_number: str) -> None:
         self.calls += 1

@@ -1,0 +1,26 @@
+"""Virtual control over DynamoDB: one store per concept (key lookups and index queries only, never a scan)
+and one transaction that writes any of their items together."""
+
+from __future__ import annotations
+
+from pynamodb.connection import Connection
+
+from ...domain.control.ports import ControlStores
+from .checkins import DynamoCheckins, DynamoIncidents
+from .measures import DynamoCalendars, DynamoEnrolments, DynamoMeasures
+from .officers import DynamoContingencies, DynamoMarkers, DynamoOfficers, DynamoReports
+from .warrants import DynamoWarrantsRegistry
+from .writes import DynamoUnitOfWork
+
+__all__ = ["DynamoWarrantsRegistry", "dynamo_control"]
+
+
+def dynamo_control(region: str, host: str | None) -> ControlStores:
+    # One connection (one botocore client) for every control transaction.
+    connection = Connection(region=region, host=host, connect_timeout_seconds=2, read_timeout_seconds=5,
+                            max_retry_attempts=1)
+    uow = DynamoUnitOfWork(connection)
+    return ControlStores(uow=uow, measures=DynamoMeasures(), enrolments=DynamoEnrolments(),
+                         calendars=DynamoCalendars(), checkins=DynamoCheckins(), incidents=DynamoIncidents(),
+                         officers=DynamoOfficers(), contingencies=DynamoContingencies(), reports=DynamoReports(),
+                         markers=DynamoMarkers(uow))

@@ -1,0 +1,176 @@
+"""The daily incident report (annex 4): a signed PDF and a CSV of a district's incidents of a day, stored,
+recorded (with revisions when new incidents come), e-mailed to the CVP head, and downloadable."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import replace
+from datetime import date, timedelta
+from typing import Any
+
+from ...domain.control.incidents import (
+    REPORT_TITLE,
+    DailyReport,
+    incidents_fingerprint,
+    report_csv,
+    report_lines,
+    report_result,
+)
+from ...domain.control.people import parse_district
+from ...domain.control.ports import Incidents, Markers, Officers, Reports, UnitOfWork
+from ...domain.documents import DocumentContent, mask_document_number
+from ...domain.errors import ConcurrentUpdate, DomainError, NotFound, ValidationError
+from ...domain.issued import IssuedDocument
+from ...domain.operators import Operator
+from ...domain.outbound import EmailSender
+from ...domain.ports import AlreadyExists, AuditLog, Clock, DocumentProducer, DocumentStorage
+from ...domain.requests import new_id
+from .common import audit_entry, event, peru_today
+from .incidents import parse_day
+
+log = logging.getLogger(__name__)
+
+KIND_REPORT = "report"
+REPORT_VALIDITY = timedelta(days=3650)  # a report is a record, not a permit: it stays verifiable for years
+
+
+def _report_base(district: str, day: date, revision: int, document_id: str) -> str:
+    return f"reports/{district.replace(' ', '_')}/{day.isoformat()}/r{revision}-{document_id[:16]}"
+
+
+def daily_report(district: str, day: date, *, incidents: Incidents, reports: Reports, producer: DocumentProducer,
+                 storage: DocumentStorage, uow: UnitOfWork, clock: Clock, public_base_url: str) -> DailyReport:
+    """Running it again with the same incidents returns the same report; new incidents make a new revision
+    (the earlier one stays verifiable)."""
+    found = incidents.incidents_of_day(district, day)
+    fingerprint = incidents_fingerprint(found)
+    existing = reports.get_report(district, day)
+    if existing is not None and existing.fingerprint == fingerprint:
+        return existing
+    revision = existing.revision + 1 if existing else 1
+    document_id = new_id()
+    now = clock.now().replace(microsecond=0)
+    number = f"RID-{district.replace(' ', '')}-{day:%Y%m%d}" + (f"-R{revision}" if revision > 1 else "")
+    reference = f"{district.replace(' ', '')}-{day.isoformat()}"
+    content = DocumentContent(
+        document_id=document_id, kind=KIND_REPORT, title=REPORT_TITLE, number=number,
+        holder_name=f"Distrito Judicial de {district}", document_type="Reporte diario", document_number=reference,
+        result=report_result(len(found)), cases=(), issued_at=now, valid_until=now + REPORT_VALIDITY,
+        verification_url=f"{public_base_url}/v/{document_id}",
+        extra_lines=report_lines(district, day, found, revision))
+    pdf = producer.produce(content)
+    base = _report_base(district, day, revision, document_id)
+    storage.put(f"{base}.pdf", pdf, "application/pdf")
+    storage.put(f"{base}.csv", report_csv(found), "text/csv")
+    document = IssuedDocument(
+        document_id=document_id, kind=KIND_REPORT, title=REPORT_TITLE, number=number, owner=f"cvp:{district}",
+        source_id=f"{district}#{day.isoformat()}", holder_name=content.holder_name,
+        document_type=content.document_type, masked_document_number=mask_document_number(reference),
+        result=content.result, cases=(), issued_at=now, valid_until=content.valid_until,
+        sha256=hashlib.sha256(pdf).hexdigest(), storage_key=f"{base}.pdf")
+    report = DailyReport(
+        district=district, day=day, revision=revision, document_id=document_id, pdf_key=f"{base}.pdf",
+        csv_key=f"{base}.csv", fingerprint=fingerprint, incident_count=len(found), created_at=now,
+        previous=(*existing.previous, existing.document_id) if existing else (),
+        version=existing.version if existing else 0)
+    tx = uow.begin()
+    tx.put_document(document)
+    tx.put_report(report)
+    tx.add_event(event("control.report_issued", document_id, now, district=district, day=day.isoformat(),
+                       pdf_key=report.pdf_key, csv_key=report.csv_key, number=number, count=len(found)))
+    try:
+        tx.commit()
+    except (AlreadyExists, ConcurrentUpdate):
+        # Another run recorded this day meanwhile: its report stands (our files are spare, never referenced).
+        winner = reports.get_report(district, day)
+        if winner is None:
+            raise
+        return winner
+    return replace(report, version=report.version + 1)
+
+
+def daily_reports_job(*, officers: Officers, incidents: Incidents, reports: Reports, producer: DocumentProducer,
+                      storage: DocumentStorage, uow: UnitOfWork, clock: Clock, public_base_url: str) -> int:
+    """The daily job: yesterday's report (Peru's calendar) for every district with virtual control."""
+    day = peru_today(clock.now()) - timedelta(days=1)
+    count = 0
+    for district in officers.districts():
+        daily_report(district, day, incidents=incidents, reports=reports, producer=producer, storage=storage,
+                     uow=uow, clock=clock, public_base_url=public_base_url)
+        count += 1
+    return count
+
+
+def email_report(document_id: str, data: dict[str, Any], *, storage: DocumentStorage, email: EmailSender,
+                 markers: Markers, to: str) -> bool:
+    """Handler of control.report_issued: the CVP head gets the PDF and the CSV, once per revision."""
+    key = f"report-mail#{document_id}"
+    if not markers.claim(key):
+        return False
+    try:
+        pdf, table = storage.get(str(data["pdf_key"])), storage.get(str(data["csv_key"]))
+        if pdf is None or table is None:
+            # The files are stored before the report is recorded, so they cannot appear later: retrying
+            # would only hold up the other events of the batch. The report stays downloadable by endpoint.
+            log.warning("daily report files missing; not e-mailed", extra={"document_id": document_id})
+            markers.release(key)
+            return False
+        day = date.fromisoformat(str(data["day"]))
+        name = f"reporte-incidencias-{str(data['district']).replace(' ', '_').lower()}-{day.isoformat()}"
+        subject = f"[CVP {data['district']}] Reporte de incidencias del día {day:%d/%m/%Y} ({data['count']})"
+        body = (f"Reporte de incidencias del día {day:%d/%m/%Y}, Distrito Judicial de {data['district']} "
+                f"(N.° {data['number']}): {data['count']} incidencia(s). Se adjuntan el PDF firmado digitalmente "
+                "(verificable por su código QR) y el CSV con las columnas del anexo 4.\n\n"
+                f"Daily incident report of {day.isoformat()}, judicial district {data['district']}: "
+                f"{data['count']} incident(s). Attached: the digitally signed PDF (verifiable by its QR code) "
+                "and the CSV with annex 4's columns.")
+        email.send(to, subject, body, [(f"{name}.pdf", pdf, "application/pdf"), (f"{name}.csv", table, "text/csv")])
+    except Exception:
+        markers.release(key)
+        raise
+    return True
+
+
+def report_view(report: DailyReport, public_base_url: str) -> dict[str, Any]:
+    path = f"/v1/cvp/reports/{report.district}/{report.day.isoformat()}"
+    return {"district": report.district, "day": report.day.isoformat(), "revision": report.revision,
+            "document_id": report.document_id, "incident_count": report.incident_count,
+            "created_at": report.created_at.isoformat(), "previous": list(report.previous),
+            "verification_url": f"{public_base_url}/v/{report.document_id}",
+            "pdf": f"{path}/pdf", "csv": f"{path}/csv"}
+
+
+def generate_report(district: str, day: str, *, operator: Operator, incidents: Incidents, reports: Reports,
+                    producer: DocumentProducer, storage: DocumentStorage, uow: UnitOfWork, audit: AuditLog,
+                    clock: Clock, public_base_url: str) -> dict[str, Any]:
+    """The endpoint that closes a day on demand: the same function the daily schedule runs."""
+    district, when = parse_district(district), parse_day(day)
+    operator.require_district(district)
+    if when > peru_today(clock.now()):
+        raise ValidationError("A report can only cover a day that has begun.", field="day")
+    report = daily_report(district, when, incidents=incidents, reports=reports, producer=producer, storage=storage,
+                          uow=uow, clock=clock, public_base_url=public_base_url)
+    audit.append(audit_entry(operator, clock.now(), "report.generate", f"{district}#{when.isoformat()}",
+                             revision=report.revision))
+    return report_view(report, public_base_url)
+
+
+def get_report(district: str, day: str, *, operator: Operator, reports: Reports) -> DailyReport:
+    district, when = parse_district(district), parse_day(day)
+    operator.require_district(district)
+    report = reports.get_report(district, when)
+    if report is None:
+        raise NotFound("No report for that district and day yet.")
+    return report
+
+
+def report_file(district: str, day: str, kind: str, *, operator: Operator, reports: Reports,
+                storage: DocumentStorage, audit: AuditLog, clock: Clock) -> bytes:
+    report = get_report(district, day, operator=operator, reports=reports)
+    data = storage.get(report.pdf_key if kind == "pdf" else report.csv_key)
+    if data is None:
+        raise DomainError("The report's file is missing; the team has been alerted.", code="document_missing")
+    audit.append(audit_entry(operator, clock.now(), "report.download", f"{report.district}#{report.day.isoformat()}",
+                             kind=kind, revision=report.revision))
+    return data

@@ -1,0 +1,184 @@
+"""The README's route × role × scope matrix, walked against the code: every route is written there, every role
+is admitted or refused as written, and every scope is tried with a token outside it (SPEC 4.7, 4.8)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chalicelib.domain.operators import Role
+from tests.integration.conftest import Api
+from tests.integration.control_support import (
+    CUSCO,
+    ROSA,
+    ROSA_ANSWERS,
+    Person,
+    forget_created_districts,
+    new_district,
+    put_officer,
+    staff,
+)
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+PSEUDO_ROLES = {"public", "channel", "provider"}
+SCOPES = {"—", "own", "national", "court", "district", "own list"}
+
+
+def matrix() -> list[tuple[str, str, frozenset[str], str]]:
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("### Who may call what"):]
+    rows = []
+    for line in section.splitlines():
+        match = re.fullmatch(r"\| `(GET|POST|PUT|DELETE) ([^`]+)` \| ([^|]+) \| ([^|]+) \|", line.strip())
+        if match:
+            method, path, roles, scope = match.groups()
+            rows.append((method, path, frozenset(r.strip() for r in roles.split(",")), scope.strip()))
+    return rows
+
+
+ROWS = matrix()
+OPERATOR_ROWS = [r for r in ROWS if not r[2] & PSEUDO_ROLES]
+
+
+def test_every_route_of_the_app_is_in_the_matrix_and_nothing_else_is() -> None:
+    import app
+
+    routes = {(method, path) for path, methods in app.app.routes.items() for method in methods}
+    written = {(method, path) for method, path, _, _ in ROWS}
+    assert written == routes
+    assert len(written) == len(ROWS)  # no route twice
+    assert {scope for *_, scope in ROWS} <= SCOPES
+    known = {r.value for r in Role} | PSEUDO_ROLES
+    assert all(roles <= known for _, _, roles, _ in ROWS)
+
+
+def fill(path: str, **values: str) -> str:
+    defaults = {"district": "LIMA", "day": "2026-11-20", "year": "2026", "registry": "identity",
+                "measure_id": "m" * 22, "checkin_id": "c" * 22, "incident_id": "i" * 22, "request_id": "r" * 22,
+                "record_id": "x", "document_id": "d" * 22, "officer_id": "someone", **values}
+    return re.sub(r"\{(\w+)\}", lambda m: defaults[m.group(1)], path)
+
+
+# Well-formed bodies, so that a refusal can only come from the role or the scope, never from the input.
+BODIES: dict[str, Any] = {
+    "/calls": {"outcome": "answered"}, "/authorisations": {"district": "CUSCO", "from": "2026-11-01",
+                                                          "to": "2026-11-30"},
+    "/group": {"group": "A"}, "/legal-status": {"legal_status": "sentenced"}, "/confirm": {"confirmed": True},
+    "/relink": {"attempt_id": "a" * 32, "reason": "Verificado por teléfono"},
+    "/reopen": {"window": "2026-P11", "reason": "Verificado por teléfono"},
+    "/first-registration": {"features": {"height_cm": 170}},
+    "/review": {"decision": "confirmed", "note": "Verificado por teléfono"},
+}
+
+
+def call(api: Api, method: str, path: str, headers: dict[str, str]) -> Any:
+    """The route with a body of the media type it takes."""
+    bare = path.split("?")[0]
+    if method == "POST" and bare.endswith("/import"):
+        media, body = "text/csv", b"a,b\n"
+    elif bare.endswith("/photo"):
+        media, body = "image/jpeg", b"\xff\xd8\xff" + b"x" * 64
+    else:
+        media = "application/json"
+        body = json.dumps(next((v for k, v in BODIES.items() if bare.endswith(k)), {})).encode()
+    return api.client.http.request(method, path, headers={**headers, "Content-Type": media}, body=body)
+
+
+@pytest.mark.parametrize(("method", "path", "roles", "scope"), OPERATOR_ROWS, ids=lambda v: str(v))
+def test_each_role_is_admitted_or_refused_as_written(api: Api, method: str, path: str, roles: frozenset[str],
+                                                    scope: str) -> None:
+    url = fill(path)
+    for role in Role:
+        answer = call(api, method, url + ("?day=2026-11-20" if "/incidents" in url else ""),
+                      api.operator_headers(role.value, subject=f"walk-{role.value}"))
+        refused = answer.status_code == 403 and json.loads(answer.body)["error"]["code"] == "missing_role"
+        assert refused is (role.value not in roles), (role.value, answer.status_code, answer.body)
+    assert call(api, method, url, {"Content-Type": "application/json"}).status_code == 401
+
+
+@pytest.mark.parametrize(("method", "path", "roles", "scope"),
+                         [r for r in OPERATOR_ROWS if r[3] == "district" and "{district}" in r[1]], ids=str)
+def test_a_district_in_the_path_outside_the_token_is_refused(api: Api, method: str, path: str,
+                                                            roles: frozenset[str], scope: str) -> None:
+    for role in roles - {"admin", "auditor"}:
+        headers = api.operator_headers(role, subject="walk-elsewhere", districts=("CUSCO",))
+        answer = call(api, method, fill(path, district="LIMA") + ("?day=2026-11-20" if "/incidents" in path else ""),
+                      headers)
+        assert answer.status_code == 403 and json.loads(answer.body)["error"]["code"] == "out_of_scope", answer.body
+
+
+@pytest.fixture
+def world(api: Api) -> Any:
+    """A person under a LIMA measure of court 1801-JR-PE-01, on officer ana's list, with a refused check-in
+    (an out-of-area incident and a closed window)."""
+    district = new_district(api)
+    ana = staff(district, "ana")
+    put_officer(api, district, ana)
+    rosa = Person(api, ROSA, "telegram:walk", district=district)
+    assert rosa.enrol().status_code == 201
+    api.run_worker()
+    refused = rosa.check_in(CUSCO, ROSA_ANSWERS)
+    assert refused["outcome"] == "out_of_area"
+    incidents = api.get(f"/v1/court/measures/{rosa.measure['measure_id']}/compliance",
+                        headers=api.operator_headers("court")).json_body["incidents"]
+    yield {"district": district, "officer": ana, "measure_id": rosa.measure["measure_id"],
+           "checkin_id": refused["checkin_id"], "incident_id": incidents[0]["incident_id"]}
+    forget_created_districts()
+
+
+def test_court_staff_reach_only_their_courts_measures(api: Api, world: dict[str, Any]) -> None:
+    rows = [r for r in OPERATOR_ROWS if r[3] == "court"]
+    other = api.operator_headers("court", subject="judge-other", courts=("0401-JR-PE-02",))
+    mine = api.operator_headers("court", subject="judge-mine", courts=("1801-JR-PE-01",))
+    for method, path, _, _ in rows:
+        url = fill(path, measure_id=world["measure_id"])
+        if "{measure_id}" in path:
+            answer = call(api, method, url, other)
+            assert answer.status_code == 404, (path, answer.body)
+        elif path == "/v1/court/measures":
+            body = {"person": ROSA, "case_file": "00999-2020-0-1801-JR-PE-01", "court": "1° Juzgado",
+                    "district": "LIMA", "legal_status": "processed", "periodicity": "monthly",
+                    "start_date": "2026-01-01", "first_registration_deadline": "2026-12-31",
+                    "end_date": "2027-12-31", "group": "B"}
+            answer = api.post(path, body, headers=other)
+            assert answer.status_code == 403 and answer.json_body["error"]["field"] == "case_file"
+    for path in ("/v1/court/measures/{measure_id}", "/v1/court/measures/{measure_id}/compliance"):
+        assert api.get(fill(path, measure_id=world["measure_id"]), headers=mine).status_code == 200
+
+
+def test_officers_reach_only_the_people_on_their_own_list(api: Api, world: dict[str, Any]) -> None:
+    stranger = staff(world["district"], "bob")
+    put_officer(api, world["district"], stranger)
+    theirs = api.operator_headers("officer", subject=stranger, districts=(world["district"],))
+    for method, path, _, scope in OPERATOR_ROWS:
+        if scope != "own list" or "{" not in path:
+            continue
+        url = fill(path, measure_id=world["measure_id"], checkin_id=world["checkin_id"])
+        answer = call(api, method, url, theirs)
+        assert answer.status_code == 404, (path, answer.body)
+    listed = api.get("/v1/officer/enrolments", headers=theirs).json_body["items"]
+    assert world["measure_id"] not in [i["measure_id"] for i in listed]
+    mine = api.operator_headers("officer", subject=world["officer"], districts=(world["district"],))
+    assert api.get(f"/v1/officer/enrolments/{world['measure_id']}", headers=mine).status_code == 200
+    # An officer whose token does not cover the district does not reach even their own people.
+    elsewhere = api.operator_headers("officer", subject=world["officer"], districts=("CUSCO",))
+    assert api.get(f"/v1/officer/enrolments/{world['measure_id']}", headers=elsewhere).status_code == 404
+
+
+def test_a_cvp_head_closes_only_incidents_of_their_districts(api: Api, world: dict[str, Any]) -> None:
+    path = f"/v1/cvp/incidents/{world['incident_id']}/close"
+    elsewhere = api.operator_headers("cvp_head", subject="head-cusco", districts=("CUSCO",))
+    assert api.post(path, {"note": "no"}, headers=elsewhere).status_code == 404
+    here = api.operator_headers("cvp_head", subject="head-here", districts=(world["district"],))
+    assert api.post(path, {"note": "Informado al juzgado"}, headers=here).status_code == 200
+
+
+def test_officer_callbacks_follow_the_districts_of_the_token(api: Api, world: dict[str, Any]) -> None:
+    elsewhere = api.operator_headers("officer", subject=world["officer"], districts=("CUSCO",))
+    assert api.get("/v1/officer/callbacks", headers=elsewhere).json_body["items"] == []
+    assert api.post("/v1/officer/callbacks/" + world["checkin_id"], {"outcome": "answered"},
+                    headers=elsewhere).status_code == 404
