@@ -95,3 +95,28 @@ def api(container: Any) -> Any:
 
     with Client(app.app) as client:
         yield Api(client, container)
+
+
+# --- virtual control: a district of the test's own, the chat notifier recorded --------------------------------
+
+@pytest.fixture(autouse=True)
+def _forget_control_districts() -> Any:
+    """Take the districts a test made off the directory the daily jobs walk, so later tests' jobs skip them."""
+    yield
+    from tests.integration.control_support import forget_created_districts
+
+    forget_created_districts()
+
+
+@pytest.fixture
+def district(api: Api) -> str:
+    from tests.integration.control_support import new_district
+
+    return new_district(api)
+
+
+@pytest.fixture
+def chat(api: Api, monkeypatch: pytest.MonkeyPatch) -> Any:
+    from tests.integration.control_support import record_chat
+
+    return record_chat(api, monkeypatch)

@@ -19,33 +19,13 @@ from tests.integration.control_support import (
     JORGE_ANSWERS,
     ROSA,
     ROSA_ANSWERS,
-    Chat,
     Person,
     flush_worker,
-    forget_created_districts,
-    new_district,
     officer,
     put_officer,
-    record_chat,
     run_schedule,
     staff,
 )
-
-
-@pytest.fixture(autouse=True)
-def _forget_districts() -> Any:
-    yield
-    forget_created_districts()
-
-
-@pytest.fixture
-def district(api: Api) -> str:
-    return new_district(api)
-
-
-@pytest.fixture
-def chat(api: Api, monkeypatch: pytest.MonkeyPatch) -> Chat:
-    return record_chat(api, monkeypatch)
 
 
 @pytest.fixture

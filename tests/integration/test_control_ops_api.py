@@ -28,40 +28,21 @@ from tests.integration.control_support import (
     JORGE_ANSWERS,
     ROSA,
     ROSA_ANSWERS,
-    Chat,
     Person,
     counts,
     cvp,
     emails,
     enrolled,
     flush_worker,
-    forget_created_districts,
     measure_body,
     new_district,
     officer,
     person,
     put_officer,
-    record_chat,
     run_schedule,
     sms_sent,
     staff,
 )
-
-
-@pytest.fixture(autouse=True)
-def _forget_districts() -> Any:
-    yield
-    forget_created_districts()
-
-
-@pytest.fixture
-def district(api: Api) -> str:
-    return new_district(api)
-
-
-@pytest.fixture
-def chat(api: Api, monkeypatch: pytest.MonkeyPatch) -> Chat:
-    return record_chat(api, monkeypatch)
 
 
 def enrol_directly(api: Api, district: str, owner: str, group: str = "B") -> str:
