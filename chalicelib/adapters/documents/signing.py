@@ -162,8 +162,11 @@ class RevocationInfo:
             if self._context is None or time.monotonic() - self._built > self._refresh:
                 # "require": every certificate but the root must come with revocation data, or signing fails
                 # (the event is retried) rather than producing a document that cannot be validated later.
+                from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
+
                 self._context = ValidationContext(trust_roots=self._roots, allow_fetching=True,
-                                                  revocation_mode="require")
+                                                  revocation_mode="require",
+                                                  fetcher_backend=RequestsFetcherBackend(per_request_timeout=10))
                 self._built = time.monotonic()
             return self._context
 

@@ -100,9 +100,12 @@ def read_token(token: str, *, jwks: Mapping[str, Any], roots: Sequence[x509.Cert
         raise StatusListError("the list's key is not certified for its issuer")
     try:
         claims = jwt.decode(token, key=jwt.PyJWK(dict(jwk), algorithm="ES256"), algorithms=["ES256"],
-                            options={"require": ["iat", "exp", "sub"], "verify_exp": False})
-    except jwt.PyJWTError as exc:
+                            options={"require": ["iat", "exp", "sub"], "verify_exp": False,
+                                     "verify_iat": False})  # age and expiry are judged below, at ``now``
+    except jwt.InvalidSignatureError as exc:
         raise StatusListError("bad signature") from exc
+    except jwt.PyJWTError as exc:
+        raise StatusListError(f"not a usable status list ({exc})") from exc
     if now.timestamp() >= claims["exp"]:
         raise StatusListError("the status list has expired; fetch a new one")
     body = claims.get("status_list")
