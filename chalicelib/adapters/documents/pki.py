@@ -36,6 +36,10 @@ DEFAULT_SERVICES_URL = "http://127.0.0.1:8003"
 CA_VALIDITY = dt.timedelta(days=3652)
 SIGNER_VALIDITY = dt.timedelta(days=730)
 RENEW_BEFORE = dt.timedelta(days=30)  # a leaf certificate this close to expiry is reissued
+# Test certificates start in the past, so that tests running on a fixed clock some days back (documents sealed
+# "then") find their keys certified at that time. Only this development PKI does this.
+BACKDATE_CA = dt.timedelta(days=400)
+BACKDATE_LEAF = dt.timedelta(days=60)
 
 CA_KEY_FILE = "ca.key.pem"
 CA_CERT_FILE = "ca.cert.pem"
@@ -213,7 +217,7 @@ def _make_ca(key: ec.EllipticCurvePrivateKey) -> x509.Certificate:
     return (
         x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(public)
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + CA_VALIDITY)
+        .not_valid_before(now - BACKDATE_CA).not_valid_after(now + CA_VALIDITY)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(_usage(ca=True), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
@@ -230,7 +234,7 @@ def _leaf(
     builder = (
         x509.CertificateBuilder().subject_name(subject).issuer_name(ca.subject).public_key(public)
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_before(max(now - BACKDATE_LEAF, ca.not_valid_before_utc))
         .not_valid_after(min(now + validity, ca.not_valid_after_utc))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(usage, critical=True)
