@@ -54,7 +54,7 @@ QR_ALT = "Código QR de verificación del documento {number}: abre {url}"
 
 REPORT_COLUMNS = ("Fecha y hora", "Nombre completo", "Documento de identidad", "Expediente y órgano jurisdiccional",
                   "Tipo de incidencia", "Detalle", "Observaciones", "Estado")
-REPORT_FRACTIONS = (0.085, 0.13, 0.095, 0.17, 0.1, 0.19, 0.15, 0.08)
+REPORT_FRACTIONS = (0.075, 0.165, 0.095, 0.16, 0.095, 0.185, 0.145, 0.08)  # full names and case files fit a line
 
 
 def _signature_block(page: Page, tags: Tags, issuer: Issuer, content: SignedContent, x: float, y: float,
@@ -196,7 +196,7 @@ def _report_pages(content: ReportContent, qr_text: str, tags: Tags) -> list[Page
     _signature_block(first, tags, issuer, content, REPORT_MARGIN, flow.y - SIGNATURE_BLOCK_HEIGHT, flow.content_width)
     flow.y -= SIGNATURE_BLOCK_HEIGHT + 10
     if content.rows:
-        flow.table(REPORT_COLUMNS, REPORT_FRACTIONS, _report_rows(content), size=8)
+        flow.table(REPORT_COLUMNS, REPORT_FRACTIONS, _report_rows(content), size=7.5)
     else:
         flow.block("P", "No se registraron incidencias en el distrito judicial en esta fecha.", REGULAR, 11)
     _footer(flow.pages, issuer.signed_note, REPORT_MARGIN)
