@@ -34,15 +34,12 @@ from ..domain.control_ops import (
     pick_officer,
     reminders_due,
     report_csv,
-    report_lines,
     report_result,
     window_applies,
     windows_ended,
     within_sending_hours,
 )
-from ..domain.documents import DocumentContent, mask_document_number
 from ..domain.errors import ConcurrentUpdate, DomainError, NotFound, ServiceUnavailable, ValidationError
-from ..domain.issued import IssuedDocument
 from ..domain.operators import Operator, Role
 from ..domain.ports import AlreadyExists, AuditEntry, Clock
 from ..domain.requests import Event, new_id
@@ -51,7 +48,6 @@ from .time import PERU, peru_today
 
 log = logging.getLogger(__name__)
 
-KIND_REPORT = "report"
 REPORT_VALIDITY = timedelta(days=3650)  # a report is a record, not a permit: it stays verifiable for years
 MAX_RETRIES = 5
 REGISTRIES = ("identity", "warrants")
@@ -647,7 +643,7 @@ def daily_report(district: str, day: date, c: Any) -> DailyReport:
     """The signed PDF and the CSV of a district's incidents of a day, stored, recorded and e-mailed.
     Running it again with the same incidents returns the same report; new incidents make a new revision
     (the earlier one stays verifiable)."""
-    from .documents import IssuePolicy
+    from .documents import IssuePolicy, daily_report_content, issued_record, supersede
 
     district = parse_district(district)
     incidents = c.control.incidents_of_day(district, day)
@@ -660,24 +656,19 @@ def daily_report(district: str, day: date, c: Any) -> DailyReport:
     now = c.clock.now().replace(microsecond=0)
     number = f"RID-{district.replace(' ', '')}-{day:%Y%m%d}" + (f"-R{revision}" if revision > 1 else "")
     policy = IssuePolicy(c.settings.public_base_url, REPORT_VALIDITY)
-    reference = f"{district.replace(' ', '')}-{day.isoformat()}"
-    content = DocumentContent(
-        document_id=document_id, kind=KIND_REPORT, title=REPORT_TITLE, number=number,
-        holder_name=f"Distrito Judicial de {district}", document_type="Reporte diario", document_number=reference,
-        result=report_result(len(incidents)), cases=(), issued_at=now, valid_until=now + REPORT_VALIDITY,
-        verification_url=policy.verification_url(document_id),
-        extra_lines=report_lines(district, day, incidents, revision))
+    previous = c.store.get_document(existing.document_id) if existing else None
+    content = daily_report_content(
+        document_id=document_id, title=REPORT_TITLE, number=number, district=district, day=day, revision=revision,
+        incidents=incidents, result=report_result(len(incidents)), issued_at=now, valid_until=now + REPORT_VALIDITY,
+        verification_url=policy.verification_url(document_id), store=c.store,
+        previous_number=previous.number if previous else None)
     pdf = c.producer().produce(content)
     sha256 = hashlib.sha256(pdf).hexdigest()
     base = _report_base(district, day, revision, document_id)
     c.storage.put(f"{base}.pdf", pdf, "application/pdf")
     c.storage.put(f"{base}.csv", report_csv(incidents), "text/csv")
-    document = IssuedDocument(
-        document_id=document_id, kind=KIND_REPORT, title=REPORT_TITLE, number=number, owner=f"cvp:{district}",
-        source_id=f"{district}#{day.isoformat()}", holder_name=content.holder_name,
-        document_type=content.document_type, masked_document_number=mask_document_number(reference),
-        result=content.result, cases=(), issued_at=now, valid_until=content.valid_until, sha256=sha256,
-        storage_key=f"{base}.pdf")
+    document = issued_record(content, owner=f"cvp:{district}", source_id=f"{district}#{day.isoformat()}",
+                             sha256=sha256, storage_key=f"{base}.pdf", document_type="Reporte diario")
     report = DailyReport(
         district=district, day=day, revision=revision, document_id=document_id, pdf_key=f"{base}.pdf",
         csv_key=f"{base}.csv", fingerprint=fingerprint, incident_count=len(incidents), created_at=now,
@@ -685,6 +676,7 @@ def daily_report(district: str, day: date, c: Any) -> DailyReport:
         version=existing.version if existing else 0)
     tx = c.ops.transaction()
     tx.put_document(document)
+    supersede(tx, previous, by=document_id, at=now)  # the earlier revision now verifies as superseded
     tx.put_report(report)
     tx.add_event(Event(new_id(), "control.report_issued", document_id, now,
                        {"district": district, "day": day.isoformat(), "pdf_key": report.pdf_key,
