@@ -25,8 +25,9 @@ BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networkin
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):  # type: ignore[no-untyped-def]
-    ports = {"PORT": free_port(), "DYNAMODB_PORT": free_port(), "PAYMENT_SIMULATOR_PORT": free_port()}
-    env = {**os.environ, **{k: str(v) for k, v in ports.items()},
+    ports = {"PORT": free_port(), "DYNAMODB_PORT": free_port(), "PAYMENT_SIMULATOR_PORT": free_port(),
+             "PKI_SERVICES_PORT": free_port()}
+    env = {**{k: v for k, v in os.environ.items() if k != "TIMESTAMP_URL"}, **{k: str(v) for k, v in ports.items()},
            "DATA_DIR": str(tmp_path_factory.mktemp("local-data")), "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen([sys.executable, "infrastructure/local/run.py"], cwd=ROOT, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

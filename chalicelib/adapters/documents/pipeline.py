@@ -87,13 +87,43 @@ class DocumentPipeline:
         return self.issuers[issuer].sealer
 
 
-def local_pipeline(pki: LocalPki, timestamp_url: str | None = None) -> DocumentPipeline:
+class LocalPipeline(DocumentPipeline):
+    """The pipeline over the local key files, reloaded when ``make rotate-keys`` rotates them under a running
+    stack (one stat of the JWKS file per document), so new documents use the new keys at once."""
+
+    def __init__(self, pki: LocalPki, timestamp_url: str | None) -> None:
+        self.timestamp_url = timestamp_url
+        self._generation = pki.generation()
+        super().__init__(pki, _local_tools(pki, timestamp_url))
+
+    def _reload_if_rotated(self) -> None:
+        if self.pki.generation() != self._generation:
+            from chalicelib.adapters.documents.pki import ensure_local_pki
+
+            self.pki = ensure_local_pki(self.pki.directory)
+            self._generation = self.pki.generation()
+            self.issuers = _local_tools(self.pki, self.timestamp_url)
+
+    def tools(self, content: SignedContent) -> IssuerTools:
+        self._reload_if_rotated()
+        return super().tools(content)
+
+    def sealer(self, issuer: str) -> LocalQrSealer:
+        self._reload_if_rotated()
+        return super().sealer(issuer)
+
+
+def local_pipeline(pki: LocalPki, timestamp_url: str | None = None) -> LocalPipeline:
     """The pipeline wired to the local key files (development and tests): B-LT/B-LTA against the local PKI
     services when ``timestamp_url`` is given, B-B otherwise."""
-    return DocumentPipeline(pki, {
+    return LocalPipeline(pki, timestamp_url)
+
+
+def _local_tools(pki: LocalPki, timestamp_url: str | None) -> dict[str, IssuerTools]:
+    return {
         code: IssuerTools(
             LocalPdfSigner(pki, timestamp_url=timestamp_url, issuer=code),
             LocalQrSealer(pki.issuer(code).qr_kid, local_es256_signer(pki.issuer(code).qr_key)),
         )
         for code in ISSUERS
-    })
+    }

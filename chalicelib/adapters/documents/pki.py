@@ -115,6 +115,9 @@ class IssuerKeys:
         return [current, *retired]
 
 
+_JWKS_CACHE: dict[Path, tuple[int, dict[str, Any]]] = {}
+
+
 @dataclass(frozen=True)
 class LocalPki:
     """The loaded keys and certificates, and where they live."""
@@ -173,8 +176,29 @@ class LocalPki:
         return {_common_name(keys.signer_certificate) for keys in self.issuers.values()}
 
     def jwks(self) -> dict[str, Any]:
-        """The published QR verification keys of every issuer, current and retired."""
+        """The published QR verification keys of every issuer, current and retired: the JWKS file, which
+        ``make rotate-keys`` rewrites while the API runs (so it is read again when it changes)."""
+        try:
+            stamp = self.jwks_path.stat().st_mtime_ns
+        except FileNotFoundError:
+            return self.current_jwks()
+        cached = _JWKS_CACHE.get(self.jwks_path)
+        if cached is None or cached[0] != stamp:
+            cached = (stamp, json.loads(self.jwks_path.read_text()))
+            _JWKS_CACHE[self.jwks_path] = cached
+        keys: dict[str, Any] = cached[1]
+        return keys
+
+    def current_jwks(self) -> dict[str, Any]:
+        """The JWKS of the keys loaded in this object."""
         return {"keys": [key for keys in self.issuers.values() for key in keys.jwks_keys()]}
+
+    def generation(self) -> int:
+        """Changes when the keys are rotated (the modification time of the JWKS file)."""
+        try:
+            return self.jwks_path.stat().st_mtime_ns
+        except FileNotFoundError:
+            return 0
 
     def revoked(self) -> dict[int, dt.datetime]:
         """Serial numbers revoked in this test PKI, with the revocation time."""
@@ -421,7 +445,7 @@ def ensure_local_pki(directory: Path, services_url: str | None = None) -> LocalP
         pki = LocalPki(directory=directory, ca_key=ca_key, ca_certificate=ca, tsa_key=tsa_key,
                        tsa_certificate=tsa_cert, ocsp_key=ocsp_key, ocsp_certificate=ocsp_cert, issuers=issuers,
                        services_url=url)
-        jwks = json.dumps(pki.jwks(), indent=2, sort_keys=True).encode("ascii") + b"\n"
+        jwks = json.dumps(pki.current_jwks(), indent=2, sort_keys=True).encode("ascii") + b"\n"
         if not pki.jwks_path.exists() or pki.jwks_path.read_bytes() != jwks:
             _write(pki.jwks_path, jwks, private=False)
         return pki
