@@ -138,7 +138,7 @@ def write_document(pages: Sequence[Page], tags: Tags, *, title: str, author: str
         marks: list[int] = []
         # Level 1: a third of the default level's time for nearly the same size.
         contents = [writer.add_object(raw_stream(zlib.compress(_content_stream(page, subsets, tags, marks), 1)))]
-        figure_marks = []
+        figure_marks: list[int] = []
         for tag, operators in page.figures:
             mcid = len(marks) + len(figure_marks)
             figure_marks.append(tag)

@@ -131,8 +131,8 @@ def validate_pdf(pdf: bytes, trust_roots_pem: list[bytes], *, moment: datetime |
         signature = signatures[0]
         embedded = _embedded_data(reader)
         level = _level(reader, signature, embedded)
-        local = {"trust_roots": roots, "allow_fetching": False, "other_certs": embedded["certs"],
-                 "ocsps": embedded["ocsps"], "crls": embedded["crls"]}
+        local: dict[str, Any] = {"trust_roots": roots, "allow_fetching": False, "other_certs": embedded["certs"],
+                                 "ocsps": embedded["ocsps"], "crls": embedded["crls"]}
         timestamp_context = ValidationContext(**local, revocation_mode="soft-fail")
         if level != "B-B":
             timestamp = validate_pdf_signature(signature, ValidationContext(**local, revocation_mode="soft-fail"),

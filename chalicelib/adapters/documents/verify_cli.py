@@ -196,11 +196,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not chosen.valid:
         print(f"invalid: {chosen.reason}")
         if chosen.data is not None:
-            for name, value in _fields(chosen):
-                print(f"{name}: {value}")
+            for field, value in _fields(chosen):
+                print(f"{field}: {value}")
         return EXIT_INVALID
     status, source_note = _status(chosen, args, jwks, roots, now)
-    name = STATUS_NAMES.get(status, "unknown") if status is not None else None
+    name: str | None = STATUS_NAMES.get(status, "unknown") if status is not None else None
     if name is None:
         print("valid (revocation not checked)")
     elif name == "valid":

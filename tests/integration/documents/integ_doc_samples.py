@@ -19,5 +19,6 @@ ORIGIN = VERIFY_BASE.removesuffix("/v/")
 def make_content(**changes: object) -> DocumentContent:
     document_id = str(changes.pop("document_id", secrets.token_urlsafe(16)))
     values: dict[str, object] = {"document_id": document_id, "issued_at": ISSUED,
-                                 "valid_until": ISSUED + timedelta(days=90), "verification_url": VERIFY_BASE + document_id}
+                                 "valid_until": ISSUED + timedelta(days=90),
+                                 "verification_url": VERIFY_BASE + document_id}
     return _make_content(**{**values, **changes})

@@ -334,7 +334,8 @@ def test_the_attendance_certificate_is_the_judiciarys(pipeline: DocumentPipeline
     path.write_bytes(produced.pdf)
     text = run("pdftotext", str(path), "-").stdout
     for expected in ("PODER JUDICIAL DEL PERÚ", "Control Virtual Penal", "CONSTANCIA DE ANOTACIÓN DE ASISTENCIA",
-                     "Periodo 11 de 2026 (control del 22/11/2026)", "Firmado digitalmente por: Poder Judicial del Perú"):
+                     "Periodo 11 de 2026 (control del 22/11/2026)",
+                     "Firmado digitalmente por: Poder Judicial del Perú"):
         assert expected in text, expected
     assert "INSTITUTO NACIONAL PENITENCIARIO" not in text and "INPE" not in text
     out = _pdfsig(path, nss_dir)

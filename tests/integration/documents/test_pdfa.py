@@ -5,7 +5,8 @@ here). The rules checked, by ISO 19005-2 clause or ISO 32000-1 section:
 - 6.2.2 / 6.2.3 an ``/OutputIntents`` entry ``/GTS_PDFA1`` with an embedded RGB ICC profile (N 3, ICC <= v4);
 - 6.2.11 every font embedded (``/FontFile2``), with a ``/ToUnicode`` map; no base-14 font left unembedded;
 - 6.3.2 / 6.3.3 every annotation has ``/F`` with Print set and Hidden/Invisible/NoView unset, and (unless its
-  rectangle has zero size, as the B-LTA document timestamp's field) an appearance dictionary with only ``/N``; 6.4.1 no ``/NeedAppearances`` true; 6.1.8 no JavaScript or ``/AA`` actions;
+  rectangle has zero size, as the B-LTA document timestamp's field) an appearance dictionary with only ``/N``;
+  6.4.1 no ``/NeedAppearances`` true; 6.1.8 no JavaScript or ``/AA`` actions;
 - 6.6.2 a catalog ``/Metadata`` XMP stream, unfiltered, with ``pdfaid:part=2`` and ``pdfaid:conformance=B``, and
   no Info dictionary whose entries could disagree with it;
 - ISO 32000-1 §14.8 (tagged PDF): ``/MarkInfo /Marked true``, ``/Lang``, a ``/StructTreeRoot`` whose tree has
