@@ -99,10 +99,10 @@ class RawObject(generic.PdfObject):
     """
 
     def __init__(self, data: bytes) -> None:
-        self._data = data
+        self.data = data
 
     def write_to_stream(self, stream: Any, handler: Any = None, container_ref: Any = None) -> None:
-        stream.write(self._data)
+        stream.write(self.data)
 
 
 def raw_stream(encoded: bytes, extra: bytes = b"") -> RawObject:

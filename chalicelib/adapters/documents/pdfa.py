@@ -10,6 +10,7 @@ page furniture marked as artifacts; the document language; the signature widget 
 
 from __future__ import annotations
 
+import io
 import zlib
 from collections.abc import Sequence
 from datetime import datetime
@@ -86,6 +87,12 @@ def _content_stream(page: Page, subsets: dict[str, EmbeddedFont], tags: Tags, ma
     return "\n".join(parts).encode("ascii")
 
 
+def _pdf_text(text: str) -> bytes:
+    out = io.BytesIO()
+    generic.TextStringObject(text).write_to_stream(out)
+    return out.getvalue()
+
+
 def _metadata(writer: PdfFileWriter, title: str, author: str, subject: str, created: datetime) -> None:
     meta = writer.document_meta
     meta.title = title
@@ -128,10 +135,12 @@ def write_document(pages: Sequence[Page], tags: Tags, *, title: str, author: str
         b"/%s %d 0 R" % (key.encode("ascii"), _add_font(writer, embedded)) for key, embedded in subsets.items())
     resources = RawObject(b"<< /Font << %s >> >>" % font_refs)
 
-    element_dicts = [generic.DictionaryObject() for _ in tags.elements]  # filled in once the pages exist
-    element_refs = [writer.add_object(entry) for entry in element_dicts]
-    content_kids: dict[int, list[generic.PdfObject]] = {}
-    parent_tree: list[generic.PdfObject] = []
+    # The structure tree is written as prepared bytes (like the fonts): pyHanko serialises its dictionaries
+    # name by name in Python, and a page has a few hundred of them. Objects are numbered first, filled in last.
+    element_objects = [RawObject(b"") for _ in tags.elements]
+    element_ids = [writer.add_object(entry).idnum for entry in element_objects]
+    content_kids: dict[int, list[bytes]] = {}
+    parent_tree: list[int] = []
     fields: list[generic.PdfObject] = []
     annotation_keys: list[tuple[int, int]] = []  # (struct parent key, element)
     for index, page in enumerate(pages):
@@ -154,9 +163,9 @@ def write_document(pages: Sequence[Page], tags: Tags, *, title: str, author: str
         page_object["/Tabs"] = pdf_name("/S")
         page_ref = writer.insert_page(page_object)
         for mcid, tag in enumerate(marks):
-            content_kids.setdefault(tag, []).append(generic.DictionaryObject({
-                "/Type": pdf_name("/MCR"), "/Pg": page_ref, "/MCID": generic.NumberObject(mcid)}))
-        parent_tree.append(generic.ArrayObject([element_refs[tag] for tag in marks]))
+            content_kids.setdefault(tag, []).append(b"<< /Type /MCR /Pg %d 0 R /MCID %d >>" % (page_ref.idnum, mcid))
+        parent_tree.append(writer.add_object(RawObject(
+            b"[%s]" % b" ".join(b"%d 0 R" % element_ids[tag] for tag in marks))).idnum)
         annotations = []
         for tag, (x1, y1, x2, y2) in page.annotations:
             if signature_field is None:
@@ -177,36 +186,29 @@ def write_document(pages: Sequence[Page], tags: Tags, *, title: str, author: str
             annotations.append(widget)
             fields.append(widget)
             annotation_keys.append((key, tag))
-            content_kids.setdefault(tag, []).append(generic.DictionaryObject({
-                "/Type": pdf_name("/OBJR"), "/Obj": widget, "/Pg": page_ref}))
+            content_kids.setdefault(tag, []).append(
+                b"<< /Type /OBJR /Obj %d 0 R /Pg %d 0 R >>" % (widget.idnum, page_ref.idnum))
         if annotations:
             page_object["/Annots"] = generic.ArrayObject(annotations)
     if fields:
         root["/AcroForm"] = generic.DictionaryObject({"/Fields": generic.ArrayObject(fields)})
 
+    tree_object = RawObject(b"")
+    tree_root = writer.add_object(tree_object)
     for index, element in enumerate(tags.elements):
-        entry = element_dicts[index]
-        entry["/Type"] = pdf_name("/StructElem")
-        entry["/S"] = pdf_name(f"/{element.role}")
-        if element.parent is not None:
-            entry["/P"] = element_refs[element.parent]
-        kids: list[generic.PdfObject] = [*content_kids.get(index, []), *(element_refs[k] for k in element.kids)]
-        entry["/K"] = generic.ArrayObject(kids)
+        parent = b"%d 0 R" % (element_ids[element.parent] if element.parent is not None else tree_root.idnum)
+        kids = b" ".join([*content_kids.get(index, []), *(b"%d 0 R" % element_ids[k] for k in element.kids)])
+        extra = b""
         if element.alt:
-            entry["/Alt"] = generic.TextStringObject(element.alt)
+            extra += b" /Alt " + _pdf_text(element.alt)
         if element.scope:
-            entry["/A"] = generic.DictionaryObject({"/O": pdf_name("/Table"), "/Scope": pdf_name(f"/{element.scope}")})
-    numbers: list[generic.PdfObject] = []
-    for index, array in enumerate(parent_tree):
-        numbers += [generic.NumberObject(index), writer.add_object(array)]
-    for key, tag in annotation_keys:
-        numbers += [generic.NumberObject(key), element_refs[tag]]
-    tree_root = writer.add_object(generic.DictionaryObject({
-        "/Type": pdf_name("/StructTreeRoot"), "/K": element_refs[0],
-        "/ParentTree": generic.DictionaryObject({"/Nums": generic.ArrayObject(numbers)}),
-        "/ParentTreeNextKey": generic.NumberObject(len(pages) + len(annotation_keys)),
-    }))
-    element_dicts[0]["/P"] = tree_root
+            extra += b" /A << /O /Table /Scope /%s >>" % element.scope.encode("ascii")
+        element_objects[index].data = b"<< /Type /StructElem /S /%s /P %s /K [%s]%s >>" % (
+            element.role.encode("ascii"), parent, kids, extra)
+    numbers = [b"%d %d 0 R" % (index, array) for index, array in enumerate(parent_tree)]
+    numbers += [b"%d %d 0 R" % (key, element_ids[tag]) for key, tag in annotation_keys]
+    tree_object.data = b"<< /Type /StructTreeRoot /K %d 0 R /ParentTree << /Nums [%s] >> /ParentTreeNextKey %d >>" % (
+        element_ids[0], b" ".join(numbers), len(pages) + len(annotation_keys))
     root["/StructTreeRoot"] = tree_root
     writer.update_root()
     return writer

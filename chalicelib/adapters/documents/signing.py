@@ -20,7 +20,7 @@ from pyhanko.pdf_utils.writer import BasePdfFileWriter
 from pyhanko.sign import attributes, signers
 from pyhanko.sign.fields import MDPPerm, SigSeedSubFilter
 from pyhanko.sign.general import as_signing_certificate_v2
-from pyhanko.sign.timestamps import HTTPTimeStamper
+from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
 from pyhanko.stamp import BaseStampStyle
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
@@ -32,6 +32,18 @@ FIELD_NAME = ISSUERS[ISSUER_INPE].signature_field
 SIGNATURE_REASON = "Documento emitido por el Instituto Nacional Penitenciario"
 SIGNATURE_LOCATION = "Lima, Perú"
 TIMESTAMP_RESERVE = 12_288  # DER bytes for a timestamp token with its TSA chain
+
+_SIGNED_DATA_OID = bytes.fromhex("06092a864886f70d010702")  # id-signedData, 1.2.840.113549.1.7.2
+
+
+def _der(tag: int, content: bytes) -> bytes:
+    """A DER tag-length-value."""
+    length = len(content)
+    if length < 0x80:
+        return bytes((tag, length)) + content
+    size = (length.bit_length() + 7) // 8
+    return bytes((tag, 0x80 | size)) + length.to_bytes(size, "big") + content
+
 
 DerSign = Callable[[bytes], bytes]
 """Signs bytes with ECDSA P-256 / SHA-256 and returns the DER signature (what KMS Sign returns
@@ -104,8 +116,11 @@ class CallbackSigner(signers.Signer):
 
     async def async_sign_prescribed_attributes(self, *args: Any, **kwargs: Any) -> cms.ContentInfo:
         container = await super().async_sign_prescribed_attributes(*args, **kwargs)
-        # Freeze it: pyHanko dumps the container several times while embedding it.
-        return cms.ContentInfo.load(container.dump())
+        # Freeze it as bytes: pyHanko dumps the container several times while embedding it. Letting asn1crypto
+        # serialise the ContentInfo wrapper itself took up to 35 ms for some signer certificates (it re-encodes
+        # the explicitly tagged SignedData); the SignedData dumps at once, and the wrapper is two DER headers.
+        signed_data = container["content"].untag().dump()
+        return cms.ContentInfo.load(_der(0x30, _SIGNED_DATA_OID + _der(0xA0, signed_data)))
 
     def estimated_der_size(self) -> int:
         """Upper bound of the CMS container without timestamp, for ``bytes_reserved``."""
@@ -201,8 +216,11 @@ class PadesPdfSigner:
         self.signer = signer
         self.field_name = field_name
         self.reason = reason
-        self.timestamper = HTTPTimeStamper(timestamp_url) if timestamp_url else None
+        # requests, not pyHanko's default aiohttp client: that one builds a session and a TLS context for every
+        # time stamp (16 ms before any byte is sent).
+        self.timestamper = RequestsHTTPTimeStamper(timestamp_url, timeout=10) if timestamp_url else None
         self.revocation = revocation if self.timestamper is not None else None
+        self._signers: dict[tuple[bool, int], signers.PdfSigner] = {}
         if bytes_reserved is None:
             # Fixed reservation: otherwise pyHanko signs a dummy document first to measure.
             der = signer.estimated_der_size() + (TIMESTAMP_RESERVE if self.timestamper else 0)
@@ -214,6 +232,17 @@ class PadesPdfSigner:
         return "B-LT" if self.revocation is not None else ("B-T" if self.timestamper else "B-B")
 
     def _pdf_signer(self, archive: bool) -> signers.PdfSigner:
+        """pyHanko's signer for this level, reused while the validation context is (pyHanko prepares a
+        good deal on a signer's first signature: building one per document cost 25 ms)."""
+        context = self.revocation.context() if self.revocation is not None else None
+        key = (archive, id(context))
+        cached = self._signers.get(key)
+        if cached is None:
+            self._signers = {k: v for k, v in self._signers.items() if k[1] == id(context)}
+            cached = self._signers[key] = self._new_pdf_signer(archive, context)
+        return cached
+
+    def _new_pdf_signer(self, archive: bool, context: ValidationContext | None) -> signers.PdfSigner:
         lta = archive and self.revocation is not None
         metadata = signers.PdfSignatureMetadata(
             field_name=self.field_name,
@@ -223,8 +252,8 @@ class PadesPdfSigner:
             location=SIGNATURE_LOCATION,
             certify=True,
             docmdp_permissions=MDPPerm.NO_CHANGES,
-            embed_validation_info=self.revocation is not None,
-            validation_context=self.revocation.context() if self.revocation is not None else None,
+            embed_validation_info=context is not None,
+            validation_context=context,
             use_pades_lta=lta,
         )
         return signers.PdfSigner(metadata, self.signer, timestamper=self.timestamper, stamp_style=_NoStamp())
