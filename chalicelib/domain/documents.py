@@ -83,8 +83,30 @@ class CaseLine:
     date: str
 
 
+class _Signed:
+    """What every signed document's content shares: aware times, and its issuer by kind."""
+
+    __slots__ = ()
+    kind: str
+    issued_at: datetime
+    valid_until: datetime
+    holder_name: str
+
+    def __post_init__(self) -> None:
+        if self.issued_at.tzinfo is None or self.valid_until.tzinfo is None:
+            raise ValueError("issued_at and valid_until must be timezone-aware")
+
+    @property
+    def issuer(self) -> Issuer:
+        return issuer_of(self.kind)
+
+    @property
+    def sealed_name(self) -> str:
+        return self.holder_name
+
+
 @dataclass(frozen=True, slots=True)
-class DocumentContent:
+class DocumentContent(_Signed):
     """Everything printed on a signed certificate or attendance certificate.
 
     ``verification_url`` must end with ``/v/{document_id}``: the offline QR check
@@ -105,18 +127,6 @@ class DocumentContent:
     verification_url: str
     extra_lines: tuple[tuple[str, str], ...] = ()
     status: StatusRef | None = None
-
-    def __post_init__(self) -> None:
-        if self.issued_at.tzinfo is None or self.valid_until.tzinfo is None:
-            raise ValueError("issued_at and valid_until must be timezone-aware")
-
-    @property
-    def issuer(self) -> Issuer:
-        return issuer_of(self.kind)
-
-    @property
-    def sealed_name(self) -> str:
-        return self.holder_name
 
     @property
     def sealed_reference(self) -> str:
@@ -139,7 +149,7 @@ class ReportRow:
 
 
 @dataclass(frozen=True, slots=True)
-class ReportContent:
+class ReportContent(_Signed):
     """The daily incident report of a judicial district (annex 4): a header and one row per incident."""
 
     document_id: str
@@ -158,21 +168,9 @@ class ReportContent:
     status: StatusRef | None = None
     kind: str = field(default=KIND_REPORT)
 
-    def __post_init__(self) -> None:
-        if self.issued_at.tzinfo is None or self.valid_until.tzinfo is None:
-            raise ValueError("issued_at and valid_until must be timezone-aware")
-
     @property
-    def issuer(self) -> Issuer:
-        return issuer_of(self.kind)
-
-    @property
-    def holder_name(self) -> str:
+    def holder_name(self) -> str:  # type: ignore[override]
         return f"Distrito Judicial de {self.district}"
-
-    @property
-    def sealed_name(self) -> str:
-        return self.holder_name
 
     @property
     def sealed_reference(self) -> str:
