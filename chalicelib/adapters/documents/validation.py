@@ -58,11 +58,11 @@ def _load_roots(trust_roots_pem: list[bytes]) -> list[asn1_x509.Certificate]:
     return roots
 
 
-def _embedded_data(reader: PdfFileReader) -> dict[str, list[Any]]:
+def _embedded_data(reader: PdfFileReader, roots: list[asn1_x509.Certificate]) -> dict[str, list[Any]]:
     """Certificates, OCSP answers and CRLs of the document security store (empty lists when there is none)."""
     try:
         dss = DocumentSecurityStore.read_dss(reader)
-        context = dss.as_validation_context({})
+        context = dss.as_validation_context({"trust_roots": roots, "allow_fetching": False})
     except Exception:  # noqa: BLE001 - no DSS (B-B, B-T) or a broken one: no embedded validation data
         return {"certs": [], "ocsps": [], "crls": []}
     return {"certs": list(dss.load_certs()), "ocsps": list(context.ocsps), "crls": list(context.crls)}
@@ -129,7 +129,7 @@ def validate_pdf(pdf: bytes, trust_roots_pem: list[bytes], *, moment: datetime |
     try:
         roots = _load_roots(trust_roots_pem)
         signature = signatures[0]
-        embedded = _embedded_data(reader)
+        embedded = _embedded_data(reader, roots)
         level = _level(reader, signature, embedded)
         local: dict[str, Any] = {"trust_roots": roots, "allow_fetching": False, "other_certs": embedded["certs"],
                                  "ocsps": embedded["ocsps"], "crls": embedded["crls"]}
