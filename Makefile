@@ -10,7 +10,7 @@ SUBJECT ?= local-$(ROLE)
 DISTRICTS ?= LIMA
 COURTS ?= 1801-JR-PE-01
 REGISTRY ?= identity
-BENCHES := bench/api.py bench/documents.py bench/checkin.py bench/bot.py bench/coldstart.py
+BENCHES := bench/api.py bench/documents.py bench/qr_decoding.py bench/checkin.py bench/bot.py bench/coldstart.py
 
 export PYTHONPATH := $(CURDIR)
 export AWS_ACCESS_KEY_ID ?= local
@@ -28,7 +28,8 @@ CDK = cd infrastructure && $(AWS_ENV) CDK_DISABLE_VERSION_CHECK=1 npx --no-insta
 CDK_CONTEXT = -c stage=$(CLOUD_STAGE) $(if $(ALARM_EMAIL),-c alarm_email=$(ALARM_EMAIL)) $(foreach c,$(CONTEXT),-c $(c))
 
 .PHONY: tools synth deploy set-webhook signing-cert test-infrastructure
-.PHONY: help install run test test-unit lint demo demo-control token verify-qr bench clean registry-down registry-up
+.PHONY: help install run test test-unit lint demo demo-control token verify-qr rotate-keys bench clean
+.PHONY: registry-down registry-up
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-18s %s\n", $$1, $$2}'
@@ -81,10 +82,18 @@ registry-down: install ## Switch a registry off on the running local stack to tr
 registry-up: install ## Bring it back: make registry-up REGISTRY=identity|warrants
 	@$(PY) -m chalicelib.adapters.local_registries up $(REGISTRY)
 
-verify-qr: install ## Check a QR offline: make verify-qr QR='<text>' | IMAGE=photo.png | PDF=file.pdf
-	@mkdir -p .local && $(PY) -c "from chalicelib.bootstrap import build; import json; print(json.dumps(build().jwks()))" > .local/jwks.json
-	$(PY) -m chalicelib.adapters.documents.verify_cli --jwks .local/jwks.json \
+verify-qr: install ## Check a document offline: make verify-qr QR='<text>' | IMAGE=photo.png | PDF=file.pdf [STATUS=list.jwt] (exit 3: revocation not checked)
+	@mkdir -p .local && $(PY) -c "from chalicelib.bootstrap import build; import json; c = build(); \
+	  open('.local/jwks.json', 'w').write(json.dumps(c.jwks())); open('.local/ca.pem', 'wb').write(c.pki().ca_cert_pem); \
+	  print(c.settings.public_base_url)" > .local/origin.txt
+	$(PY) -m chalicelib.adapters.documents.verify_cli --jwks .local/jwks.json --ca .local/ca.pem \
+	  --origin "$$(cat .local/origin.txt)" $(if $(STATUS),--status-list '$(STATUS)',--fetch-status) \
 	  $(if $(QR),--text '$(QR)',$(if $(IMAGE),--image '$(IMAGE)',--pdf '$(PDF)'))
+
+rotate-keys: install ## New QR seal and PDF signing keys for every issuer of the local stack (old documents keep verifying)
+	@$(PY) -c "from chalicelib.adapters.documents.pki import rotate_keys; from chalicelib.settings import load_settings; \
+	  [print(f'{issuer}: QR key {old} -> {new} (the old key stays published); new signing key certified') \
+	   for issuer, (old, new) in rotate_keys(load_settings().pki_dir).items()]"
 
 bench: install ## Benchmarks (figures as name: value lines)
 	@for b in $(BENCHES); do $(PY) $$b || exit 1; done

@@ -1,8 +1,11 @@
-"""Benchmark: signed documents per second on one core, against pyHanko signing a blank page.
+"""Benchmark: signed documents per second on one core, against pyHanko signing a blank page; and what the
+long-term level (PAdES B-LT) costs against the time-stamp round trip and the embedding of validation data.
 
-Run: .venv/bin/python bench/documents.py [--iterations N] [--rounds R]
-Prints exactly three lines: documents_per_second, blank_signatures_per_second and
-ratio (time per document / time per blank signature).
+Run: .venv/bin/python bench/documents.py [--iterations N] [--rounds R] [--lt-iterations M]
+Prints: documents_per_second (tagged PDF/A, PAdES B-B), blank_signatures_per_second and ratio (time per
+document / time per blank signature), as before; then, with the local test PKI's services running in this
+process, lt_document_ms (a B-LT certificate), tsa_round_trip_ms (one RFC 3161 request alone), lt_extra_ms
+(B-LT minus B-B) and lt_embedding_ms (what remains of it after the time stamp: validation and the DSS update).
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from chalicelib.domain.documents import (  # noqa: E402
     CaseLine,
     DocumentContent,
 )
+from infrastructure.local.pki_services import serve  # noqa: E402
+from tests.conftest import free_port  # noqa: E402
 
 GIVEN = ["JUAN CARLOS", "MARÍA DEL PILAR", "JOSÉ LUIS", "ROSA ELENA", "ÁNGEL", "LUCÍA", "FÉLIX", "NOEMÍ"]
 SURNAMES = ["QUISPE", "MAMANI", "ÑAÑEZ", "GÜÉMEZ", "FLORES", "HUAMÁN", "RODRÍGUEZ", "CHÁVEZ", "PEÑA"]
@@ -86,6 +91,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--iterations", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--lt-iterations", type=int, default=60)
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {0})
@@ -124,11 +130,58 @@ def main() -> None:
                 blank_time += clock() - middle
         count = args.rounds * len(contents)
 
+        lt = _long_term(work, contents, args.lt_iterations, pipeline)
+
     per_document = document_time / count
     per_blank = blank_time / count
     print(f"documents_per_second: {1 / per_document:.1f}")
     print(f"blank_signatures_per_second: {1 / per_blank:.1f}")
     print(f"ratio: {per_document / per_blank:.2f}")
+    for name, value in lt.items():
+        print(f"{name}: {value:.1f}")
+
+
+def _long_term(work: Path, contents: list[DocumentContent], iterations: int, plain: object) -> dict[str, float]:
+    """B-B and B-LT documents and bare time-stamp requests, alternating, against the in-process PKI services."""
+    import asyncio
+    import hashlib
+
+    from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
+
+    port = free_port()
+    pki = ensure_local_pki(work / "pki", f"http://127.0.0.1:{port}")
+    server = serve(port, pki)
+    try:
+        long_term = local_pipeline(pki, timestamp_url=pki.timestamp_url)
+        stamper = RequestsHTTPTimeStamper(pki.timestamp_url)
+        loop = asyncio.new_event_loop()
+
+        def stamp() -> None:
+            loop.run_until_complete(stamper.async_timestamp(hashlib.sha256(b"x").digest(), "sha256"))
+
+        for content in contents[:5]:  # warm up: OCSP answers fetched once, TSA connection, code paths
+            long_term.produce(content)
+            stamp()
+        totals = {"bb": 0.0, "lt": 0.0, "tsa": 0.0}
+        clock = time.perf_counter
+        for content in contents[:iterations]:
+            start = clock()
+            plain.produce(content)  # type: ignore[attr-defined]
+            middle = clock()
+            long_term.produce(content)
+            end = clock()
+            stamp()
+            totals["bb"] += middle - start
+            totals["lt"] += end - middle
+            totals["tsa"] += clock() - end
+        loop.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    count = min(iterations, len(contents))
+    bb, lt, tsa = (1000 * totals[key] / count for key in ("bb", "lt", "tsa"))
+    return {"lt_document_ms": lt, "bb_document_ms": bb, "tsa_round_trip_ms": tsa, "lt_extra_ms": lt - bb,
+            "lt_embedding_ms": lt - bb - tsa}
 
 
 if __name__ == "__main__":

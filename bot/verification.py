@@ -93,14 +93,22 @@ async def on_photo(turn: Turn) -> None:
         log.info("verification refused", extra={"update_id": turn.update.update_id, "code": error.code})
         await turn.say("verify.unavailable")
         return
-    # A QR whose signed data fails the offline check is forged, whatever the registry says.
-    key = "verify.qr.invalid" if result.get("offline_check") == "invalid" else f"verify.qr.{result.get('status')}"
+    # A QR whose signed data fails the offline check is forged, whatever the registry says; one that leads to
+    # another site is named as such, so the person does not follow it.
+    if result.get("offline_reason") == "foreign_url":
+        key = "verify.qr.foreign_url"
+    elif result.get("offline_check") == "invalid":
+        key = "verify.qr.invalid"
+    else:
+        key = f"verify.qr.{result.get('status')}"
     await turn.send(_answer(turn, key if has(key, turn.lang) else "verify.qr.unknown", result))
 
 
 def _answer(turn: Turn, key: str, result: dict[str, Any]) -> str:
     """The verdict, then what the document says (so the reader can compare it with the paper in hand)."""
-    lines = [turn.t(key)]
+    issuer = result.get("issuer")
+    lines = [turn.t(key, site=result.get("points_to") or "",
+                    issuer=issuer.get("name", "") if isinstance(issuer, dict) else "")]
     document = result.get("document")
     if isinstance(document, dict) and key not in ("verify.qr.invalid", "verify.pdf.altered"):
         kind = document.get("document_type")

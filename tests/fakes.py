@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
+from chalicelib.domain.documents import StatusRef
 from chalicelib.domain.errors import ConcurrentUpdate
 from chalicelib.domain.issued import IssuedDocument
 from chalicelib.domain.matching import RegistryPerson, blocking_keys
@@ -42,6 +43,9 @@ class FakeTransaction:
 
     def put_document(self, document: IssuedDocument) -> None:
         self.ops.append(("document", document))
+
+    def set_document_status(self, issuer: str, status: StatusRef, value: int) -> None:
+        self.ops.append(("status", (issuer, status, value)))
 
     def commit(self) -> None:
         s = self.store
@@ -83,6 +87,10 @@ class FakeTransaction:
                 s.processed.add(value)
             elif kind == "audit":
                 s.audit.append(value)
+            elif kind == "status":
+                issuer, ref, status = value
+                entries = s.status_lists.setdefault((issuer, ref.list_id), {})
+                entries[ref.index] = max(entries.get(ref.index, 0), status) if status != 1 else 1
 
 
 class FakeStore:
@@ -96,6 +104,10 @@ class FakeStore:
         self.audit: list[AuditEntry] = []
         self.counters: dict[str, int] = {}
         self.documents: dict[str, IssuedDocument] = {}
+        self.status_lists: dict[tuple[str, int], dict[int, int]] = {}
+
+    def status_entries(self, issuer: str, list_id: int) -> dict[int, int]:
+        return dict(self.status_lists.get((issuer, list_id), {}))
 
     def get_request(self, request_id: str) -> CertificateRequest | None:
         return self.requests.get(request_id)

@@ -80,6 +80,8 @@ class FakeTransaction:
     def put_contingency(self, contingency: Contingency) -> None: self._put("contingency", contingency)
     def put_report(self, report: DailyReport) -> None: self._put("report", report)
     def put_document(self, document: IssuedDocument) -> None: self._put("document", document)
+    def set_document_status(self, issuer: str, status: Any, value: int) -> None:
+        self._put("status", (issuer, status, value))
     def add_event(self, event: Event) -> None: self._put("event", event)
     def add_audit(self, entry: AuditEntry) -> None: self._put("audit", entry)
     def mark_processed(self, handler: str, event_id: str) -> None:
@@ -147,6 +149,8 @@ class FakeTransaction:
                 d.markers[value] = dict(extra or {})
             elif kind in ("open_outage", "close_outage"):
                 d.outages[value.registry] = value
+            elif kind == "status":
+                d.markers[f"status#{value[0]}#{value[1]}"] = {"value": value[2]}
             elif kind == "event":
                 d.events.append(value)
             elif kind == "audit":

@@ -9,6 +9,7 @@ from pynamodb.attributes import (
     BooleanAttribute,
     JSONAttribute,
     NumberAttribute,
+    NumberSetAttribute,
     TTLAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
@@ -237,6 +238,20 @@ class DocumentModel(Model):
         sha256 = UnicodeAttribute(hash_key=True)
 
     by_hash = ByHash()
+
+
+class StatusListModel(Model):
+    """The entries of one status list that are not valid: revoked or superseded document indexes.
+
+    Entries are only ever added (atomic ``ADD`` to a number set), so concurrent revocations need no lock.
+    """
+
+    class Meta:
+        table_name = "status-lists"
+
+    list_key = UnicodeAttribute(hash_key=True)  # ISSUER#LIST
+    revoked = NumberSetAttribute(null=True)
+    superseded = NumberSetAttribute(null=True)
 
 
 class MeasureModel(Model):
@@ -576,7 +591,7 @@ class DailyReportModel(Model):
 
 ALL_MODELS: tuple[type[Model], ...] = (
     RequestModel, IdempotencyModel, OrderModel, PaymentModel, OutboxModel, ProcessedModel, CounterModel,
-    AuditModel, IdentityModel, RecordModel, NameIndexModel, LedgerModel, DocumentModel,
+    AuditModel, IdentityModel, RecordModel, NameIndexModel, LedgerModel, DocumentModel, StatusListModel,
     MeasureModel, EnrolmentModel, LinkAttemptModel, UnmatchedEnrolmentModel, CheckinModel, WindowModel,
     IncidentModel, WarrantModel, WarrantNameIndexModel, CalendarModel,
     OfficerModel, CaseModel, ControlMarkerModel, ContingencyModel, DailyReportModel,

@@ -15,6 +15,7 @@ from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from ..domain.documents import STATUS_REVOKED, STATUS_SUPERSEDED, StatusRef
 from ..domain.errors import ConcurrentUpdate, DomainError, ServiceUnavailable
 from ..domain.identity import Applicant
 from ..domain.issued import IssuedDocument, RevocationReason
@@ -163,6 +164,9 @@ def document_to_model(document: IssuedDocument) -> m.DocumentModel:
         "valid_until": _iso(document.valid_until), "storage_key": document.storage_key,
         "revoked_at": _iso(document.revoked_at) if document.revoked_at else None,
         "revocation_reason": document.revocation_reason.value if document.revocation_reason else None,
+        "status": [document.status.list_id, document.status.index] if document.status else None,
+        "superseded_by": document.superseded_by,
+        "superseded_at": _iso(document.superseded_at) if document.superseded_at else None,
     }
     item = m.DocumentModel(document.document_id, sha256=document.sha256, body=body)
     if document.version:
@@ -179,7 +183,8 @@ def document_from_model(item: m.DocumentModel) -> IssuedDocument:
         issued_at=datetime.fromisoformat(b["issued_at"]), valid_until=datetime.fromisoformat(b["valid_until"]),
         sha256=item.sha256, storage_key=b["storage_key"], revoked_at=_dt(b.get("revoked_at")),
         revocation_reason=RevocationReason(b["revocation_reason"]) if b.get("revocation_reason") else None,
-        version=int(item.version or 0))
+        version=int(item.version or 0), status=StatusRef(*b["status"]) if b.get("status") else None,
+        superseded_by=b.get("superseded_by"), superseded_at=_dt(b.get("superseded_at")))
 
 
 # --- the store -----------------------------------------------------------------------------------
@@ -189,7 +194,8 @@ class DynamoTransaction:
         self._connection = connection
         self._writes: list[tuple[str, Model, Any]] = []
         self._deletes: set[int] = set()
-        self._updates: set[int] = set()
+        self._existing: set[int] = set()  # versioned records that exist: a failed condition is a lost race
+        self._updates: list[tuple[Model, list[Any]]] = []
 
     def put_request(self, request: CertificateRequest) -> None:
         self._writes.append(("request", request_to_model(request), None))
@@ -226,16 +232,22 @@ class DynamoTransaction:
     def put_item(self, kind: str, item: Model, condition: Any = None) -> None:
         """Any other model; versioned items are conditional on their version, `condition` adds to it."""
         if getattr(type(item), "_version_attribute_name", None) and getattr(item, "version", None):
-            self._updates.add(id(item))  # an existing versioned record: a failed condition means a lost race
+            self._existing.add(id(item))
         self._writes.append((kind, item, condition))
 
     def delete_item(self, kind: str, item: Model, condition: Any = None) -> None:
         self._deletes.add(id(item))
         self._writes.append((kind, item, condition))
 
+    def set_document_status(self, issuer: str, status: StatusRef, value: int) -> None:
+        """Mark a document's status-list entry revoked or superseded (entries never return to valid)."""
+        attribute = {STATUS_REVOKED: m.StatusListModel.revoked,
+                     STATUS_SUPERSEDED: m.StatusListModel.superseded}[value]
+        self._updates.append((m.StatusListModel(f"{issuer}#{status.list_id}"), [attribute.add({status.index})]))
+
     @translate_errors
     def commit(self) -> None:
-        if not self._writes:
+        if not self._writes and not self._updates:
             return
         try:
             with TransactWrite(connection=self._connection) as tx:
@@ -244,12 +256,14 @@ class DynamoTransaction:
                         tx.delete(item, condition=condition)
                     else:
                         tx.save(item, condition=condition)
+                for item, actions in self._updates:
+                    tx.update(item, actions=actions)
         except TransactWriteError as exc:
             reasons = exc.cancellation_reasons or []
             for (kind, item, _), reason in zip(self._writes, reasons, strict=False):
                 if reason is not None and getattr(reason, "code", None) == "ConditionalCheckFailed":
                     # A versioned item that existed changed meanwhile; anything new was already there.
-                    if kind in ("request", "order") or id(item) in self._updates:
+                    if kind in ("request", "order") or id(item) in self._existing:
                         raise ConcurrentUpdate(f"The {kind} changed meanwhile; try again.") from exc
                     raise AlreadyExists(kind) from exc
             raise
@@ -339,6 +353,17 @@ class DynamoStore:
 
     def transaction(self) -> DynamoTransaction:
         return DynamoTransaction(self._connection)
+
+    @translate_errors
+    def status_entries(self, issuer: str, list_id: int) -> dict[int, int]:
+        """The entries of a status list that are not valid (index -> status value)."""
+        try:
+            item = m.StatusListModel.get(f"{issuer}#{list_id}", consistent_read=True)
+        except m.StatusListModel.DoesNotExist:
+            return {}
+        entries = {int(index): STATUS_SUPERSEDED for index in item.superseded or ()}
+        entries.update({int(index): STATUS_REVOKED for index in item.revoked or ()})  # revoked wins
+        return entries
 
     @translate_errors
     def ping(self) -> None:

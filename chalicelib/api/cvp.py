@@ -101,7 +101,8 @@ def generate_report(district, day):  # type: ignore[no-untyped-def]
     who, c = _as(Role.CVP_HEAD, Role.ADMIN)
     k = c.control
     return json_response(reports.generate_report(district, day, operator=who, incidents=k.incidents,
-                                                 reports=k.reports, producer=c.producer(), storage=c.storage,
+                                                 reports=k.reports, documents=c.store, producer=c.producer(),
+                                                 storage=c.storage,
                                                  uow=k.uow, audit=c.audit, clock=c.clock,
                                                  public_base_url=c.settings.public_base_url), 201)
 

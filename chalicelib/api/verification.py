@@ -9,6 +9,7 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from ..bootstrap import container
+from ..domain.documents import ISSUERS
 from ..domain.errors import DomainError
 from ..services import documents
 from .http import handled, json_body, json_response
@@ -49,20 +50,38 @@ def verify_upload():  # type: ignore[no-untyped-def]
     if content_type == "application/json":
         body = json_body(request)
         text = body.get("qr_text") if isinstance(body, dict) else None
-        from ..adapters.documents import verify_qr_text
+        from ..adapters.documents.seal import load_roots, verify_qr_text
 
-        return json_response(documents.check_qr_text(text, store=c.store, jwks=c.jwks(), verify=verify_qr_text,
-                                                     clock=c.clock))
+        return json_response(documents.check_qr_text(
+            text, store=c.store, jwks=c.jwks(), verify=verify_qr_text, clock=c.clock,
+            roots=load_roots(c.pki().ca_cert_pem), origin=c.settings.public_base_url))
     raw = request.raw_body or b""
     if not raw:
         raise DomainError("Expected the PDF file as the request body.", code="missing_body", field="file")
     from ..adapters.documents import validate_pdf
 
     pki = c.pki()
-    signer_cn = pki.signer_certificate.subject.rfc4514_string().split("CN=")[-1].split(",")[0]
+    names = pki.signer_common_names() if hasattr(pki, "signer_common_names") else {
+        pki.signer_certificate.subject.rfc4514_string().split("CN=")[-1].split(",")[0]}
     return json_response(documents.check_upload(raw, store=c.store, validate=validate_pdf,
-                                                trust_roots=[pki.ca_cert_pem], signer_cn=signer_cn,
-                                                clock=c.clock))
+                                                trust_roots=[pki.ca_cert_pem], signer_cn=names, clock=c.clock))
+
+
+@bp.route("/.well-known/status/{issuer}/{list_id}", methods=["GET"])
+@handled(_request)
+def status_list(issuer, list_id):  # type: ignore[no-untyped-def]
+    """The issuer's signed status list (IETF Token Status List, JWT): what offline verifiers check
+    revocation and supersession against. Cacheable for as long as its ``ttl`` says."""
+    c = container()
+    from ..adapters.documents.status_token import TTL, sign_status_list
+
+    token = documents.status_list_token(
+        issuer, list_id, store=c.store, clock=c.clock,
+        sign_list=sign_status_list(c.producer().sealer(issuer) if issuer in ISSUERS else None,
+                                   c.settings.public_base_url))
+    return Response(body=token, status_code=200,
+                    headers={"Content-Type": "application/statuslist+jwt",
+                             "Cache-Control": f"public, max-age={int(TTL.total_seconds())}"})
 
 
 @bp.route("/.well-known/jwks.json", methods=["GET"])
@@ -82,6 +101,8 @@ _STATUS_TEXT = {
     "valid": ("ok", "Documento auténtico y vigente", "Authentic and current"),
     "expired": ("warn", "Documento auténtico, pero vencido", "Authentic, but expired"),
     "revoked": ("bad", "Documento revocado: no tiene valor", "Revoked: this document is not valid"),
+    "superseded": ("bad", "Documento reemplazado por una revisión posterior: no tiene valor",
+                   "Superseded by a later revision: this version is not valid"),
     "unknown": ("bad", "Documento no reconocido", "Unknown document: we did not issue it"),
 }
 _REASONS = {
@@ -107,10 +128,15 @@ def render_page(view: dict[str, Any]) -> str:
     tone, es, en = _STATUS_TEXT[status]
     rows = ""
     document = view.get("document")
+    issuer = (view.get("issuer") or {}).get("name") or "el Estado peruano"
     if document:
-        fields = [("Documento / Document", document["title"]), ("Número / Number", document["number"]),
-                  ("Titular / Holder", document["holder_name"]),
-                  ("Documento de identidad / ID", f"{document['document_type']} {document['document_number']}"),
+        holder = ("Ámbito / Scope", document["holder_name"]) if document["kind"] == "report" else (
+            "Titular / Holder", document["holder_name"])
+        reference = ("Fecha y revisión / Date and revision", document["document_number"]) \
+            if document["kind"] == "report" else (
+            "Documento de identidad / ID", f"{document['document_type']} {document['document_number']}")
+        fields = [("Emitido por / Issued by", issuer), ("Documento / Document", document["title"]),
+                  ("Número / Number", document["number"]), holder, reference,
                   ("Resultado / Result", document["result"]),
                   ("Emitido / Issued", _date(document["issued_at"]) + " (hora de Perú)"),
                   ("Válido hasta / Valid until", _date(document["valid_until"]))]
@@ -122,13 +148,19 @@ def render_page(view: dict[str, Any]) -> str:
         reason_es, reason_en = _REASONS.get(view.get("revocation_reason") or "other", _REASONS["other"])
         revoked = (f"<p class=detail>Revocado el {_date(view['revoked_at'])} — motivo: {reason_es}.<br>"
                    f"<span lang=en>Revoked on {_date(view['revoked_at'])} — reason: {reason_en}.</span></p>")
+    if status == "superseded" and view.get("superseded_at"):
+        revoked = (f"<p class=detail>Reemplazado el {_date(view['superseded_at'])} por una revisión posterior; "
+                   f"pida la versión vigente.<br><span lang=en>Replaced on {_date(view['superseded_at'])} by a "
+                   "later revision; ask for the current one.</span></p>")
     table = f"<table>{rows}</table>" if rows else (
-        "<p class=detail>Este código no corresponde a ningún documento emitido por el INPE.<br>"
-        "<span lang=en>This code does not match any document issued by INPE.</span></p>")
+        "<p class=detail>Este código no corresponde a ningún documento emitido por este servicio "
+        "(Instituto Nacional Penitenciario, Poder Judicial del Perú).<br>"
+        "<span lang=en>This code does not match any document issued by this service.</span></p>")
     data = html.escape(json.dumps({"status": status}))
+    heading = issuer if view.get("issuer") else "INPE · Poder Judicial del Perú"
     return f"""<!doctype html>
 <html lang="es"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex"><title>Verificación de documento — INPE</title>
+<meta name="robots" content="noindex"><title>Verificación de documento — {html.escape(issuer)}</title>
 <style>
 body{{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;background:#f4f5f7;color:#1b1b1b}}
 header{{background:#7a0c0c;color:#fff;padding:.8rem 1rem;font-size:.95rem}}
@@ -143,7 +175,7 @@ th,td{{text-align:left;padding:.6rem .7rem;border-bottom:1px solid #e5e5e5;verti
 th{{width:40%;color:#555;font-weight:600;font-size:.9rem}}
 .detail{{font-size:1rem}} footer{{color:#666;font-size:.85rem;padding:1rem 0}}
 </style></head>
-<body data-verification="{data}"><header>Instituto Nacional Penitenciario · Verificación de documentos</header>
+<body data-verification="{data}"><header>{html.escape(heading)} · Verificación de documentos</header>
 <main><div class="verdict {tone}" id="verdict" data-status="{status}">{html.escape(es)}
 <small lang="en">{html.escape(en)}</small></div>{revoked}{table}
 <footer>Compare estos datos con los del documento impreso. Los datos personales se muestran

@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from .documents import StatusRef
 from .errors import DomainError, ValidationError
 
 
@@ -22,6 +23,7 @@ class Verdict(StrEnum):
     VALID = "valid"
     EXPIRED = "expired"
     REVOKED = "revoked"
+    SUPERSEDED = "superseded"
     UNKNOWN = "unknown"
 
 
@@ -45,10 +47,15 @@ class IssuedDocument:
     revoked_at: datetime | None = None
     revocation_reason: RevocationReason | None = None
     version: int = 0
+    status: StatusRef | None = None  # its entry in the issuer's status list (QR codes point to it)
+    superseded_by: str | None = None  # the document id of the revision that replaces it
+    superseded_at: datetime | None = None
 
     def verdict(self, now: datetime) -> Verdict:
         if self.revoked_at is not None:
             return Verdict.REVOKED
+        if self.superseded_by is not None:
+            return Verdict.SUPERSEDED
         if now >= self.valid_until:
             return Verdict.EXPIRED
         return Verdict.VALID
@@ -57,6 +64,9 @@ class IssuedDocument:
         if self.revoked_at is not None:
             raise DomainError("This document is already revoked.", code="already_revoked")
         return replace(self, revoked_at=at, revocation_reason=reason)
+
+    def supersede(self, by: str, at: datetime) -> IssuedDocument:
+        return replace(self, superseded_by=by, superseded_at=at)
 
 
 def parse_revocation(payload: Any) -> tuple[RevocationReason, str]:

@@ -38,8 +38,8 @@ def _issue_attendance(event: Event, c: Container) -> None:
 
     policy = IssuePolicy(c.settings.public_base_url, timedelta(days=c.settings.attendance_validity_days))
     issue_attendance(event.aggregate_id, store=c.store, checkins=c.control.checkins, measures=c.control.measures,
-                     enrolments=c.control.enrolments, storage=c.storage, producer=c.producer(), clock=c.clock,
-                     policy=policy)
+                     enrolments=c.control.enrolments, calendars=c.control.calendars, storage=c.storage,
+                     producer=c.producer(), clock=c.clock, policy=policy)
 
 
 def _notify(event: Event, c: Container) -> None:

@@ -146,8 +146,8 @@ def not_enrolled(c: Container) -> int:
 def daily_reports(c: Container) -> int:
     k = c.control
     return reports.daily_reports_job(officers=k.officers, incidents=k.incidents, reports=k.reports,
-                                     producer=c.producer(), storage=c.storage, uow=k.uow, clock=c.clock,
-                                     public_base_url=c.settings.public_base_url)
+                                     documents=c.store, producer=c.producer(), storage=c.storage, uow=k.uow,
+                                     clock=c.clock, public_base_url=c.settings.public_base_url)
 
 
 def recovery(c: Container) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Issuing signed certificates from approved requests, and verifying them: by id, by QR text, by upload."""
+"""Issuing signed documents (certificates, attendance certificates, daily reports' content) and verifying them:
+by id, by QR text, by upload; revocation and supersession, and the issuers' status lists."""
 
 from __future__ import annotations
 
@@ -8,17 +9,27 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..domain.control.ports import Checkins, Enrolments, Measures
+from ..domain import status_list
+from ..domain.control.calendar import PERU, Window
+from ..domain.control.ports import Calendars, Checkins, Enrolments, Measures
 from ..domain.documents import (
+    ISSUERS,
     KIND_CERTIFICATE,
+    STATUS_REVOKED,
+    STATUS_SUPERSEDED,
     CaseLine,
     DocumentContent,
-    mask_document_number,
+    ReportContent,
+    ReportRow,
+    SignedContent,
+    StatusRef,
+    issuer_of,
 )
 from ..domain.errors import DomainError, NotFound, PayloadTooLarge
 from ..domain.issued import IssuedDocument, Verdict, parse_revocation
 from ..domain.ports import AlreadyExists, AuditEntry, Clock, DocumentProducer, DocumentStorage, Store
 from ..domain.requests import CertificateRequest, Result, Status
+from .control.calendar import window_for
 
 CERTIFICATE_TITLE = "CERTIFICADO DE ANTECEDENTES JUDICIALES"
 DOCUMENT_TYPE_NAMES = {"DNI": "DNI", "CE": "Carné de Extranjería", "PTP": "PTP/CPP", "PASSPORT": "Pasaporte"}
@@ -33,6 +44,35 @@ class IssuePolicy:
 
     def verification_url(self, document_id: str) -> str:
         return f"{self.public_base_url}/v/{document_id}"
+
+
+def allocate_status(store: Store, issuer: str) -> StatusRef:
+    """The next entry of the issuer's status list, for a document about to be sealed."""
+    return status_list.allocate(store.next_number(f"status-{issuer}"))
+
+
+def issued_record(content: SignedContent, *, owner: str, source_id: str, sha256: str, storage_key: str,
+                  document_type: str | None = None, masked_document_number: str | None = None,
+                  cases: tuple[dict[str, str], ...] = ()) -> IssuedDocument:
+    """What is kept of a signed document: what verification answers from, and its status-list entry."""
+    return IssuedDocument(
+        document_id=content.document_id, kind=content.kind, title=content.title, number=content.number,
+        owner=owner, source_id=source_id, holder_name=content.holder_name,
+        document_type=document_type if document_type is not None else getattr(content, "document_type", ""),
+        masked_document_number=(masked_document_number if masked_document_number is not None
+                                else content.sealed_reference),
+        result=content.result, cases=cases, issued_at=content.issued_at, valid_until=content.valid_until,
+        sha256=sha256, storage_key=storage_key, status=content.status)
+
+
+def supersede(tx: Any, previous: IssuedDocument | None, *, by: str, at: datetime) -> None:
+    """In ``tx``: ``previous`` is replaced by the document ``by`` (a new revision); its QR's status-list
+    entry says superseded, and verification by id says so too."""
+    if previous is None or previous.superseded_by is not None:
+        return
+    tx.put_document(previous.supersede(by, at))
+    if previous.status is not None:
+        tx.set_document_status(issuer_of(previous.kind).code, previous.status, STATUS_SUPERSEDED)
 
 
 def _cases(request: CertificateRequest) -> tuple[dict[str, str], ...]:
@@ -62,19 +102,15 @@ def issue_certificate(request_id: str, *, store: Store, storage: DocumentStorage
             cases=tuple(CaseLine(c.get("case_file", ""), c.get("court", ""), c.get("offence", ""),
                                  c.get("date", "")) for c in cases),
             issued_at=now, valid_until=now + policy.validity,
-            verification_url=policy.verification_url(document_id))
+            verification_url=policy.verification_url(document_id),
+            status=allocate_status(store, issuer_of(KIND_CERTIFICATE).code))
         pdf = producer.produce(content)
         sha256 = hashlib.sha256(pdf).hexdigest()
         # The file name carries the hash: a losing concurrent run leaves a spare file, never a mismatch.
         key = f"certificates/{document_id}-{sha256[:16]}.pdf"
         storage.put(key, pdf)
-        document = IssuedDocument(
-            document_id=document_id, kind=KIND_CERTIFICATE, title=CERTIFICATE_TITLE, number=request.number,
-            owner=request.owner, source_id=request.request_id, holder_name=applicant.full_name,
-            document_type=content.document_type,
-            masked_document_number=mask_document_number(applicant.document_number),
-            result=request.result.value, cases=cases, issued_at=now, valid_until=content.valid_until,
-            sha256=sha256, storage_key=key)
+        document = issued_record(content, owner=request.owner, source_id=request.request_id, sha256=sha256,
+                                 storage_key=key, cases=cases)
     else:
         document = existing  # recorded by an earlier run that stopped before the request moved on
     issued, event = request.transition(Status.ISSUED, clock.now(), "issuer")
@@ -112,8 +148,10 @@ def lookup(document_id: str, store: Store) -> IssuedDocument | None:
 def verification_view(document: IssuedDocument | None, now: datetime) -> dict[str, Any]:
     if document is None:
         return {"status": Verdict.UNKNOWN.value}
+    issuer = issuer_of(document.kind)
     view: dict[str, Any] = {
         "status": document.verdict(now).value,
+        "issuer": {"code": issuer.code, "name": issuer.name},
         "document": {
             "kind": document.kind, "title": document.title, "number": document.number,
             "holder_name": document.holder_name, "document_type": document.document_type,
@@ -125,6 +163,9 @@ def verification_view(document: IssuedDocument | None, now: datetime) -> dict[st
     if document.revoked_at is not None:
         view["revoked_at"] = document.revoked_at.isoformat()
         view["revocation_reason"] = document.revocation_reason.value if document.revocation_reason else None
+    if document.superseded_by is not None:
+        view["superseded_by"] = document.superseded_by
+        view["superseded_at"] = document.superseded_at.isoformat() if document.superseded_at else None
     return view
 
 
@@ -144,11 +185,13 @@ def revoke(document_id: str, payload: Any, *, operator: Any, store: Store, clock
 
     tx.add_event(Event(new_id(), "document.revoked", document_id, now,
                        {"owner": document.owner, "reason": reason.value}))
+    if document.status is not None:  # offline verifiers learn it from the issuer's status list
+        tx.set_document_status(issuer_of(document.kind).code, document.status, STATUS_REVOKED)
     tx.commit()
     return revoked
 
 
-def check_upload(pdf: bytes, *, store: Store, validate: Any, trust_roots: list[bytes], signer_cn: str,
+def check_upload(pdf: bytes, *, store: Store, validate: Any, trust_roots: list[bytes], signer_cn: str | set[str],
                  clock: Clock) -> dict[str, Any]:
     """authentic: our signature, intact, and the exact file issued; altered: claims to be ours but is not
     that file; not_ours: no signature of ours at all."""
@@ -160,34 +203,69 @@ def check_upload(pdf: bytes, *, store: Store, validate: Any, trust_roots: list[b
     document = store.document_by_hash(check.sha256) if check.signature_valid else None
     if document is not None:
         return {"verdict": "authentic", **verification_view(document, clock.now())}
-    ours = check.signed and (check.signature_valid or check.signer_cn == signer_cn)
+    names = {signer_cn} if isinstance(signer_cn, str) else signer_cn
+    ours = check.signed and (check.signature_valid or check.signer_cn in names)
     return {"verdict": "altered" if ours else "not_ours", "status": Verdict.UNKNOWN.value,
             "signature_valid": check.signature_valid}
 
 
-def check_qr_text(text: Any, *, store: Store, jwks: dict[str, Any], verify: Any, clock: Clock
-                  ) -> dict[str, Any]:
-    """The offline check of the QR's signed data, plus the registry's current word on the document."""
+def check_qr_text(text: Any, *, store: Store, jwks: dict[str, Any], verify: Any, clock: Clock,
+                  roots: Any = (), origin: str | None = None) -> dict[str, Any]:
+    """The offline check of the QR's signed data, plus the registry's current word on the document.
+
+    A QR whose URL is not under ``origin`` (the service's own) is refused whatever it carries, with the site it
+    points to, and no document is looked up for it."""
     if not isinstance(text, str) or not 1 <= len(text) <= 4096:
         raise DomainError("Expected the QR's text (at most 4096 characters).", code="invalid_field",
                           field="qr_text")
     now = clock.now()
-    sealed = verify(text, jwks, now)
+    sealed = verify(text, jwks, now, roots=roots, expected_origin=origin)
+    if sealed.reason == "foreign_url":
+        from urllib.parse import urlsplit
+
+        return {"offline_check": "invalid", "offline_reason": sealed.reason,
+                "points_to": urlsplit(sealed.url or "").netloc, "status": Verdict.UNKNOWN.value}
     document_id = sealed.data.document_id if sealed.data else text.split("#")[0].rstrip("/").rsplit("/", 1)[-1]
     document = lookup(document_id, store)
     return {"offline_check": "valid" if sealed.valid else "invalid", "offline_reason": sealed.reason,
             **verification_view(document, now)}
 
 
+def status_list_token(issuer: str, list_id: str, *, store: Store, sign_list: Any, clock: Clock) -> str:
+    """The issuer's status list ``list_id``, signed now by ``sign_list(issuer=, list_id=, entries=, now=)``
+    (the issuer's QR seal key); the entries that are not valid are read with one key lookup."""
+    if issuer not in ISSUERS or not list_id.isdigit() or not 1 <= int(list_id) <= 100_000:
+        raise NotFound("No such status list.")
+    number = int(list_id)
+    token: str = sign_list(issuer=issuer, list_id=number, entries=store.status_entries(issuer, number),
+                           now=clock.now().replace(microsecond=0))
+    return token
+
+
 ATTENDANCE_TITLE = "CONSTANCIA DE ANOTACIÓN DE ASISTENCIA"
 
 
-def issue_attendance(checkin_id: str, *, store: Store, checkins: Checkins, measures: Measures,
-                     enrolments: Enrolments, storage: DocumentStorage, producer: DocumentProducer, clock: Clock,
-                     policy: IssuePolicy) -> IssuedDocument | None:
-    """Handler of control.registered: the signed attendance certificate, one per registration."""
-    from ..domain.documents import KIND_ATTENDANCE, RESULT_ATTENDANCE
+def _peru_time(moment: datetime) -> str:
     from .time import PERU
+
+    return f"{moment.astimezone(PERU):%d/%m/%Y %H:%M} (hora de Perú)"
+
+
+def _period_text(window: Window | None, window_key: str, registered_at: datetime) -> str:
+    """The control period as a person reads it: its dates in the calendar, and the day of the check-in."""
+    from .time import PERU
+
+    day = f"{registered_at.astimezone(PERU):%d/%m/%Y}"
+    if window is not None and window.key == window_key:
+        return f"del {window.start:%d/%m/%Y} al {window.end:%d/%m/%Y} (control del {day})"
+    return f"Control del {day}"
+
+
+def issue_attendance(checkin_id: str, *, store: Store, checkins: Checkins, measures: Measures,
+                     enrolments: Enrolments, calendars: Calendars, storage: DocumentStorage,
+                     producer: DocumentProducer, clock: Clock, policy: IssuePolicy) -> IssuedDocument | None:
+    """Handler of control.registered: the judiciary's signed attendance certificate, one per registration."""
+    from ..domain.documents import KIND_ATTENDANCE, RESULT_ATTENDANCE
 
     checkin = checkins.get_checkin(checkin_id)
     if checkin is None or checkin.outcome != "registered" or not checkin.document_id:
@@ -201,27 +279,26 @@ def issue_attendance(checkin_id: str, *, store: Store, checkins: Checkins, measu
     person = measure.person
     now = clock.now().replace(microsecond=0)
     number = f"CVP-{now.year}-{store.next_number(f'attendance-{now.year}'):06d}"
-    registered_at = next((e["at"] for e in reversed(checkin.evidence) if e["step"] == "registered"), now.isoformat())
+    registered_at = datetime.fromisoformat(
+        next((e["at"] for e in reversed(checkin.evidence) if e["step"] == "registered"), now.isoformat()))
+    window = window_for(calendars, measure, registered_at.astimezone(PERU).date())
     extra = (("Expediente", measure.case_file), ("Órgano jurisdiccional", measure.court),
-             ("Distrito judicial", measure.district), ("Periodo", checkin.window_key),
-             ("Control registrado", datetime.fromisoformat(registered_at).astimezone(PERU).strftime(
-                 "%d/%m/%Y %H:%M (hora de Perú)")))
+             ("Distrito judicial", measure.district),
+             ("Periodo de control", _period_text(window, checkin.window_key, registered_at)),
+             ("Asistencia registrada", _peru_time(registered_at)))
     document_type = DOCUMENT_TYPE_NAMES.get(person.document_type or "", "Sin documento")
     content = DocumentContent(
         document_id=checkin.document_id, kind=KIND_ATTENDANCE, title=ATTENDANCE_TITLE, number=number,
         holder_name=person.full_name, document_type=document_type, document_number=person.document_number or "—",
         result=RESULT_ATTENDANCE, cases=(), issued_at=now, valid_until=now + policy.validity,
-        verification_url=policy.verification_url(checkin.document_id), extra_lines=extra)
+        verification_url=policy.verification_url(checkin.document_id), extra_lines=extra,
+        status=allocate_status(store, issuer_of(KIND_ATTENDANCE).code))
     pdf = producer.produce(content)
     sha256 = hashlib.sha256(pdf).hexdigest()
     key = f"attendance/{checkin.document_id}-{sha256[:16]}.pdf"
     storage.put(key, pdf)
-    document = IssuedDocument(
-        document_id=checkin.document_id, kind=KIND_ATTENDANCE, title=ATTENDANCE_TITLE, number=number,
-        owner=checkin.owner, source_id=checkin.checkin_id, holder_name=person.full_name,
-        document_type=document_type, masked_document_number=mask_document_number(person.document_number or "—"),
-        result=RESULT_ATTENDANCE, cases=(), issued_at=now, valid_until=content.valid_until, sha256=sha256,
-        storage_key=key)
+    document = issued_record(content, owner=checkin.owner, source_id=checkin.checkin_id, sha256=sha256,
+                             storage_key=key)
     from ..domain.requests import Event, new_id
 
     tx = store.transaction()
@@ -234,3 +311,38 @@ def issue_attendance(checkin_id: str, *, store: Store, checkins: Checkins, measu
     except AlreadyExists:
         return store.get_document(checkin.document_id)
     return document
+
+
+INCIDENT_TYPE_NAMES = {
+    "impersonation": "Identidad no validada (posible suplantación)",
+    "out_of_area": "Fuera del área permitida",
+    "warrant": "Posible orden de captura",
+    "missed_checkin": "Control no realizado",
+    "not_enrolled": "No empadronado en el plazo",
+    "contingency": "Contingencia del sistema",
+}
+INCIDENT_STATUS_NAMES = {"open": "Abierta", "notified": "Comunicada", "closed": "Cerrada"}
+REPORT_AUTHOR = "Sistema de Control Virtual Penal (reporte diario automático)"
+
+
+def daily_report_content(*, document_id: str, title: str, number: str, district: str, day: Any, revision: int,
+                         incidents: Any, result: str, issued_at: datetime, valid_until: datetime,
+                         verification_url: str, store: Store, previous_number: str | None = None,
+                         prepared_by: str = REPORT_AUTHOR) -> ReportContent:
+    """The annex 4 report of a district's day: one row per incident (read through its attributes: ``created_at``,
+    ``full_name``, ``identity_document``, ``case_file``, ``court``, ``type``, ``detail``, ``observations``,
+    ``status``), in the order they happened, with its status-list entry."""
+    rows = tuple(
+        ReportRow(occurred_at=i.created_at, full_name=i.full_name, identity_document=i.identity_document,
+                  case_file=i.case_file, court=i.court,
+                  incident_type=INCIDENT_TYPE_NAMES.get(str(getattr(i.type, "value", i.type)), str(i.type)),
+                  detail=i.detail, observations=i.observations or "—",
+                  status=INCIDENT_STATUS_NAMES.get(str(i.status), str(i.status)))
+        for i in sorted(incidents, key=lambda incident: incident.created_at))
+    from ..domain.documents import KIND_REPORT
+
+    return ReportContent(
+        document_id=document_id, title=title, number=number, district=district, day=day, revision=revision,
+        prepared_by=prepared_by, rows=rows, result=result, issued_at=issued_at, valid_until=valid_until,
+        verification_url=verification_url, supersedes=previous_number,
+        status=allocate_status(store, issuer_of(KIND_REPORT).code))

@@ -140,7 +140,7 @@ def main() -> int:
     retry_code = retry["error"]["code"] if status >= 400 else "accepted"
     step(f"[outside] /registrar again in the same window: {status} {retry_code} (only an officer reopens it)")
     client = attendance["client"]
-    deadline_at = time.monotonic() + 30
+    deadline_at = time.monotonic() + 90  # signed at the long-term level: a time stamp and revocation data
     document_id = None
     while time.monotonic() < deadline_at:
         _, view = client.call("GET", f"/v1/control/check-ins/{attendance['checkin_id']}")

@@ -1,6 +1,7 @@
 """`make run`: the whole system on 127.0.0.1 with no cloud account. Ctrl-C stops everything it started.
 
-DynamoDB Local (data kept in .local/dynamodb) → tables from the models → registries seeded from CSV →
+DynamoDB Local (data kept in .local/dynamodb) → the test PKI's OCSP/CRL/TSA services → tables from the models →
+registries seeded from CSV →
 the API under `chalice local` → the worker (outbox stream + schedules) → the payment simulator → the bot
 (polling Telegram with TELEGRAM_BOT_TOKEN; otherwise the local Bot API server and its chat page).
 """
@@ -33,6 +34,7 @@ def local_environment() -> dict[str, str]:
     port = os.environ.get("PORT", "8000")
     ddb_port = os.environ.get("DYNAMODB_PORT", "8001")
     pay_port = os.environ.get("PAYMENT_SIMULATOR_PORT", "8002")
+    pki_port = os.environ.get("PKI_SERVICES_PORT", "8003")
     defaults = {
         "STAGE": "local",
         "AWS_ACCESS_KEY_ID": "local",
@@ -41,6 +43,8 @@ def local_environment() -> dict[str, str]:
         "DYNAMODB_ENDPOINT": f"http://127.0.0.1:{ddb_port}",
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         "PAYMENT_PAY_URL_TEMPLATE": f"http://127.0.0.1:{pay_port}/pay/{{order_code}}",
+        # The local test PKI's time-stamping authority: documents are signed at PAdES B-LT/B-LTA.
+        "TIMESTAMP_URL": f"http://127.0.0.1:{pki_port}/tsa",
         "DATA_DIR": str(ROOT / ".local"),
     }
     return {**defaults, **{k: v for k, v in os.environ.items() if k in defaults and v}}
@@ -61,8 +65,9 @@ class LocalStack:
     """Every part of the local system; `start()` brings it up, `stop()` takes down what it started."""
 
     def __init__(self, *, port: int, ddb_port: int, pay_port: int, data_dir: Path | None,
-                 in_memory: bool = False) -> None:
+                 in_memory: bool = False, pki_port: int | None = None) -> None:
         self.port, self.ddb_port, self.pay_port = port, ddb_port, pay_port
+        self.pki_port = pki_port or int(os.environ.get("PKI_SERVICES_PORT", "8003"))
         self.data_dir = data_dir
         self.in_memory = in_memory
         self._processes: list[subprocess.Popen[bytes]] = []
@@ -80,9 +85,17 @@ class LocalStack:
             self._processes.append(dynamodb_local.start(self.ddb_port, db_dir, settings.data_dir / "dynamodb.log"))
             log.info("DynamoDB Local started", extra={"port": self.ddb_port})
 
+        from chalicelib.adapters.documents.pki import ensure_local_pki
         from chalicelib.adapters.dynamo_models import create_tables
         from chalicelib.bootstrap import container
+        from infrastructure.local import pki_services
         from infrastructure.local.seed import seed
+
+        # The test PKI's OCSP, CRL and TSA, before anything signs: certificates name this address.
+        pki = ensure_local_pki(settings.pki_dir, f"http://127.0.0.1:{self.pki_port}")
+        pki_server = pki_services.serve(self.pki_port, pki)
+        self._stoppers.append(pki_server.shutdown)
+        log.info("local PKI services started", extra={"port": self.pki_port})
 
         created = create_tables(settings)
         log.info("tables ready", extra={"tables_created": len(created)})
@@ -148,6 +161,7 @@ def main() -> int:
   The local system is up (Ctrl-C stops everything):
     API                 http://127.0.0.1:{port}   (health: /health)
     payment simulator   http://127.0.0.1:{stack.pay_port}/pay/<order code>
+    test PKI services   http://127.0.0.1:{stack.pki_port}   (OCSP /ocsp, CRL /crl/ca.crl, TSA /tsa)
     DynamoDB Local      http://127.0.0.1:{stack.ddb_port}   (data in .local/dynamodb)
     documents           .local/documents
 {chat_lines}  Try: make demo    ·    operator token: make token ROLE=reviewer

@@ -31,7 +31,7 @@ def cloud(mocked_aws: None) -> dict[str, Any]:
     signing_key, qr_key = new_kms_key(kms), new_kms_key(kms)
     from chalicelib.adapters.aws.kms import kms_public_key
 
-    chain, ca = issue_chain(kms_public_key(signing_key, REGION))
+    chain, ca, _ = issue_chain(kms_public_key(signing_key, REGION))
     ssm.put_parameter(Name="/antecedentes/test/signing-cert-chain", Value=chain, Type="String")
     ssm.put_parameter(Name="/antecedentes/test/public-base-url", Value="https://api.example.pe/api/",
                       Type="String")

@@ -39,26 +39,33 @@ def _usage(*, signer: bool) -> x509.KeyUsage:
                          crl_sign=not signer, encipher_only=False, decipher_only=False)
 
 
-def issue_chain(public_key: ec.EllipticCurvePublicKey) -> tuple[str, x509.Certificate]:
-    """A test CA (its key in memory) certifies the KMS public key; returns the PEM chain and the CA."""
+def issue_chain(public_key: ec.EllipticCurvePublicKey, qr_keys: tuple[ec.EllipticCurvePublicKey, ...] = ()
+                ) -> tuple[str, x509.Certificate, str]:
+    """A test CA (its key in memory) certifies the KMS signing key (and the QR seal keys); returns the PEM chain,
+    the CA and the QR keys' certificates (PEM). Valid from a month back: the sample documents are of 22/11/2026."""
     ca_key = ec.generate_private_key(ec.SECP256R1())
-    now = dt.datetime.now(dt.UTC)
+    now = dt.datetime.now(dt.UTC) - dt.timedelta(days=30)
     ca = (x509.CertificateBuilder().subject_name(_name("Test Root CA")).issuer_name(_name("Test Root CA"))
           .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-          .not_valid_before(now - dt.timedelta(hours=1)).not_valid_after(now + dt.timedelta(days=30))
+          .not_valid_before(now - dt.timedelta(hours=1)).not_valid_after(now + dt.timedelta(days=400))
           .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
           .add_extension(_usage(signer=False), critical=True)
           .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
           .sign(ca_key, hashes.SHA256()))
     signer = (x509.CertificateBuilder().subject_name(_name("Firma de Documentos (KMS)")).issuer_name(ca.subject)
               .public_key(public_key).serial_number(x509.random_serial_number())
-              .not_valid_before(now - dt.timedelta(hours=1)).not_valid_after(now + dt.timedelta(days=10))
+              .not_valid_before(now - dt.timedelta(hours=1)).not_valid_after(now + dt.timedelta(days=40))
               .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
               .add_extension(_usage(signer=True), critical=True)
               .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
               .sign(ca_key, hashes.SHA256()))
     pem = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in (signer, ca)).decode()
-    return pem, ca
+    seals = [(x509.CertificateBuilder().subject_name(_name(f"Sello QR {index}")).issuer_name(ca.subject)
+              .public_key(key).serial_number(x509.random_serial_number())
+              .not_valid_before(now - dt.timedelta(hours=1)).not_valid_after(now + dt.timedelta(days=400))
+              .add_extension(x509.KeyUsage(True, False, False, False, False, False, False, False, False), critical=True)
+              .sign(ca_key, hashes.SHA256())) for index, key in enumerate(qr_keys)]
+    return pem, ca, b"".join(c.public_bytes(serialization.Encoding.PEM) for c in seals).decode()
 
 
 def new_kms_key(kms: Any, spec: str = "ECC_NIST_P256") -> str:
@@ -79,9 +86,9 @@ def content(document_id: str | None = None) -> DocumentContent:
 def kms_setup(mocked_aws: None) -> tuple[CloudConfig, x509.Certificate]:
     kms = client("kms", REGION)
     signing_key, qr_key = new_kms_key(kms), new_kms_key(kms)
-    chain, ca = issue_chain(kms_public_key(signing_key, REGION))
+    chain, ca, seals = issue_chain(kms_public_key(signing_key, REGION), (kms_public_key(qr_key, REGION),))
     config = CloudConfig(region=REGION, document_signer="kms", signing_key_id=signing_key, qr_key_id=qr_key,
-                         signing_cert_chain=chain)
+                         signing_cert_chain=chain, qr_certificates=seals)
     return config, ca
 
 
@@ -130,7 +137,8 @@ def test_kms_sealed_qr_verifies_offline_with_the_jwks_built_from_kms(
     produced = kms_pipeline(pki).produce_with_qr(document)
 
     jwks = pki.jwks()
-    result = verify_qr_text(produced.qr_text, jwks, now=ISSUED + dt.timedelta(days=1))
+    result = verify_qr_text(produced.qr_text, jwks, now=ISSUED + dt.timedelta(days=1), roots=[kms_setup[1]],
+                            expected_origin="https://verifica.example.pe")
 
     assert result.valid and result.reason == "ok" and result.data is not None
     assert result.data.document_id == document.document_id
@@ -148,7 +156,9 @@ def test_jwks_keeps_previous_qr_keys_so_older_codes_still_verify(
     jwks = KmsPki(rotated).jwks()
 
     assert len(jwks["keys"]) == 2 and jwks["keys"][1]["kid"] == old_pki.qr_kid
-    assert verify_qr_text(old_qr, jwks, now=ISSUED).valid
+    assert jwks["keys"][1]["x5c"]  # the retired key keeps its certificate
+    assert verify_qr_text(old_qr, jwks, now=ISSUED, roots=[kms_setup[1]],
+                          expected_origin="https://verifica.example.pe").valid
 
 
 def test_the_pdf_signature_is_a_der_ecdsa_signature_made_with_raw_message_type(
@@ -164,7 +174,7 @@ def test_the_pdf_signature_is_a_der_ecdsa_signature_made_with_raw_message_type(
 def test_a_certificate_for_another_key_is_refused_before_anything_is_signed(
         kms_setup: tuple[CloudConfig, x509.Certificate]) -> None:
     config, _ = kms_setup
-    foreign_chain, _ = issue_chain(ec.generate_private_key(ec.SECP256R1()).public_key())
+    foreign_chain, _, _ = issue_chain(ec.generate_private_key(ec.SECP256R1()).public_key())
 
     with pytest.raises(RuntimeError, match="does not certify"):
         kms_pipeline(KmsPki(replace(config, signing_cert_chain=foreign_chain)))

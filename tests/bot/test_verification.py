@@ -51,7 +51,7 @@ def _png(image) -> bytes:
 
 def test_an_issued_certificate_sent_as_pdf_is_reported_authentic_and_current(person, issued_pdf):
     replies = person.upload("document", issued_pdf, "certificado.pdf", "application/pdf")
-    assert replies[-1]["text"].startswith(text("verify.pdf.valid", "es"))
+    assert replies[-1]["text"].startswith(text("verify.pdf.valid", "es", issuer="Instituto Nacional Penitenciario"))
     assert "CERTIFICADO" in replies[-1]["text"].upper()
 
 
@@ -79,10 +79,25 @@ def test_a_photo_of_the_certificates_qr_is_decoded_by_the_bot_and_reported_curre
     assert replies[-1]["text"].startswith(text("verify.qr.valid", "es"))
 
 
-def test_a_forged_qr_is_reported_not_authentic(person):
-    forged = _png(qrcode.make("https://verifica.example/v/AAAAAAAAAAAAAAAAAAAAAA#forged-seal"))
+def test_a_forged_qr_is_reported_not_authentic(person, api_stack):
+    forged = _png(qrcode.make(f"{api_stack['api_base_url']}/v/AAAAAAAAAAAAAAAAAAAAAA#1234567890123456"))
     replies = person.upload("photo", forged, "qr.png", "image/png")
     assert replies[-1]["text"] in (text("verify.qr.invalid", "es"), text("verify.qr.unknown", "es"))
+
+
+def test_a_genuine_qr_re_pointed_to_another_site_is_refused_and_the_site_named(person, api_stack, issued_pdf,
+                                                                                tmp_path):
+    import zxingcpp
+    from PIL import Image
+
+    source = tmp_path / "certificate.pdf"
+    source.write_bytes(issued_pdf)
+    subprocess.run(["pdftoppm", "-r", "150", "-png", "-singlefile", str(source), str(tmp_path / "page")],
+                   check=True)
+    (genuine,) = [r.text for r in zxingcpp.read_barcodes(Image.open(tmp_path / "page.png"))]
+    moved = genuine.replace(api_stack["api_base_url"], "https://verifica-inpe.pe.example", 1)
+    replies = person.upload("photo", _png(qrcode.make(moved)), "qr.png", "image/png")
+    assert replies[-1]["text"] == text("verify.qr.foreign_url", "es", site="verifica-inpe.pe.example")
 
 
 def test_a_photo_without_a_qr_asks_for_a_better_photo(person):

@@ -25,9 +25,11 @@ BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networkin
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):  # type: ignore[no-untyped-def]
-    ports = {"PORT": free_port(), "DYNAMODB_PORT": free_port(), "PAYMENT_SIMULATOR_PORT": free_port()}
+    ports = {"PORT": free_port(), "DYNAMODB_PORT": free_port(), "PAYMENT_SIMULATOR_PORT": free_port(),
+             "PKI_SERVICES_PORT": free_port()}
     data_dir = tmp_path_factory.mktemp("local-data")
-    env = {**os.environ, **{k: str(v) for k, v in ports.items()}, "DATA_DIR": str(data_dir), "PYTHONPATH": str(ROOT)}
+    env = {**{k: v for k, v in os.environ.items() if k != "TIMESTAMP_URL"}, **{k: str(v) for k, v in ports.items()},
+           "DATA_DIR": str(data_dir), "PYTHONPATH": str(ROOT)}
     # The stack's output goes to a file: a pipe nobody reads fills up and blocks the API on its next log line.
     output = (data_dir / "run.log").open("w")
     process = subprocess.Popen([sys.executable, "infrastructure/local/run.py"], cwd=ROOT, env=env,

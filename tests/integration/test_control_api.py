@@ -95,6 +95,7 @@ def test_check_in_inside_the_area_after_questions_is_registered_with_a_certifica
                                                   text=True).stdout
     text = subprocess.run(["pdftotext", str(tmp_path / "a.pdf"), "-"], capture_output=True, text=True).stdout
     assert "CONSTANCIA DE ANOTACIÓN DE ASISTENCIA" in text and rosa.measure["case_file"] in text
+    assert "del 16/11/2026 al 30/11/2026" in " ".join(text.split())  # the period as the calendar dates it
     assert "PODER JUDICIAL DEL PERÚ" in text
     document_id = api.get(f"/v1/control/check-ins/{cid}", user=rosa.user).json_body["document_id"]
     verified = api.client.http.get(f"/v/{document_id}", headers={"Accept": "application/json"}).json_body

@@ -412,7 +412,7 @@ def test_the_report_is_e_mailed_to_the_cvp_head_with_both_files(api, district, i
     assert pdf == api.client.http.get(report["pdf"], headers={**cvp(api), "Accept": "application/pdf"}).body
 
 
-def test_a_new_incident_after_the_report_makes_a_new_revision_and_the_first_still_verifies(api, district,
+def test_a_new_incident_after_the_report_makes_a_new_revision_and_the_first_verifies_as_superseded(api, district,
                                                                                            incidents):
     first = api.post(f"/v1/cvp/reports/{district}/2026-11-20", {}, headers=cvp(api)).json_body
     extra = Person(api, JORGE, "telegram:6601", district=district)
@@ -421,7 +421,7 @@ def test_a_new_incident_after_the_report_makes_a_new_revision_and_the_first_stil
     second = api.post(f"/v1/cvp/reports/{district}/2026-11-20", {}, headers=cvp(api)).json_body
     assert second["revision"] == 2 and second["incident_count"] == 3 and second["previous"] == [first["document_id"]]
     old = api.client.http.get(f"/v/{first['document_id']}", headers={"Accept": "application/json"}).json_body
-    assert old["status"] == "valid"
+    assert old["status"] == "superseded" and old["superseded_by"] == second["document_id"]
 
 
 def test_the_daily_schedule_reports_yesterday_for_every_district(api, district, incidents, clock):

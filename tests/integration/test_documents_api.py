@@ -13,6 +13,24 @@ from tests.factories import CARLOS
 
 
 @pytest.fixture
+def settings(settings, tmp_path):  # type: ignore[no-untyped-def]
+    """Each test's local PKI with its OCSP, CRL and TSA services running, as `make run` has them: the
+    certificates are signed at PAdES B-LT."""
+    from dataclasses import replace
+
+    from chalicelib.adapters.documents import ensure_local_pki
+    from infrastructure.local.pki_services import serve
+    from tests.conftest import free_port
+
+    port = free_port()
+    pki = ensure_local_pki(settings.pki_dir, f"http://127.0.0.1:{port}")
+    server = serve(port, pki)
+    yield replace(settings, timestamp_url=pki.timestamp_url)
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
 def issued(api):  # type: ignore[no-untyped-def]
     """A request paid, checked and issued through the worker, as the cloud would do it."""
     request = api.paid()
@@ -193,6 +211,7 @@ def test_qr_in_the_pdf_leads_to_a_valid_verification_and_verifies_offline(api, i
     from PIL import Image
 
     from chalicelib.adapters.documents import verify_qr_text
+    from chalicelib.adapters.documents.seal import load_roots
 
     pdf_path = tmp_path / "c.pdf"
     pdf_path.write_bytes(_pdf(api, issued))
@@ -204,12 +223,16 @@ def test_qr_in_the_pdf_leads_to_a_valid_verification_and_verifies_offline(api, i
     assert url == f"{api.c.settings.public_base_url}/v/{issued['document_id']}"
     assert _verify(api, url.rsplit("/", 1)[1]).json_body["status"] == "valid"
     jwks = api.client.http.get("/.well-known/jwks.json").json_body
-    assert verify_qr_text(texts[0], jwks, api.c.clock.now()).valid
+    pem = api.client.http.get("/.well-known/ca.pem").body
+    roots = load_roots(pem if isinstance(pem, bytes) else pem.encode())
+    origin = api.c.settings.public_base_url
+    assert verify_qr_text(texts[0], jwks, api.c.clock.now(), roots=roots, expected_origin=origin).valid
     online = api.client.http.post("/v1/verify", body=json.dumps({"qr_text": texts[0]}).encode(),
                                   headers={"Content-Type": "application/json"}).json_body
     assert online["offline_check"] == "valid" and online["status"] == "valid"
-    edited = texts[0].replace(texts[0].split("#")[1].split(".")[1][:8], "AAAAAAAA", 1)
-    assert not verify_qr_text(edited, jwks, api.c.clock.now()).valid
+    head, digits = texts[0].split("#")
+    edited = f"{head}#{digits[:-30]}{'1' * 30}"
+    assert not verify_qr_text(edited, jwks, api.c.clock.now(), roots=roots, expected_origin=origin).valid
 
 
 def test_certificate_with_confirmed_record_prints_the_cases(api, tmp_path: Path):
@@ -225,3 +248,68 @@ def test_certificate_with_confirmed_record_prints_the_cases(api, tmp_path: Path)
     text = subprocess.run(["pdftotext", str(pdf_path), "-"], capture_output=True, text=True).stdout
     assert "REGISTRA ANTECEDENTES JUDICIALES" in text and "NO REGISTRA" not in text
     assert "00456-2015-0-1801-JR-PE-03" in text and "Hurto agravado" in text
+
+
+def _qr_text(api, issued, tmp_path: Path) -> str:  # type: ignore[no-untyped-def]
+    import zxingcpp
+    from PIL import Image
+
+    pdf_path = tmp_path / "q.pdf"
+    pdf_path.write_bytes(_pdf(api, issued))
+    subprocess.run(["pdftoppm", "-r", "150", "-png", "-singlefile", str(pdf_path), str(tmp_path / "q")], check=True)
+    (text,) = [r.text for r in zxingcpp.read_barcodes(Image.open(tmp_path / "q.png"))]
+    return text
+
+
+def test_a_revocation_reaches_the_signed_status_list_the_qr_points_to(api, issued, tmp_path: Path):
+    from chalicelib.adapters.documents.seal import load_roots, verify_qr_text
+    from chalicelib.adapters.documents.status_token import read_token
+
+    text = _qr_text(api, issued, tmp_path)
+    jwks = api.client.http.get("/.well-known/jwks.json").json_body
+    pem = api.client.http.get("/.well-known/ca.pem").body
+    roots = load_roots(pem if isinstance(pem, bytes) else pem.encode())
+    sealed = verify_qr_text(text, jwks, api.c.clock.now(), roots=roots, expected_origin=api.c.settings.public_base_url)
+    assert sealed.valid and sealed.data is not None and sealed.data.status is not None
+    entry = sealed.data.status
+    path = f"/.well-known/status/INPE/{entry.list_id}"
+
+    def status_now() -> int:
+        answer = api.client.http.get(path)
+        assert answer.status_code == 200
+        assert answer.headers["Content-Type"] == "application/statuslist+jwt"
+        assert answer.headers["Cache-Control"] == "public, max-age=300"
+        body = answer.body if isinstance(answer.body, str) else answer.body.decode()
+        return read_token(body, jwks=jwks, roots=roots, now=api.c.clock.now()).status(entry.index)
+
+    assert status_now() == 0
+    revoked = api.post(f"/v1/admin/documents/{issued['document_id']}/revoke", {"reason": "identity_fraud"},
+                       headers=api.operator_headers("reviewer"))
+    assert revoked.status_code == 200, revoked.body
+    assert status_now() == 1  # revoked: what an offline verifier with a fresh list sees
+
+
+@pytest.mark.parametrize("path", ["/.well-known/status/XX/1", "/.well-known/status/INPE/0",
+                                  "/.well-known/status/INPE/abc", "/.well-known/status/INPE/999999999"])
+def test_unknown_status_lists_are_404(api, path: str):
+    answer = api.client.http.get(path)
+    assert answer.status_code == 404 and answer.json_body["error"]["code"] == "not_found"
+
+
+def test_a_genuine_qr_re_pointed_to_a_look_alike_site_is_refused_and_the_site_named(api, issued, tmp_path: Path):
+    text = _qr_text(api, issued, tmp_path)
+    origin = api.c.settings.public_base_url
+    moved = text.replace(origin, "https://verifica-inpe.gob.pe.example", 1)
+    answer = api.client.http.post("/v1/verify", body=json.dumps({"qr_text": moved}).encode(),
+                                  headers={"Content-Type": "application/json"}).json_body
+    assert answer == {"offline_check": "invalid", "offline_reason": "foreign_url",
+                      "points_to": "verifica-inpe.gob.pe.example", "status": "unknown"}
+
+
+def test_the_uploaded_certificate_is_long_term_signed(api, issued):
+    from chalicelib.adapters.documents import validate_pdf
+
+    pdf = _pdf(api, issued)
+    check = validate_pdf(pdf, [api.c.pki().ca_cert_pem])
+    assert (check.signature_valid, check.level) == (True, "B-LT")
+    assert _upload(api, pdf).json_body["verdict"] == "authentic"

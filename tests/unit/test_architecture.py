@@ -80,8 +80,8 @@ def test_control_use_cases_name_their_collaborators_and_take_no_container() -> N
 
 
 def test_virtual_control_modules_stay_readable() -> None:
-    folders = [PACKAGE / "domain" / "control", PACKAGE / "services" / "control", PACKAGE / "adapters" / "dynamo_control",
-               PACKAGE / "handlers"]
+    folders = [PACKAGE / "domain" / "control", PACKAGE / "services" / "control",
+               PACKAGE / "adapters" / "dynamo_control", PACKAGE / "handlers"]
     for folder in folders:
         for path in folder.glob("*.py"):
             lines = len(path.read_text(encoding="utf-8").splitlines())

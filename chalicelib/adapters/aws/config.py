@@ -29,6 +29,7 @@ class CloudConfig:
     signing_cert_chain_parameter: str = ""  # or the SSM parameter that holds that PEM
     qr_key_id: str = ""
     qr_previous_key_ids: tuple[str, ...] = ()  # still published in the JWKS after a rotation
+    qr_certificates: str = ""  # PEM: the QR keys' certificates from the document CA (x5c in the JWKS)
     # Operators: "cognito" verifies the user pool's JWTs instead of the local HS256 tokens.
     operator_auth: str = ""
     cognito_user_pool_id: str = ""
@@ -120,6 +121,7 @@ def load_cloud_config(env: Mapping[str, str] | None = None) -> CloudConfig:
         signing_cert_chain_parameter=_get(env, "SIGNING_CERT_CHAIN_PARAMETER"),
         qr_key_id=_get(env, "QR_KEY_ID"),
         qr_previous_key_ids=_ids(_get(env, "QR_PREVIOUS_KEY_IDS")),
+        qr_certificates=_get(env, "QR_CERTIFICATES"),
         operator_auth=_get(env, "OPERATOR_AUTH").lower(),
         cognito_user_pool_id=_get(env, "COGNITO_USER_POOL_ID"),
         cognito_app_client_id=_get(env, "COGNITO_APP_CLIENT_ID"),

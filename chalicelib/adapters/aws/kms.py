@@ -136,11 +136,34 @@ class KmsPki:
 
         return key_id(self._qr_public_keys[0])
 
+    def _qr_certificates(self) -> dict[str, x509.Certificate]:
+        """QR seal keys' certificates by kid, from QR_CERTIFICATES (PEM, any order): what anchors them in the
+        document root for offline verifiers. Keys without one are published bare (and refused offline)."""
+        from ..documents.pki import key_id
+
+        pem = self.config.qr_certificates
+        found: dict[str, x509.Certificate] = {}
+        for certificate in x509.load_pem_x509_certificates(pem.encode("ascii")) if pem else []:
+            public = certificate.public_key()
+            if isinstance(public, ec.EllipticCurvePublicKey):
+                found[key_id(public)] = certificate
+        return found
+
+    def signer_common_names(self) -> set[str]:
+        names = self.signer_certificate.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+        return {str(names[0].value)} if names else set()
+
     def jwks(self) -> dict[str, Any]:
         """The current QR key and the previous ones, so QR codes sealed before a rotation still verify."""
-        from ..documents.pki import public_jwk
+        from ...domain.documents import ISSUER_INPE
+        from ..documents.pki import key_id, public_jwk
 
-        return {"keys": [public_jwk(key) for key in self._qr_public_keys]}
+        certificates = self._qr_certificates()
+        keys = []
+        for key in self._qr_public_keys:
+            certificate = certificates.get(key_id(key))
+            keys.append(public_jwk(key, (certificate,) if certificate else (), ISSUER_INPE))
+        return {"keys": keys}
 
     def check_signer(self) -> None:
         """The certificate must certify the KMS key: otherwise every signed PDF would fail validation."""
@@ -153,17 +176,23 @@ class KmsPki:
 
 
 def kms_pipeline(pki: KmsPki, timestamp_url: str | None = None) -> Any:
-    """The document pipeline (render, seal, sign) with both signatures made by KMS."""
-    from ..documents.pipeline import DocumentPipeline
+    """The document pipeline (render, seal, sign) with both signatures made by KMS: INPE's documents, at
+    PAdES B-LT when an accredited TSA is configured (the validation data comes from the chain's AIA/CRL
+    addresses). The judiciary's documents need their own KMS keys and certificate, which this stack does
+    not define yet: until then they are refused rather than signed as INPE."""
+    from ...domain.documents import ISSUER_INPE, ISSUERS
+    from ..documents.pipeline import DocumentPipeline, IssuerTools
     from ..documents.seal import LocalQrSealer
-    from ..documents.signing import CallbackSigner, PadesPdfSigner
+    from ..documents.signing import CallbackSigner, PadesPdfSigner, RevocationInfo
 
     pki.check_signer()
     config = pki.config
     signer = CallbackSigner(kms_der_signer(config.signing_key_id, config.region, pki.kms),
                             pki.signer_certificate, chain=pki.chain[1:])
     sealer = LocalQrSealer(pki.qr_kid, kms_raw_signer(config.qr_key_id, config.region, pki.kms))
-    return DocumentPipeline(None, PadesPdfSigner(signer, timestamp_url=timestamp_url), sealer)
+    pdf_signer = PadesPdfSigner(signer, timestamp_url=timestamp_url, revocation=RevocationInfo([pki.ca_certificate]),
+                                field_name=ISSUERS[ISSUER_INPE].signature_field)
+    return DocumentPipeline(None, {ISSUER_INPE: IssuerTools(pdf_signer, sealer)})
 
 
 class LazyProducer:
@@ -192,6 +221,9 @@ class LazyProducer:
     async def async_produce(self, content: Any) -> bytes:
         pdf: bytes = await self.pipeline.async_produce(content)
         return pdf
+
+    def sealer(self, issuer: str) -> Any:
+        return self.pipeline.sealer(issuer)
 
     def warm_up(self) -> None:
         self.pipeline.warm_up()

@@ -26,7 +26,44 @@ from qrcode import LUT
 from qrcode.constants import ERROR_CORRECT_M
 
 _BYTE_MODE = qrcode.util.MODE_8BIT_BYTE
+_NUMERIC_MODE = qrcode.util.MODE_NUMBER
 _PAD = b"\xec\x11"
+_MIN_DIGITS = 12  # a shorter run of digits is cheaper left in the byte segment than given its own header
+
+Segment = tuple[int, bytes]  # (mode, data)
+
+
+def segments(text: str) -> list[Segment]:
+    """Byte mode for the text, except a trailing run of digits after '#', which goes in numeric mode
+    (3.3 bits a digit instead of 8): the signed data of the documents' QR codes."""
+    data = text.encode("utf-8")
+    head, separator, tail = text.rpartition("#")
+    if separator and len(tail) >= _MIN_DIGITS and tail.isascii() and tail.isdigit():
+        return [(_BYTE_MODE, (head + separator).encode("utf-8")), (_NUMERIC_MODE, tail.encode("ascii"))]
+    return [(_BYTE_MODE, data)]
+
+
+def _data_bits(mode: int, data: bytes) -> int:
+    if mode == _NUMERIC_MODE:
+        return 10 * (len(data) // 3) + (0, 4, 7)[len(data) % 3]
+    return 8 * len(data)
+
+
+def _segment_value(mode: int, data: bytes, version: int) -> tuple[int, int]:
+    """The segment's bits as an integer, and how many there are."""
+    count_bits = qrcode.util.length_in_bits(mode, version)
+    value = mode << count_bits | len(data)
+    used = 4 + count_bits
+    if mode == _NUMERIC_MODE:
+        for at in range(0, len(data), 3):
+            group = data[at : at + 3]
+            width = (0, 4, 7, 10)[len(group)]
+            value = value << width | int(group)
+            used += width
+    else:
+        value = value << (8 * len(data)) | int.from_bytes(data, "big")
+        used += 8 * len(data)
+    return value, used
 
 
 class QrTooLongError(ValueError):
@@ -185,21 +222,22 @@ def _base_matrix(version: int, error_correction: int, mask: int, test: bool = Fa
     return int(rows, 2), int(columns, 2)
 
 
-def _version_for(length: int, error_correction: int, minimum: int = 1) -> int:
+def _version_for(parts: list[Segment], error_correction: int, minimum: int = 1) -> int:
     for version in range(minimum, 41):
-        count_bits = qrcode.util.length_in_bits(_BYTE_MODE, version)
-        needed = 4 + count_bits + 8 * length
+        needed = sum(4 + qrcode.util.length_in_bits(mode, version) + _data_bits(mode, data) for mode, data in parts)
         if needed <= qrcode.util.BIT_LIMIT_TABLE[error_correction][version]:
             return version
     raise QrTooLongError("text too long for a QR code")
 
 
-def _codewords(data: bytes, version: int, layout: _Layout) -> bytes:
-    """Byte-mode segment, terminator, padding, then interleaved data and EC blocks."""
-    count_bits = qrcode.util.length_in_bits(_BYTE_MODE, version)
+def _codewords(parts: list[Segment], version: int, layout: _Layout) -> bytes:
+    """The segments, terminator, padding, then interleaved data and EC blocks."""
     capacity_bits = 8 * layout.data_capacity
-    value = (_BYTE_MODE << count_bits | len(data)) << (8 * len(data)) | int.from_bytes(data, "big")
-    used = 4 + count_bits + 8 * len(data)
+    value, used = 0, 0
+    for mode, data in parts:
+        bits, count = _segment_value(mode, data, version)
+        value = value << count | bits
+        used += count
     terminator = min(4, capacity_bits - used)
     used += terminator
     padding = -used % 8
@@ -276,15 +314,15 @@ def encode(
     mask: int | None = None,
     minimum_version: int = 1,
 ) -> QrMatrix:
-    """Encode ``text`` (UTF-8, byte mode) in the smallest version that fits.
+    """Encode ``text`` (UTF-8; see :func:`segments` for the modes) in the smallest version that fits.
 
     With ``mask=None`` the mask with the lowest penalty is chosen, as a conforming
     encoder does.
     """
-    data = text.encode("utf-8")
-    version = _version_for(len(data), error_correction, minimum_version)
+    parts = segments(text)
+    version = _version_for(parts, error_correction, minimum_version)
     layout = _layout(version, error_correction)
-    codewords = _codewords(data, version, layout)
+    codewords = _codewords(parts, version, layout)
     bits = format(int.from_bytes(codewords, "big"), f"0{8 * len(codewords)}b")
     bits += "0" * (layout.data_bits - len(bits)) + "0"  # remainder bits, then the shared zero
     data_rows = int("".join(layout.by_rows(bits)), 2)

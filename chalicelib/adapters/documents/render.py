@@ -1,44 +1,48 @@
-"""Renders a document's content as an unsigned A4 PDF with pyHanko's writer, an embedded font and a vector QR."""
+"""Lays out the signed documents: the certificate and attendance certificate (A4 portrait) and the daily
+incident report of annex 4 (A4 landscape, one table row per incident), each with its issuer's heading, a
+visible signature block and the verification block with the vector QR; written as tagged PDF/A-2b."""
 
 from __future__ import annotations
 
-import hashlib
 import io
-import threading
-import unicodedata
-import zlib
-from collections import OrderedDict
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone, tzinfo
-from functools import cache, lru_cache
-from pathlib import Path
-from typing import Any
+from collections.abc import Iterable
 
-from pyhanko.pdf_utils import generic
-from pyhanko.pdf_utils.writer import PageObject, PdfFileWriter
+from pyhanko.pdf_utils.writer import PdfFileWriter
 
 from chalicelib.adapters.documents import qr
-from chalicelib.adapters.documents.ttf import REPLACEMENT_CHARACTER, FontSubset, TrueTypeFont
-from chalicelib.domain.documents import DocumentContent
+from chalicelib.adapters.documents.layout import (
+    BOLD,
+    REGULAR,
+    SUBSETS,
+    TIME_SUFFIX,
+    Flow,
+    Page,
+    Tags,
+    Text,
+    clean_text,
+    font_face,
+    font_path,
+    format_peru_time,
+    text_lines,
+    text_width,
+    wrap,
+)
+from chalicelib.adapters.documents.pdfa import write_document
+from chalicelib.domain.documents import DocumentContent, Issuer, ReportContent, SignedContent
 
-PAGE_WIDTH = 595.28  # A4 in points
-PAGE_HEIGHT = 841.89
+__all__ = ["TIME_SUFFIX", "build_writer", "clean_text", "font_path", "format_peru_time", "render_pdf", "warm_up",
+           "wrap"]
+
+PORTRAIT = (595.28, 841.89)  # A4 in points
+LANDSCAPE = (841.89, 595.28)
 MARGIN = 48.0
-CONTENT_WIDTH = PAGE_WIDTH - 2 * MARGIN
-QR_SIDE = 150.0  # symbol without quiet zone; about 2 pt a module at version 15
+REPORT_MARGIN = 36.0
+QR_SIDE = 150.0  # symbol without quiet zone
+REPORT_QR_SIDE = 118.0
 FOOTER_HEIGHT = 22.0
 VERIFY_BLOCK_HEIGHT = QR_SIDE + 28.0  # kept free at the bottom of page 1
-LEADING = 1.3
+SIGNATURE_BLOCK_HEIGHT = 42.0
 
-REGULAR = "F1"
-BOLD = "F2"
-_FONT_FILES = {REGULAR: "DejaVuSans.ttf", BOLD: "DejaVuSans-Bold.ttf"}
-_PACKAGED_FONTS = Path(__file__).with_name("fonts")
-_SYSTEM_FONTS = Path("/usr/share/fonts/truetype/dejavu")
-
-INSTITUTION = "INSTITUTO NACIONAL PENITENCIARIO"
-DIRECTORATE = "Dirección de Registro Penitenciario"
 HOW_TO_VERIFY_TITLE = "Cómo verificar"
 HOW_TO_VERIFY = (
     "Escanee el código QR con la cámara de su teléfono o abra la dirección de abajo en un "
@@ -46,381 +50,97 @@ HOW_TO_VERIFY = (
     "subir este PDF para comprobar que su firma digital es válida y que no fue modificado. "
     "El QR lleva los datos esenciales firmados, que se pueden comprobar sin conexión."
 )
-SIGNED_NOTE = "Documento firmado digitalmente por el Instituto Nacional Penitenciario (INPE)."
-# Attendance certificates belong to the judiciary's virtual control; the platform signs them for it.
-_JUDICIARY = ("PODER JUDICIAL DEL PERÚ", "Control Virtual Penal de Procesados y Sentenciados Libres",
-              "Documento firmado digitalmente; verifíquelo con su código QR.")
-HEADINGS = {"attendance": _JUDICIARY, "report": _JUDICIARY}
-TIME_SUFFIX = "(hora de Perú)"
+QR_ALT = "Código QR de verificación del documento {number}: abre {url}"
 
-# Characters every document may use; a subset of exactly these glyphs is built once per
-# process and reused, so that only names in other scripts cost a new font subset.
-_BASE_CHARS = frozenset(
-    "".join(chr(code) for code in range(0x20, 0x7F))
-    + "".join(chr(code) for code in range(0xA0, 0x180))
-    + "‐–—‘’“”„•…€°ºª"
-)
+REPORT_COLUMNS = ("Fecha y hora", "Nombre completo", "Documento de identidad", "Expediente y órgano jurisdiccional",
+                  "Tipo de incidencia", "Detalle", "Observaciones", "Estado")
+REPORT_FRACTIONS = (0.075, 0.165, 0.095, 0.16, 0.095, 0.185, 0.145, 0.08)  # full names and case files fit a line
 
 
-def font_path(file_name: str) -> Path:
-    """Path of a bundled font: the copy inside the package first (what Lambda has), then Debian's."""
-    for directory in (_PACKAGED_FONTS, _SYSTEM_FONTS):
-        candidate = directory / file_name
-        if candidate.is_file():
-            return candidate
-    raise FileNotFoundError(f"font {file_name} not found in {_PACKAGED_FONTS} or {_SYSTEM_FONTS}")
-
-
-@cache
-def _font(key: str) -> TrueTypeFont:
-    return TrueTypeFont.from_path(font_path(_FONT_FILES[key]))
-
-
-@cache
-def _supported_chars() -> frozenset[str]:
-    """Characters both the regular and the bold font can draw."""
-    return frozenset(_font(REGULAR).char_widths) & frozenset(_font(BOLD).char_widths)
-
-
-@cache
-def _lima() -> tzinfo:
-    try:
-        from zoneinfo import ZoneInfo
-
-        return ZoneInfo("America/Lima")
-    except Exception:  # noqa: BLE001 - no tz database (slim images): Peru has kept UTC-5, no DST, since 1994
-        return timezone(timedelta(hours=-5), "PET")
-
-
-def format_peru_time(moment: datetime) -> str:
-    """``22/11/2026 10:15 (hora de Perú)``."""
-    return f"{moment.astimezone(_lima()):%d/%m/%Y %H:%M} {TIME_SUFFIX}"
-
-
-def clean_text(text: str) -> str:
-    """NFC-normalise and replace what the font cannot draw, so that every name renders."""
-    text = unicodedata.normalize("NFC", text)
-    supported = _supported_chars()
-    if supported.issuperset(text):
-        return text
-    out: list[str] = []
-    for ch in text:
-        if ch in supported:
-            out.append(ch)
-        elif ch.isspace():
-            out.append(" ")
-        elif unicodedata.category(ch)[0] == "C":
-            continue  # control and format characters have no glyph and no meaning on paper
-        else:
-            out.append(REPLACEMENT_CHARACTER)
-    return "".join(out)
-
-
-class _RawObject(generic.PdfObject):
-    """An object serialised in advance.
-
-    pyHanko serialises names byte by byte in Python; the font resources alone
-    cost about a millisecond per document that way. These objects never change
-    (or only in their references), so their bytes are prepared once.
-    """
-
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-
-    def write_to_stream(self, stream: Any, handler: Any = None, container_ref: Any = None) -> None:
-        stream.write(self._data)
-
-
-def _raw_stream(encoded: bytes, extra: bytes = b"") -> _RawObject:
-    header = b"<< /Length %d /Filter /FlateDecode%s >>\nstream\n" % (len(encoded), extra)
-    return _RawObject(header + encoded + b"\nendstream")
-
-
-@dataclass(frozen=True, slots=True)
-class _EmbeddedFont:
-    """A font subset and its PDF objects; ``%d`` in the templates are object numbers."""
-
-    subset: FontSubset
-    encode: Callable[[str], str]  # cached FontSubset.encode: static texts recur in every document
-    font_file: _RawObject
-    to_unicode: _RawObject
-    descriptor: bytes  # % font file
-    cid_font: bytes  # % descriptor
-    type0: bytes  # % (CID font, ToUnicode)
-
-
-def _embedded_font(key: str, subset: FontSubset) -> _EmbeddedFont:
-    digest = hashlib.sha256("".join(sorted(subset.codes)).encode("utf-8")).digest()
-    tag = "".join(chr(65 + byte % 26) for byte in digest[:6])  # subset prefix, e.g. "KQBXWZ+"
-    name = f"/{tag}+{subset.postscript_name}".encode("ascii")
-    face = _font(key)
-    scale = 1000 / face.units_per_em
-    bbox = b" ".join(b"%d" % round(v * scale) for v in face.bbox)
-    widths = b" ".join(b"%d" % w for w in subset.widths)
-    descriptor = (
-        b"<< /Type /FontDescriptor /FontName %s /Flags 32 /FontBBox [%s] /ItalicAngle %g"
-        b" /Ascent %d /Descent %d /CapHeight %d /StemV %d /FontFile2 %%d 0 R >>"
-        % (
-            name,
-            bbox,
-            face.italic_angle,
-            round(face.ascent * scale),
-            round(face.descent * scale),
-            round(face.cap_height * scale),
-            face.stem_v,
-        )
+def _signature_block(page: Page, tags: Tags, issuer: Issuer, content: SignedContent, x: float, y: float,
+                     width: float) -> None:
+    """The visible signature: who signed, when, the document number; the signature field lies over it."""
+    page.graphics.append(f"0.97 g 0.2 G 0.8 w {x:.2f} {y:.2f} {width:.2f} {SIGNATURE_BLOCK_HEIGHT:.2f} re B 0 g 0 G")
+    tag = tags.add("P")
+    lines = (
+        (BOLD, f"Firmado digitalmente por: {issuer.name}"),
+        (REGULAR, f"Fecha y hora de la firma: {format_peru_time(content.issued_at)} · "
+                  f"Documento N.° {clean_text(content.number)}"),
+        (REGULAR, "Firma electrónica PAdES con sello de tiempo y datos de validación incorporados."),
     )
-    cid_font = (
-        b"<< /Type /Font /Subtype /CIDFontType2 /BaseFont %s"
-        b" /CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >>"
-        b" /FontDescriptor %%d 0 R /CIDToGIDMap /Identity /W [0 [%s]] >>" % (name, widths)
-    )
-    type0 = (
-        b"<< /Type /Font /Subtype /Type0 /BaseFont %s /Encoding /Identity-H"
-        b" /DescendantFonts [%%d 0 R] /ToUnicode %%d 0 R >>" % name
-    )
-    return _EmbeddedFont(
-        subset=subset,
-        encode=lru_cache(maxsize=1024)(subset.encode),
-        font_file=_raw_stream(subset.font_file, b" /Length1 %d" % subset.font_file_length),
-        to_unicode=_raw_stream(subset.to_unicode),
-        descriptor=descriptor,
-        cid_font=cid_font,
-        type0=type0,
-    )
+    baseline = y + SIGNATURE_BLOCK_HEIGHT - 13
+    for font, line in lines:
+        fitted = text_lines(font, line, 8.5, width - 16)[0]
+        page.texts.append(Text(font, 8.5, x + 8, baseline, fitted, tag=tag))
+        baseline -= 11
+    form = tags.add("Form")
+    page.annotations.append((form, (x, y, x + width, y + SIGNATURE_BLOCK_HEIGHT)))
 
 
-class _SubsetCache:
-    """Font subsets by (font, extra characters beyond the base set), least recently used out."""
-
-    def __init__(self, capacity: int = 64) -> None:
-        self._capacity = capacity
-        self._items: OrderedDict[tuple[str, frozenset[str]], _EmbeddedFont] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: str, extra: frozenset[str]) -> _EmbeddedFont:
-        with self._lock:
-            found = self._items.get((key, extra))
-            if found is not None:
-                self._items.move_to_end((key, extra))
-                return found
-        embedded = _embedded_font(key, _font(key).subset(_BASE_CHARS | extra))
-        with self._lock:
-            self._items[(key, extra)] = embedded
-            while len(self._items) > self._capacity:
-                self._items.popitem(last=False)
-        return embedded
+def _verification_block(flow: Flow, page: Page, content: SignedContent, qr_text: str, *, top: float,
+                        qr_side: float, qr_x: float, text_x: float, text_width_: float) -> float:
+    """Draws the explanation, the URL and the QR from ``top`` down; returns the lowest y it used."""
+    block = Flow(flow.width, flow.height, flow.margin, 0, flow.tags)
+    block.pages = [page]
+    block.y = top
+    section = flow.tags.add("Sect")
+    block.block("H2", HOW_TO_VERIFY_TITLE, BOLD, 12.5, section, x=text_x, width=text_width_)
+    block.block("P", HOW_TO_VERIFY, REGULAR, 9.5, section, x=text_x, width=text_width_)
+    block.space(3)
+    block.block("P", clean_text(content.verification_url), BOLD, 9.5, section, x=text_x, width=text_width_)
+    figure = flow.tags.add("Figure", section, alt=QR_ALT.format(number=content.number, url=content.verification_url))
+    qr_y = top - qr_side - 2
+    page.figures.append((figure, qr.pdf_path(qr.encode(qr_text), qr_x, qr_y, qr_side)))
+    return min(block.y, qr_y)
 
 
-_SUBSETS = _SubsetCache()
+def _footer(pages: list[Page], note: str, margin: float) -> None:
+    """The issuer's note and "Página i de n" on every page (artifacts: page furniture)."""
+    total = len(pages)
+    for index, page in enumerate(pages, start=1):
+        page.texts.append(Text(REGULAR, 8.5, margin, margin + 4, note, 0.3))
+        label = f"Página {index} de {total}"
+        width = font_face(REGULAR).text_width(label, 8.5)
+        page.texts.append(Text(REGULAR, 8.5, page.width - margin - width, margin + 4, label, 0.3))
 
 
-@dataclass(slots=True)
-class _Text:
-    font: str
-    size: float
-    x: float
-    y: float
-    text: str
-    gray: float = 0.0
-
-
-@dataclass(slots=True)
-class _Page:
-    graphics: list[str] = field(default_factory=list)
-    texts: list[_Text] = field(default_factory=list)
-
-
-def wrap(font: TrueTypeFont, text: str, size: float, width: float) -> list[str]:
-    """Greedy line breaking at spaces; words wider than the line are cut between characters."""
-    widths = font.char_widths
-    limit = width * 1000 / size  # compare in font units: no float scaling per word
-    space = widths[" "]
-    lines: list[str] = []
-    current = ""
-    current_width = 0.0
-    for word in text.split():
-        word_width = sum(map(widths.__getitem__, word))
-        if current and current_width + space + word_width <= limit:
-            current += " " + word
-            current_width += space + word_width
-            continue
-        if current:
-            lines.append(current)
-        while word_width > limit and len(word) > 1:
-            cut, used = 0, 0.0
-            while cut < len(word) and used + widths[word[cut]] <= limit:
-                used += widths[word[cut]]
-                cut += 1
-            cut = max(cut, 1)
-            lines.append(word[:cut])
-            word = word[cut:]
-            word_width = sum(map(widths.__getitem__, word))
-        current, current_width = word, word_width
-    if current or not lines:
-        lines.append(current)
-    return lines
-
-
-@lru_cache(maxsize=2048)
-def _lines(font: str, text: str, size: float, width: float) -> tuple[str, ...]:
-    """Cached :func:`wrap`: most of a page (headings, labels, explanations) is the same every time."""
-    return tuple(wrap(_font(font), text, size, width))
-
-
-@lru_cache(maxsize=2048)
-def _width(font: str, text: str, size: float) -> float:
-    return _font(font).text_width(text, size)
-
-
-class _Flow:
-    """Top-to-bottom single-column layout that continues on new pages when needed."""
-
-    def __init__(self, continuation_title: str) -> None:
-        self.pages: list[_Page] = [_Page()]
-        self.y = PAGE_HEIGHT - MARGIN
-        self.bottom = MARGIN + FOOTER_HEIGHT + VERIFY_BLOCK_HEIGHT + 12
-        self._continuation_title = continuation_title
-
-    @property
-    def page(self) -> _Page:
-        return self.pages[-1]
-
-    def new_page(self) -> None:
-        self.pages.append(_Page())
-        self.y = PAGE_HEIGHT - MARGIN
-        self.bottom = MARGIN + FOOTER_HEIGHT
-        self.paragraph(self._continuation_title, BOLD, 11, gray=0.3)
-        self.rule()
-
-    def ensure(self, height: float) -> None:
-        if self.y - height < self.bottom and self.y < PAGE_HEIGHT - MARGIN - 40:
-            self.new_page()
-
-    def space(self, height: float) -> None:
-        self.y -= height
-
-    def rule(self, width: float = 0.8, gap: float = 8) -> None:
-        self.y -= gap / 2
-        self.page.graphics.append(
-            f"{width:.2f} w {MARGIN:.2f} {self.y:.2f} m {PAGE_WIDTH - MARGIN:.2f} {self.y:.2f} l S"
-        )
-        self.y -= gap / 2
-
-    def paragraph(
-        self,
-        text: str,
-        font: str,
-        size: float,
-        *,
-        align: str = "left",
-        gray: float = 0.0,
-        x: float = MARGIN,
-        width: float = CONTENT_WIDTH,
-        keep_with_next: float = 0.0,
-    ) -> None:
-        lines = _lines(font, text, size, width)
-        line_height = size * LEADING
-        self.ensure(min(len(lines) * line_height, 3 * line_height) + keep_with_next)
-        for line in lines:
-            self.ensure(line_height + keep_with_next)
-            baseline = self.y - size * 0.95
-            left = x
-            if align == "center":
-                left = x + (width - _width(font, line, size)) / 2
-            self.page.texts.append(_Text(font, size, left, baseline, line, gray))
-            self.y -= line_height
-
-    def field(self, label: str, value: str, *, value_font: str = REGULAR, value_size: float = 14) -> None:
-        """A label in small grey type above its value, kept on the same page."""
-        self.paragraph(label, REGULAR, 10.5, gray=0.35, keep_with_next=value_size * LEADING)
-        self.paragraph(value, value_font, value_size)
-        self.space(6)
-
-    def boxed(self, text: str, font: str, size: float) -> None:
-        padding = 10.0
-        lines = _lines(font, text, size, CONTENT_WIDTH - 2 * padding)
-        line_height = size * LEADING
-        height = len(lines) * line_height + 2 * padding
-        self.ensure(height)
-        top = self.y
-        self.page.graphics.append(
-            f"0.94 g 1.2 w {MARGIN:.2f} {top - height:.2f} {CONTENT_WIDTH:.2f} {height:.2f} re B 0 g"
-        )
-        y = top - padding
-        for line in lines:
-            left = MARGIN + (CONTENT_WIDTH - _width(font, line, size)) / 2
-            self.page.texts.append(_Text(font, size, left, y - size * 0.95, line))
-            y -= line_height
-        self.y = top - height
-
-    def table(self, headers: tuple[str, ...], fractions: tuple[float, ...], rows: Iterable[tuple[str, ...]]) -> None:
-        size = 10.0
-        padding = 4.0
-        line_height = size * LEADING
-        widths = [CONTENT_WIDTH * fraction for fraction in fractions]
-        lefts = [MARGIN + sum(widths[:i]) for i in range(len(widths))]
-
-        def draw_row(cells: tuple[str, ...], font: str, shade: bool) -> None:
-            wrapped = [_lines(font, cell, size, w - 2 * padding) for cell, w in zip(cells, widths, strict=True)]
-            height = max(len(lines) for lines in wrapped) * line_height + 2 * padding
-            if self.y - height < self.bottom:
-                self.new_page()
-                if not shade:
-                    draw_row(headers, BOLD, True)
-            top = self.y
-            fill = "0.9 g " if shade else ""
-            operator = "B" if shade else "S"
-            for left, w, lines in zip(lefts, widths, wrapped, strict=True):
-                self.page.graphics.append(
-                    f"{fill}0.6 w {left:.2f} {top - height:.2f} {w:.2f} {height:.2f} re {operator} 0 g"
-                )
-                y = top - padding
-                for line in lines:
-                    self.page.texts.append(_Text(font, size, left + padding, y - size * 0.95, line))
-                    y -= line_height
-            self.y = top - height
-
-        draw_row(headers, BOLD, True)
-        for row in rows:
-            draw_row(row, REGULAR, False)
-
-
-@dataclass(frozen=True, slots=True)
-class _Layout:
-    pages: list[_Page]
-    qr_path: bytes
-
-
-def _layout(content: DocumentContent, qr_text: str) -> _Layout:
-    title = clean_text(content.title)
-    number = clean_text(content.number)
-    flow = _Flow(f"{title} N.° {number} (continuación)")
-    institution, directorate, _ = HEADINGS.get(content.kind, (INSTITUTION, DIRECTORATE, SIGNED_NOTE))
-    flow.paragraph(institution, BOLD, 15, align="center")
-    flow.paragraph(directorate, REGULAR, 12, align="center", gray=0.2)
+def _heading(flow: Flow, issuer: Issuer, title: str, number: str) -> None:
+    flow.block("P", issuer.heading, BOLD, 15, align="center")
+    flow.block("P", issuer.unit, REGULAR, 12, align="center", gray=0.2)
     flow.rule(1.2, 14)
-    flow.paragraph(title, BOLD, 18, align="center")
-    flow.paragraph(f"N.° {number}", REGULAR, 13, align="center")
+    flow.block("H1", title, BOLD, 18, align="center")
+    flow.block("P", f"N.° {number}", REGULAR, 13, align="center")
+
+
+def _continuation(title: str) -> object:
+    def draw(flow: Flow) -> None:
+        flow.paragraph(title, BOLD, 11, gray=0.3)  # page furniture: an artifact
+        flow.rule()
+
+    return draw
+
+
+def _certificate_pages(content: DocumentContent, qr_text: str, tags: Tags) -> list[Page]:
+    issuer = content.issuer
+    title, number = clean_text(content.title), clean_text(content.number)
+    width, height = PORTRAIT
+    reserved = MARGIN + FOOTER_HEIGHT + VERIFY_BLOCK_HEIGHT + SIGNATURE_BLOCK_HEIGHT + 20
+    flow = Flow(width, height, MARGIN, reserved, tags, _continuation(f"{title} N.° {number} (continuación)"))  # type: ignore[arg-type]
+    _heading(flow, issuer, title, number)
     flow.space(14)
     flow.field("Titular", clean_text(content.holder_name), value_font=BOLD, value_size=16)
-    flow.field(
-        "Documento de identidad",
-        clean_text(f"{content.document_type} {content.document_number}"),
-    )
+    flow.field("Documento de identidad", clean_text(f"{content.document_type} {content.document_number}"))
     flow.space(4)
     flow.boxed(clean_text(content.result), BOLD, 20)
     flow.space(12)
     if content.cases:
-        flow.paragraph("Antecedentes confirmados", BOLD, 13, keep_with_next=60)
+        flow.block("H2", "Antecedentes confirmados", BOLD, 13, keep_with_next=60)
         flow.space(2)
         flow.table(
             ("Expediente", "Órgano jurisdiccional", "Delito", "Fecha"),
             (0.39, 0.29, 0.18, 0.14),  # a case file number fits on one line
-            (
-                tuple(clean_text(cell) for cell in (case.case_file, case.court, case.offence, case.date))
-                for case in content.cases
-            ),
+            (tuple(clean_text(cell) for cell in (case.case_file, case.court, case.offence, case.date))
+             for case in content.cases),
         )
         flow.space(12)
     for label, value in content.extra_lines:
@@ -428,117 +148,95 @@ def _layout(content: DocumentContent, qr_text: str) -> _Layout:
     flow.field("Fecha y hora de emisión", format_peru_time(content.issued_at))
     flow.field("Válido hasta", format_peru_time(content.valid_until))
 
-    pages = flow.pages
-    # Verification block at the bottom of page 1: explanation and URL on the left, QR on the right.
-    first = pages[0]
+    first = flow.pages[0]
     block_top = MARGIN + FOOTER_HEIGHT + VERIFY_BLOCK_HEIGHT
-    first.graphics.append(f"0.8 w {MARGIN:.2f} {block_top:.2f} m {PAGE_WIDTH - MARGIN:.2f} {block_top:.2f} l S")
-    qr_x = PAGE_WIDTH - MARGIN - QR_SIDE
-    qr_y = MARGIN + FOOTER_HEIGHT + 6
-    text_width = CONTENT_WIDTH - QR_SIDE - 18
-    block = _Flow("")
-    block.pages = [first]
-    block.bottom = 0
-    block.y = block_top - 8
-    block.paragraph(HOW_TO_VERIFY_TITLE, BOLD, 12.5, width=text_width)
-    block.paragraph(HOW_TO_VERIFY, REGULAR, 9.5, width=text_width)
-    block.space(3)
-    block.paragraph(clean_text(content.verification_url), BOLD, 9.5, width=text_width)
-
-    total = len(pages)
-    for index, page in enumerate(pages, start=1):
-        note = HEADINGS.get(content.kind, (INSTITUTION, DIRECTORATE, SIGNED_NOTE))[2]
-        page.texts.append(_Text(REGULAR, 8.5, MARGIN, MARGIN + 4, note, 0.3))
-        label = f"Página {index} de {total}"
-        width = _font(REGULAR).text_width(label, 8.5)
-        page.texts.append(_Text(REGULAR, 8.5, PAGE_WIDTH - MARGIN - width, MARGIN + 4, label, 0.3))
-    return _Layout(pages=pages, qr_path=qr.pdf_path(qr.encode(qr_text), qr_x, qr_y, QR_SIDE))
+    _signature_block(first, tags, issuer, content, MARGIN, block_top + 8, flow.content_width)
+    first.graphics.append(f"0.8 w {MARGIN:.2f} {block_top:.2f} m {width - MARGIN:.2f} {block_top:.2f} l S")
+    _verification_block(flow, first, content, qr_text, top=block_top - 8, qr_side=QR_SIDE,
+                        qr_x=width - MARGIN - QR_SIDE, text_x=MARGIN, text_width_=flow.content_width - QR_SIDE - 18)
+    _footer(flow.pages, issuer.signed_note, MARGIN)
+    return flow.pages
 
 
-def _add_font(writer: PdfFileWriter, font: _EmbeddedFont) -> int:
-    """Add the font's objects to ``writer``; returns the object number of the Type0 font."""
-    font_file = writer.add_object(font.font_file).idnum
-    descriptor = writer.add_object(_RawObject(font.descriptor % font_file)).idnum
-    cid_font = writer.add_object(_RawObject(font.cid_font % descriptor)).idnum
-    to_unicode = writer.add_object(font.to_unicode).idnum
-    return int(writer.add_object(_RawObject(font.type0 % (cid_font, to_unicode))).idnum)
+def _report_rows(content: ReportContent) -> Iterable[tuple[str, ...]]:
+    for row in content.rows:
+        yield tuple(clean_text(cell) for cell in (
+            format_peru_time(row.occurred_at).replace(f" {TIME_SUFFIX}", ""), row.full_name, row.identity_document,
+            f"{row.case_file} — {row.court}", row.incident_type, row.detail, row.observations, row.status))
 
 
-def _content_stream(page: _Page, subsets: dict[str, _EmbeddedFont]) -> bytes:
-    parts = ["q", *page.graphics, "Q", "BT"]
-    font: tuple[str, float] | None = None
-    gray = 0.0
-    for item in page.texts:
-        if font != (item.font, item.size):
-            font = (item.font, item.size)
-            parts.append(f"/{item.font} {item.size:g} Tf")
-        if gray != item.gray:
-            gray = item.gray
-            parts.append(f"{gray:g} g")
-        parts.append(f"1 0 0 1 {item.x:.2f} {item.y:.2f} Tm <{subsets[item.font].encode(item.text)}> Tj")
-    parts.append("ET")
-    return "\n".join(parts).encode("ascii")
+def _report_pages(content: ReportContent, qr_text: str, tags: Tags) -> list[Page]:
+    issuer = content.issuer
+    title, number = clean_text(content.title), clean_text(content.number)
+    width, height = LANDSCAPE
+    flow = Flow(width, height, REPORT_MARGIN, REPORT_MARGIN + FOOTER_HEIGHT, tags,
+                _continuation(f"{title} N.° {number} — Distrito Judicial de {clean_text(content.district)} — "  # type: ignore[arg-type]
+                              f"{content.day:%d/%m/%Y} (continuación)"))
+    flow.next_bottom = REPORT_MARGIN + FOOTER_HEIGHT
+    header_width = flow.content_width - REPORT_QR_SIDE - 250
+    flow.block("P", issuer.heading, BOLD, 13, width=header_width)
+    flow.block("P", issuer.unit, REGULAR, 10.5, gray=0.2, width=header_width)
+    flow.block("H1", title, BOLD, 15, width=header_width)
+    flow.block("P", f"N.° {number}", REGULAR, 11, width=header_width)
+    flow.space(4)
+    fields = [("Distrito judicial", content.district), ("Fecha del reporte", f"{content.day:%d/%m/%Y}"),
+              ("Revisión", str(content.revision) + (f" (reemplaza al reporte N.° {content.supersedes})"
+                                                    if content.supersedes else "")),
+              ("Elaborado por", content.prepared_by), ("Incidencias", content.result)]
+    for label, value in fields:
+        flow.block("P", clean_text(f"{label}: {value}"), REGULAR, 9.5, width=header_width)
+    header_bottom = flow.y
+    first = flow.pages[0]
+    top = height - REPORT_MARGIN
+    block_x = REPORT_MARGIN + header_width + 12
+    block_bottom = _verification_block(flow, first, content, qr_text, top=top, qr_side=REPORT_QR_SIDE,
+                                       qr_x=width - REPORT_MARGIN - REPORT_QR_SIDE, text_x=block_x,
+                                       text_width_=width - REPORT_MARGIN - REPORT_QR_SIDE - 12 - block_x)
+    flow.y = min(header_bottom, block_bottom) - 6
+    _signature_block(first, tags, issuer, content, REPORT_MARGIN, flow.y - SIGNATURE_BLOCK_HEIGHT, flow.content_width)
+    flow.y -= SIGNATURE_BLOCK_HEIGHT + 10
+    if content.rows:
+        flow.table(REPORT_COLUMNS, REPORT_FRACTIONS, _report_rows(content), size=7.5)
+    else:
+        flow.block("P", "No se registraron incidencias en el distrito judicial en esta fecha.", REGULAR, 11)
+    _footer(flow.pages, issuer.signed_note, REPORT_MARGIN)
+    return flow.pages
 
 
-def build_writer(content: DocumentContent, qr_text: str | None = None) -> PdfFileWriter:
-    """Lay out ``content`` and return a pyHanko writer holding the unsigned document.
+def build_writer(content: SignedContent, qr_text: str | None = None) -> PdfFileWriter:
+    """Lay out ``content`` and return a pyHanko writer holding the unsigned PDF/A document.
 
     ``qr_text`` is what the QR encodes; by default the verification URL alone.
     Signing this writer directly avoids writing and parsing the PDF twice.
     """
-    layout = _layout(content, qr_text if qr_text is not None else content.verification_url)
-
-    used: dict[str, set[str]] = {REGULAR: set(), BOLD: set()}
-    for page in layout.pages:
-        for item in page.texts:
-            used[item.font].update(item.text)
-    subsets = {key: _SUBSETS.get(key, frozenset(chars - _BASE_CHARS)) for key, chars in used.items()}
-
-    writer = PdfFileWriter()
-    meta = writer.document_meta
-    meta.title = f"{clean_text(content.title)} N.° {clean_text(content.number)}"
-    meta.author = "Instituto Nacional Penitenciario"
-    meta.creator = "INPE - Servicios en línea"
-    writer.root["/Lang"] = generic.TextStringObject("es-PE")
-    writer.root["/ViewerPreferences"] = generic.DictionaryObject({"/DisplayDocTitle": generic.BooleanObject(True)})
-    font_refs = b" ".join(
-        b"/%s %d 0 R" % (key.encode("ascii"), _add_font(writer, embedded)) for key, embedded in subsets.items()
-    )
-    resources = _RawObject(b"<< /Font << %s >> >>" % font_refs)
-    for index, page in enumerate(layout.pages):
-        # Level 1: a third of the default level's time for nearly the same size.
-        contents = [writer.add_object(_raw_stream(zlib.compress(_content_stream(page, subsets), 1)))]
-        if index == 0:
-            # The QR's rectangles (20-25 kB of operators) go uncompressed in a stream of their own:
-            # compressing them took longer than all the rest of the page, for 18 kB saved.
-            contents.append(
-                writer.add_object(
-                    _RawObject(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(layout.qr_path), layout.qr_path))
-                )
-            )
-        writer.insert_page(
-            PageObject(
-                contents=contents,
-                media_box=[0, 0, PAGE_WIDTH, PAGE_HEIGHT],
-                resources=resources,  # type: ignore[arg-type]
-            )
-        )
-    return writer
+    text = qr_text if qr_text is not None else content.verification_url
+    tags = Tags()
+    if isinstance(content, ReportContent):
+        pages = _report_pages(content, text, tags)
+        subject = f"Reporte de incidencias del Distrito Judicial de {content.district}, {content.day:%d/%m/%Y}"
+    else:
+        pages = _certificate_pages(content, text, tags)
+        subject = f"{content.title} de {content.holder_name}"
+    return write_document(
+        pages, tags, title=f"{clean_text(content.title)} N.° {clean_text(content.number)}",
+        author=content.issuer.name, subject=clean_text(subject), created=content.issued_at,
+        signature_field=content.issuer.signature_field)
 
 
-def warm_up(qr_versions: Iterable[int] = range(12, 18)) -> None:
+def warm_up(qr_versions: Iterable[int] = range(8, 14)) -> None:
     """Build the per-process caches (fonts, base subsets, QR tables) ahead of the first document.
 
     About 60 ms; worth doing while a Lambda function initialises rather than on its
     first request. Signs nothing and touches no key.
     """
-    for key in _FONT_FILES:
-        _SUBSETS.get(key, frozenset())
+    for key in (REGULAR, BOLD):
+        SUBSETS.get(key, frozenset())
     for version in qr_versions:
         qr.prepare(version)
+    text_width(REGULAR, "", 10)
 
 
-def render_pdf(content: DocumentContent, qr_text: str | None = None) -> bytes:
+def render_pdf(content: SignedContent, qr_text: str | None = None) -> bytes:
     """An unsigned PDF of ``content``; the QR encodes ``qr_text`` (default: the verification URL)."""
     out = io.BytesIO()
     build_writer(content, qr_text).write(out)

@@ -111,20 +111,6 @@ def report_csv(incidents: Sequence[Incident]) -> bytes:
     return out.getvalue().encode("utf-8-sig")
 
 
-def report_lines(district: str, day: date, incidents: Sequence[Incident], revision: int
-                 ) -> tuple[tuple[str, str], ...]:
-    """What the signed PDF prints after its heading: the report's scope, then each incident's annex 4 fields."""
-    lines: list[tuple[str, str]] = [("Distrito judicial", district), ("Fecha del reporte", f"{day:%d/%m/%Y}")]
-    if revision > 1:
-        lines.append(("Revisión", f"{revision} (reemplaza a la anterior: se registraron nuevas incidencias)"))
-    total = len(incidents)
-    for index, incident in enumerate(incidents, start=1):
-        row = annex4_row(incident)
-        lines.append((f"Incidencia {index} de {total} — {ANNEX4_COLUMNS[0]}", row[0]))
-        lines.extend(zip(ANNEX4_COLUMNS[1:], row[1:], strict=True))
-    return tuple(lines)
-
-
 def report_result(count: int) -> str:
     if count == 0:
         return "SIN INCIDENCIAS REGISTRADAS"

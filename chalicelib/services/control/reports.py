@@ -9,29 +9,20 @@ from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
-from ...domain.control.incidents import (
-    REPORT_TITLE,
-    DailyReport,
-    incidents_fingerprint,
-    report_csv,
-    report_lines,
-    report_result,
-)
+from ...domain.control.incidents import REPORT_TITLE, DailyReport, incidents_fingerprint, report_csv, report_result
 from ...domain.control.people import parse_district
 from ...domain.control.ports import Incidents, Markers, Officers, Reports, UnitOfWork
-from ...domain.documents import DocumentContent, mask_document_number
 from ...domain.errors import ConcurrentUpdate, DomainError, NotFound, ValidationError
-from ...domain.issued import IssuedDocument
 from ...domain.operators import Operator
 from ...domain.outbound import EmailSender
-from ...domain.ports import AlreadyExists, AuditLog, Clock, DocumentProducer, DocumentStorage
+from ...domain.ports import AlreadyExists, AuditLog, Clock, DocumentProducer, DocumentStorage, Store
 from ...domain.requests import new_id
+from ..documents import daily_report_content, issued_record, supersede
 from .common import audit_entry, event, peru_today
 from .incidents import parse_day
 
 log = logging.getLogger(__name__)
 
-KIND_REPORT = "report"
 REPORT_VALIDITY = timedelta(days=3650)  # a report is a record, not a permit: it stays verifiable for years
 
 
@@ -39,10 +30,11 @@ def _report_base(district: str, day: date, revision: int, document_id: str) -> s
     return f"reports/{district.replace(' ', '_')}/{day.isoformat()}/r{revision}-{document_id[:16]}"
 
 
-def daily_report(district: str, day: date, *, incidents: Incidents, reports: Reports, producer: DocumentProducer,
-                 storage: DocumentStorage, uow: UnitOfWork, clock: Clock, public_base_url: str) -> DailyReport:
-    """Running it again with the same incidents returns the same report; new incidents make a new revision
-    (the earlier one stays verifiable)."""
+def daily_report(district: str, day: date, *, incidents: Incidents, reports: Reports, documents: Store,
+                 producer: DocumentProducer, storage: DocumentStorage, uow: UnitOfWork, clock: Clock,
+                 public_base_url: str) -> DailyReport:
+    """Running it again with the same incidents returns the same report; new incidents make a new revision, and
+    the earlier one then verifies as superseded."""
     found = incidents.incidents_of_day(district, day)
     fingerprint = incidents_fingerprint(found)
     existing = reports.get_report(district, day)
@@ -52,23 +44,19 @@ def daily_report(district: str, day: date, *, incidents: Incidents, reports: Rep
     document_id = new_id()
     now = clock.now().replace(microsecond=0)
     number = f"RID-{district.replace(' ', '')}-{day:%Y%m%d}" + (f"-R{revision}" if revision > 1 else "")
-    reference = f"{district.replace(' ', '')}-{day.isoformat()}"
-    content = DocumentContent(
-        document_id=document_id, kind=KIND_REPORT, title=REPORT_TITLE, number=number,
-        holder_name=f"Distrito Judicial de {district}", document_type="Reporte diario", document_number=reference,
-        result=report_result(len(found)), cases=(), issued_at=now, valid_until=now + REPORT_VALIDITY,
-        verification_url=f"{public_base_url}/v/{document_id}",
-        extra_lines=report_lines(district, day, found, revision))
+    previous = documents.get_document(existing.document_id) if existing else None
+    content = daily_report_content(
+        document_id=document_id, title=REPORT_TITLE, number=number, district=district, day=day, revision=revision,
+        incidents=found, result=report_result(len(found)), issued_at=now, valid_until=now + REPORT_VALIDITY,
+        verification_url=f"{public_base_url}/v/{document_id}", store=documents,
+        previous_number=previous.number if previous else None)
     pdf = producer.produce(content)
     base = _report_base(district, day, revision, document_id)
     storage.put(f"{base}.pdf", pdf, "application/pdf")
     storage.put(f"{base}.csv", report_csv(found), "text/csv")
-    document = IssuedDocument(
-        document_id=document_id, kind=KIND_REPORT, title=REPORT_TITLE, number=number, owner=f"cvp:{district}",
-        source_id=f"{district}#{day.isoformat()}", holder_name=content.holder_name,
-        document_type=content.document_type, masked_document_number=mask_document_number(reference),
-        result=content.result, cases=(), issued_at=now, valid_until=content.valid_until,
-        sha256=hashlib.sha256(pdf).hexdigest(), storage_key=f"{base}.pdf")
+    document = issued_record(content, owner=f"cvp:{district}", source_id=f"{district}#{day.isoformat()}",
+                             sha256=hashlib.sha256(pdf).hexdigest(), storage_key=f"{base}.pdf",
+                             document_type="Reporte diario")
     report = DailyReport(
         district=district, day=day, revision=revision, document_id=document_id, pdf_key=f"{base}.pdf",
         csv_key=f"{base}.csv", fingerprint=fingerprint, incident_count=len(found), created_at=now,
@@ -76,6 +64,7 @@ def daily_report(district: str, day: date, *, incidents: Incidents, reports: Rep
         version=existing.version if existing else 0)
     tx = uow.begin()
     tx.put_document(document)
+    supersede(tx, previous, by=document_id, at=now)  # the earlier revision now verifies as superseded
     tx.put_report(report)
     tx.add_event(event("control.report_issued", document_id, now, district=district, day=day.isoformat(),
                        pdf_key=report.pdf_key, csv_key=report.csv_key, number=number, count=len(found)))
@@ -90,14 +79,15 @@ def daily_report(district: str, day: date, *, incidents: Incidents, reports: Rep
     return replace(report, version=report.version + 1)
 
 
-def daily_reports_job(*, officers: Officers, incidents: Incidents, reports: Reports, producer: DocumentProducer,
-                      storage: DocumentStorage, uow: UnitOfWork, clock: Clock, public_base_url: str) -> int:
+def daily_reports_job(*, officers: Officers, incidents: Incidents, reports: Reports, documents: Store,
+                      producer: DocumentProducer, storage: DocumentStorage, uow: UnitOfWork, clock: Clock,
+                      public_base_url: str) -> int:
     """The daily job: yesterday's report (Peru's calendar) for every district with virtual control."""
     day = peru_today(clock.now()) - timedelta(days=1)
     count = 0
     for district in officers.districts():
-        daily_report(district, day, incidents=incidents, reports=reports, producer=producer, storage=storage,
-                     uow=uow, clock=clock, public_base_url=public_base_url)
+        daily_report(district, day, incidents=incidents, reports=reports, documents=documents, producer=producer,
+                     storage=storage, uow=uow, clock=clock, public_base_url=public_base_url)
         count += 1
     return count
 
@@ -142,15 +132,15 @@ def report_view(report: DailyReport, public_base_url: str) -> dict[str, Any]:
 
 
 def generate_report(district: str, day: str, *, operator: Operator, incidents: Incidents, reports: Reports,
-                    producer: DocumentProducer, storage: DocumentStorage, uow: UnitOfWork, audit: AuditLog,
-                    clock: Clock, public_base_url: str) -> dict[str, Any]:
+                    documents: Store, producer: DocumentProducer, storage: DocumentStorage, uow: UnitOfWork,
+                    audit: AuditLog, clock: Clock, public_base_url: str) -> dict[str, Any]:
     """The endpoint that closes a day on demand: the same function the daily schedule runs."""
     district, when = parse_district(district), parse_day(day)
     operator.require_district(district)
     if when > peru_today(clock.now()):
         raise ValidationError("A report can only cover a day that has begun.", field="day")
-    report = daily_report(district, when, incidents=incidents, reports=reports, producer=producer, storage=storage,
-                          uow=uow, clock=clock, public_base_url=public_base_url)
+    report = daily_report(district, when, incidents=incidents, reports=reports, documents=documents,
+                          producer=producer, storage=storage, uow=uow, clock=clock, public_base_url=public_base_url)
     audit.append(audit_entry(operator, clock.now(), "report.generate", f"{district}#{when.isoformat()}",
                              revision=report.revision))
     return report_view(report, public_base_url)

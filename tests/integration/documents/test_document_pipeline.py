@@ -1,10 +1,12 @@
-"""Produced documents checked with independent tools: poppler, NSS, qpdf, zxing-cpp, and pyHanko."""
+"""Produced documents checked with independent tools: poppler (pdfsig with NSS), qpdf, zxing-cpp, and pyHanko,
+against the local test PKI and its OCSP, CRL and time-stamping services."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import io
+import json
 import os
 import stat
 import subprocess
@@ -13,29 +15,21 @@ from pathlib import Path
 
 import pytest
 import zxingcpp
+from asn1crypto import cms
+from conftest import make_nss, start_test_pki
 from cryptography import x509
-from integ_doc_samples import ISSUED, case, make_content
+from cryptography.hazmat.primitives import serialization
+from integ_doc_samples import ISSUED, ORIGIN, case, make_content
 from PIL import Image
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.validation import validate_pdf_signature
-from pyhanko_certvalidator import ValidationContext
 
-from chalicelib.adapters.documents import (
-    LocalPdfSigner,
-    ensure_local_pki,
-    render_pdf,
-    validate_pdf,
-    verify_qr_text,
-)
+from chalicelib.adapters.documents import ensure_local_pki, local_pipeline, render_pdf, validate_pdf
 from chalicelib.adapters.documents.pipeline import DocumentPipeline, ProducedDocument
-from chalicelib.adapters.documents.pki import (
-    CA_COMMON_NAME,
-    SIGNER_COMMON_NAME,
-    LocalPki,
-)
-from chalicelib.domain.documents import KIND_ATTENDANCE, RESULT_ATTENDANCE
+from chalicelib.adapters.documents.pki import CA_COMMON_NAME, LocalPki, revoke_certificate, rotate_keys
+from chalicelib.adapters.documents.seal import load_roots, verify_qr_text
+from chalicelib.domain.documents import ISSUER_INPE, ISSUER_JUDICIARY, KIND_ATTENDANCE, RESULT_ATTENDANCE
 
 NAMES = ("Ñañez Güémez", "Nguyễn Thị Minh", "Ольга Петрова")
 
@@ -56,16 +50,6 @@ def pdf_file(produced: ProducedDocument, tmp_path_factory: pytest.TempPathFactor
     return path
 
 
-@pytest.fixture(scope="module")
-def nss_dir(pki: LocalPki, tmp_path_factory: pytest.TempPathFactory) -> str:
-    directory = tmp_path_factory.mktemp("nss")
-    created = run("certutil", "-N", "--empty-password", "-d", f"sql:{directory}")
-    assert created.returncode == 0, created.stderr
-    added = run("certutil", "-A", "-d", f"sql:{directory}", "-n", "root", "-t", "CT,C,C", "-i", str(pki.ca_cert_path))
-    assert added.returncode == 0, added.stderr
-    return f"sql:{directory}"
-
-
 def _tampered(pdf: bytes) -> bytes:
     """One byte changed inside the signed range: the language tag in the catalog."""
     at = pdf.index(b"/Lang (es") + len(b"/Lang (e")
@@ -73,109 +57,138 @@ def _tampered(pdf: bytes) -> bytes:
     return pdf[:at] + b"t" + pdf[at + 1 :]
 
 
-# --- local PKI ---------------------------------------------------------------------------
+def _pdfsig(path: Path, nss_dir: str) -> str:
+    return run("pdfsig", "-nssdir", nss_dir, str(path)).stdout
+
+
+# --- local test PKI ------------------------------------------------------------------------
 
 
 def test_local_pki_is_created_once_and_loaded_afterwards(tmp_path: Path) -> None:
     first = ensure_local_pki(tmp_path / "pki")
-    files = {path.name: path.read_bytes() for path in (tmp_path / "pki").iterdir()}
+    files = {path: path.read_bytes() for path in (tmp_path / "pki").rglob("*") if path.is_file()}
     second = ensure_local_pki(tmp_path / "pki")
-    assert {path.name: path.read_bytes() for path in (tmp_path / "pki").iterdir()} == files
-    assert second.qr_kid == first.qr_kid
+    assert {path: path.read_bytes() for path in (tmp_path / "pki").rglob("*") if path.is_file()} == files
+    assert second.qr_kid == first.qr_kid and second.ca_cert_pem == first.ca_cert_pem
     assert second.signer_certificate == first.signer_certificate
-    assert second.ca_cert_pem == first.ca_cert_pem
 
 
-def test_signer_certificate_close_to_expiry_is_reissued_with_the_same_key(tmp_path: Path) -> None:
-    import datetime as dt
-
-    from cryptography.hazmat.primitives import hashes, serialization
-
-    first = ensure_local_pki(tmp_path / "pki")
-    ca_key = serialization.load_pem_private_key(first.ca_key_path.read_bytes(), password=None)
-    now = dt.datetime.now(dt.UTC)
-    expiring = (
-        x509.CertificateBuilder()
-        .subject_name(first.signer_certificate.subject)
-        .issuer_name(first.ca_certificate.subject)
-        .public_key(first.signer_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=700))
-        .not_valid_after(now + dt.timedelta(days=10))
-        .sign(ca_key, hashes.SHA256())  # type: ignore[arg-type]
-    )
-    first.signer_cert_path.write_bytes(expiring.public_bytes(serialization.Encoding.PEM))
-    renewed = ensure_local_pki(tmp_path / "pki")
-    assert renewed.signer_certificate.not_valid_after_utc > now + dt.timedelta(days=700)
-    assert renewed.signer_certificate.public_key() == first.signer_key.public_key()
+def test_leaf_certificates_follow_the_services_address_and_keep_their_keys(tmp_path: Path) -> None:
+    first = ensure_local_pki(tmp_path / "pki", "http://127.0.0.1:9101")
+    moved = ensure_local_pki(tmp_path / "pki", "http://127.0.0.1:9102")
+    aia = moved.signer_certificate.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
+    assert {str(d.access_location.value) for d in aia} == {"http://127.0.0.1:9102/ocsp",
+                                                           "http://127.0.0.1:9102/certs/ca.cer"}
+    assert moved.signer_certificate.public_key() == first.signer_key.public_key()
+    assert moved.ca_cert_pem == first.ca_cert_pem
 
 
 def test_private_keys_are_readable_by_the_owner_only(pki: LocalPki) -> None:
-    for path in (pki.ca_key_path, pki.signer_key_path, pki.qr_key_path):
+    keys = [path for path in pki.directory.rglob("*.key.pem")]
+    assert len(keys) >= 7  # root, TSA, OCSP, and a signer and a seal key per issuer
+    for path in keys:
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, path.name
     assert stat.S_IMODE(os.stat(pki.ca_cert_path).st_mode) == 0o644
 
 
-def test_signing_certificate_is_issued_by_the_local_ca_for_signatures(pki: LocalPki) -> None:
-    signer = pki.signer_certificate
+def test_each_issuer_has_its_own_signer_certified_with_its_validation_addresses(pki: LocalPki) -> None:
     ca = pki.ca_certificate
-    common_name = x509.oid.NameOID.COMMON_NAME
-    assert signer.subject.get_attributes_for_oid(common_name)[0].value == SIGNER_COMMON_NAME
-    assert ca.subject.get_attributes_for_oid(common_name)[0].value == CA_COMMON_NAME
-    assert signer.issuer == ca.subject
-    signer.verify_directly_issued_by(ca)
-    usage = signer.extensions.get_extension_for_class(x509.KeyUsage).value
-    assert usage.digital_signature and usage.content_commitment and not usage.key_cert_sign
-    assert ca.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
-    signer_days = (signer.not_valid_after_utc - signer.not_valid_before_utc).days
-    ca_days = (ca.not_valid_after_utc - ca.not_valid_before_utc).days
-    assert 729 <= signer_days <= 731
-    assert 3651 <= ca_days <= 3653
+    assert ca.subject.get_attributes_for_oid(x509.oid.NameOID.COMMON_NAME)[0].value == CA_COMMON_NAME
+    organisations = set()
+    for code in (ISSUER_INPE, ISSUER_JUDICIARY):
+        signer = pki.issuer(code).signer_certificate
+        signer.verify_directly_issued_by(ca)
+        organisations.add(signer.subject.get_attributes_for_oid(x509.oid.NameOID.ORGANIZATION_NAME)[0].value)
+        usage = signer.extensions.get_extension_for_class(x509.KeyUsage).value
+        assert usage.digital_signature and usage.content_commitment and not usage.key_cert_sign
+        points = signer.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
+        assert str(points[0].full_name[0].value) == f"{pki.services_url}/crl/ca.crl"
+        aia = signer.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
+        assert f"{pki.services_url}/ocsp" in {str(d.access_location.value) for d in aia}
+    assert organisations == {"Instituto Nacional Penitenciario", "Poder Judicial del Perú"}
 
 
-def test_jwks_file_publishes_the_qr_key(pki: LocalPki) -> None:
-    import json
-
+def test_jwks_publishes_each_issuers_seal_key_with_its_certificate(pki: LocalPki) -> None:
     published = json.loads(pki.jwks_path.read_text())
     assert published == pki.jwks()
-    (key,) = published["keys"]
-    assert key["kid"] == pki.qr_kid and key["alg"] == "ES256" and key["use"] == "sig"
-    assert "d" not in key  # never the private part
+    assert {key["iss"] for key in published["keys"]} == {ISSUER_INPE, ISSUER_JUDICIARY}
+    for key in published["keys"]:
+        assert "d" not in key and key["alg"] == "ES256" and len(key["x5c"]) == 1  # the root is not in it
 
 
-# --- signature ---------------------------------------------------------------------------
+# --- signatures: PAdES B-LT and B-LTA ---------------------------------------------------------
 
 
-def test_pdfsig_reports_a_valid_signature_over_the_whole_document(pdf_file: Path) -> None:
-    result = run("pdfsig", str(pdf_file))
-    assert "Signature Validation: Signature is Valid." in result.stdout, result.stdout
-    assert "Total document signed" in result.stdout
-    assert "Signature Field Name: FirmaINPE" in result.stdout
-    assert "ETSI.CAdES.detached" in result.stdout  # PAdES
+def test_pdfsig_reports_a_valid_trusted_pades_signature(pdf_file: Path, nss_dir: str) -> None:
+    out = _pdfsig(pdf_file, nss_dir)
+    assert "Signature Validation: Signature is Valid." in out, out
+    assert "Certificate Validation: Certificate is Trusted." in out, out
+    assert "Signature Field Name: FirmaINPE" in out
+    assert "ETSI.CAdES.detached" in out  # PAdES
 
 
-def test_pdfsig_trusts_the_certificate_once_the_ca_is_in_nss(pdf_file: Path, nss_dir: str) -> None:
-    result = run("pdfsig", "-nssdir", nss_dir, str(pdf_file))
-    assert "Certificate Validation: Certificate is Trusted." in result.stdout, result.stdout
+def test_the_certificate_is_long_term_signed_and_validates_with_its_embedded_data_only(
+        produced: ProducedDocument, pki: LocalPki) -> None:
+    check = validate_pdf(produced.pdf, [pki.ca_cert_pem])
+    assert (check.signed, check.signature_valid, check.level) == (True, True, "B-LT")
+    assert check.signed_at is not None and check.signer_organisation == "Instituto Nacional Penitenciario"
+    assert check.sha256 == hashlib.sha256(produced.pdf).hexdigest()
+    reader = PdfFileReader(io.BytesIO(produced.pdf))
+    dss = reader.root["/DSS"]
+    assert len(dss["/Certs"]) >= 2 and len(dss["/OCSPs"]) >= 2  # signer and TSA chains, and their OCSP answers
 
 
-def test_one_changed_byte_breaks_the_signature(produced: ProducedDocument, pki: LocalPki, tmp_path: Path) -> None:
+def test_the_root_is_not_embedded_in_the_signature(produced: ProducedDocument, pki: LocalPki) -> None:
+    signature = PdfFileReader(io.BytesIO(produced.pdf)).embedded_signatures[0]
+    certificates = signature.signed_data["certificates"]
+    root_der = pki.ca_certificate.public_bytes(serialization.Encoding.DER)
+    assert all(c.chosen.dump() != root_der for c in certificates)
+    assert isinstance(signature.signed_data, cms.SignedData)
+
+
+def test_the_daily_report_is_archived_at_b_lta(pipeline: DocumentPipeline, pki: LocalPki, nss_dir: str,
+                                               tmp_path: Path) -> None:
+    from test_report_layout import report_content
+
+    pdf = pipeline.produce(report_content(rows=2))
+    check = validate_pdf(pdf, [pki.ca_cert_pem])
+    assert (check.signature_valid, check.level) == (True, "B-LTA")  # pyHanko's AdES LTA validation passed
+    path = tmp_path / "report.pdf"
+    path.write_bytes(pdf)
+    out = _pdfsig(path, nss_dir)
+    assert "Signature Field Name: FirmaPoderJudicial" in out
+    assert out.count("Signature Validation: Signature is Valid.") == 1  # pdfsig 22 cannot check document timestamps
+
+
+def test_after_the_signer_is_revoked_the_embedded_data_still_proves_the_signature(tmp_path: Path) -> None:
+    live = start_test_pki(tmp_path / "pki")
+    try:
+        pdf = local_pipeline(live.pki, live.pki.timestamp_url).produce(make_content())
+        revoke_certificate(live.pki.directory, live.pki.signer_certificate)
+        check = validate_pdf(pdf, [live.pki.ca_cert_pem])
+        assert (check.signature_valid, check.level) == (True, "B-LT")
+        path = tmp_path / "signed-before-revocation.pdf"
+        path.write_bytes(pdf)
+        out = _pdfsig(path, make_nss(tmp_path, live.pki))
+        assert "Signature Validation: Signature is Valid." in out
+        # pdfsig (NSS) only asks OCSP about today: it reports the revocation, not the state at signing time.
+        assert "Certificate has been Revoked." in out, out
+        with pytest.raises(Exception, match="could not be validated"):  # a revoked key signs nothing new
+            local_pipeline(live.pki, live.pki.timestamp_url).produce(make_content())
+    finally:
+        live.stop()
+
+
+def test_one_changed_byte_breaks_the_signature(produced: ProducedDocument, pki: LocalPki, nss_dir: str,
+                                               tmp_path: Path) -> None:
     tampered = tmp_path / "tampered.pdf"
     tampered.write_bytes(_tampered(produced.pdf))
-    result = run("pdfsig", str(tampered))
-    assert "Signature Validation: Digest Mismatch." in result.stdout, result.stdout
+    assert "Signature Validation: Digest Mismatch." in _pdfsig(tampered, nss_dir)
     check = validate_pdf(tampered.read_bytes(), [pki.ca_cert_pem])
-    assert check.signed and not check.signature_valid
+    assert check.signed and not check.signature_valid and check.reason == "digest_mismatch"
 
 
-def test_pyhanko_validation_accepts_the_genuine_document(produced: ProducedDocument, pki: LocalPki) -> None:
-    check = validate_pdf(produced.pdf, [pki.ca_cert_pem])
-    assert check.signed and check.signature_valid
-    assert check.sha256 == hashlib.sha256(produced.pdf).hexdigest()
-    assert check.signer_cn == SIGNER_COMMON_NAME
-
-
-def test_another_ca_does_not_make_the_signature_trusted(produced: ProducedDocument, tmp_path: Path) -> None:
+def test_another_root_does_not_make_the_signature_trusted(produced: ProducedDocument, tmp_path: Path) -> None:
     stranger = ensure_local_pki(tmp_path / "other")
     check = validate_pdf(produced.pdf, [stranger.ca_cert_pem])
     assert check.signed and not check.signature_valid
@@ -208,31 +221,38 @@ def test_a_truncated_signed_pdf_is_not_valid(produced: ProducedDocument, pki: Lo
     assert not check.signature_valid
 
 
-def test_timestamped_signature_carries_a_token(pki: LocalPki, timestamp_url: str, tmp_path: Path) -> None:
-    signer = LocalPdfSigner(pki, timestamp_url=timestamp_url)
-    pdf = signer.sign_pdf(render_pdf(make_content()))
-    path = tmp_path / "timestamped.pdf"
-    path.write_bytes(pdf)
-    assert "Signature is Valid." in run("pdfsig", str(path)).stdout
-    signature = PdfFileReader(io.BytesIO(pdf)).embedded_signatures[0]
-    context = ValidationContext(trust_roots=[], allow_fetching=False)
-    status = validate_pdf_signature(signature, context)
-    assert status.intact and status.valid
-    assert status.timestamp_validity is not None and status.timestamp_validity.intact
+def test_rotated_keys_sign_new_documents_and_old_ones_keep_verifying(tmp_path: Path) -> None:
+    live = start_test_pki(tmp_path / "pki")
+    try:
+        before = local_pipeline(live.pki, live.pki.timestamp_url).produce_with_qr(make_content())
+        changed = rotate_keys(live.pki.directory)
+        rotated = ensure_local_pki(live.pki.directory)
+        assert changed[ISSUER_INPE][0] != changed[ISSUER_INPE][1] == rotated.qr_kid
+        after = local_pipeline(rotated, rotated.timestamp_url).produce_with_qr(make_content())
+        roots = load_roots(rotated.ca_cert_pem)
+        jwks = rotated.jwks()
+        for document in (before, after):
+            assert validate_pdf(document.pdf, [rotated.ca_cert_pem]).signature_valid
+            assert verify_qr_text(document.qr_text, jwks, ISSUED, roots=roots, expected_origin=ORIGIN).valid
+        kids = [PdfFileReader(io.BytesIO(d.pdf)).embedded_signatures[0].signer_cert.public_key.dump()
+                for d in (before, after)]
+        assert kids[0] != kids[1]  # a new signing key too
+    finally:
+        live.stop()
 
 
 # --- content, QR and structure ------------------------------------------------------------
 
 
-def test_qr_scanned_from_the_rendered_page_is_the_sealed_text(
-    produced: ProducedDocument, pdf_file: Path, pki: LocalPki, tmp_path: Path
-) -> None:
+def test_qr_scanned_from_the_rendered_page_is_the_sealed_text(produced: ProducedDocument, pdf_file: Path,
+                                                              pki: LocalPki, tmp_path: Path) -> None:
     rendered = run("pdftoppm", "-r", "150", "-png", "-singlefile", str(pdf_file), str(tmp_path / "page"))
     assert rendered.returncode == 0, rendered.stderr
     with Image.open(tmp_path / "page.png") as image:
         found = zxingcpp.read_barcodes(image.convert("L"))
     assert [code.text for code in found] == [produced.qr_text]
-    result = verify_qr_text(found[0].text, pki.jwks(), ISSUED + timedelta(days=1))
+    result = verify_qr_text(found[0].text, pki.jwks(), ISSUED + timedelta(days=1),
+                            roots=load_roots(pki.ca_cert_pem), expected_origin=ORIGIN)
     assert result.valid and result.data is not None
     assert result.data.holder_name == "HUAMÁN RODRÍGUEZ, MARÍA DEL PILAR"
 
@@ -241,26 +261,27 @@ def test_names_in_other_scripts_come_back_as_text(pipeline: DocumentPipeline, tm
     for index, name in enumerate(NAMES):
         path = tmp_path / f"name-{index}.pdf"
         path.write_bytes(pipeline.produce(make_content(holder_name=name)))
-        text = run("pdftotext", str(path), "-").stdout
-        assert name in text
+        assert name in run("pdftotext", str(path), "-").stdout
 
 
-def test_printed_fields_are_in_the_text_layer(pdf_file: Path) -> None:
+def test_printed_fields_and_the_signature_block_are_in_the_text_layer(pdf_file: Path) -> None:
     text = run("pdftotext", str(pdf_file), "-").stdout
-    for expected in (
-        "INSTITUTO NACIONAL PENITENCIARIO",
-        "Dirección de Registro Penitenciario",
-        "CERTIFICADO DE ANTECEDENTES JUDICIALES",
-        "CAJ-2026-0001234",
-        "DNI 12345678",
-        "NO REGISTRA ANTECEDENTES JUDICIALES",
-        "22/11/2026 10:15 (hora de Perú)",
-        "Válido hasta",
-        "20/02/2027 10:15 (hora de Perú)",
-        "Cómo verificar",
-        "https://verifica.inpe.gob.pe/v/",
-    ):
+    for expected in ("INSTITUTO NACIONAL PENITENCIARIO", "Dirección de Registro Penitenciario",
+                     "CERTIFICADO DE ANTECEDENTES JUDICIALES", "CAJ-2026-0001234", "DNI 12345678",
+                     "NO REGISTRA ANTECEDENTES JUDICIALES", "Válido hasta", "(hora de Perú)", "Cómo verificar",
+                     "https://verifica.inpe.gob.pe/v/",
+                     "Firmado digitalmente por: Instituto Nacional Penitenciario", "Documento N.° CAJ-2026-0001234"):
         assert expected in text, expected
+
+
+def test_the_signature_field_is_visible_over_the_signature_block(produced: ProducedDocument) -> None:
+    reader = PdfFileReader(io.BytesIO(produced.pdf))
+    (field,) = reader.root["/AcroForm"]["/Fields"]
+    field = field.get_object()
+    x1, y1, x2, y2 = (float(v) for v in field["/Rect"])
+    assert x2 - x1 > 400 and y2 - y1 > 30  # the printed block, not a zero-size invisible field
+    assert int(field["/F"]) & 4  # printed
+    assert field["/T"] == "FirmaINPE"
 
 
 def test_fonts_are_embedded_subsets(pdf_file: Path) -> None:
@@ -277,18 +298,17 @@ def test_qpdf_finds_no_structural_errors(pdf_file: Path) -> None:
     assert "No syntax or stream encoding errors found" in result.stdout
 
 
-def test_many_cases_continue_on_further_pages(pipeline: DocumentPipeline, pki: LocalPki, tmp_path: Path) -> None:
+def test_many_cases_continue_on_further_pages(pipeline: DocumentPipeline, nss_dir: str, tmp_path: Path) -> None:
     content = make_content(result="REGISTRA ANTECEDENTES JUDICIALES", cases=tuple(case(i) for i in range(30)))
     path = tmp_path / "long.pdf"
     path.write_bytes(pipeline.produce(content))
-    pages = int(
-        next(line for line in run("pdfinfo", str(path)).stdout.splitlines() if line.startswith("Pages:")).split()[1]
-    )
+    info = run("pdfinfo", str(path)).stdout.splitlines()
+    pages = int(next(line for line in info if line.startswith("Pages:")).split()[1])
     assert pages >= 2
     text = run("pdftotext", str(path), "-").stdout
     assert "00123-2020-0-1801-JR-PE-29" in text
     assert f"Página {pages} de {pages}" in text
-    assert "Signature is Valid." in run("pdfsig", str(path)).stdout
+    assert "Signature is Valid." in _pdfsig(path, nss_dir)
     assert run("qpdf", "--check", str(path)).returncode == 0
 
 
@@ -297,29 +317,34 @@ def test_long_names_wrap_instead_of_overflowing(pipeline: DocumentPipeline, tmp_
     path = tmp_path / "long-name.pdf"
     path.write_bytes(pipeline.produce(make_content(holder_name=name)))
     words = run("pdftotext", "-bbox", str(path), "-").stdout
-    # every word of the page lies inside the page, left of the right margin
     right_edges = [float(part.split('"')[1]) for part in words.split("xMax=")[1:]]
     assert right_edges and max(right_edges) <= 595.28 - 47
     text = run("pdftotext", str(path), "-").stdout
     assert "SANTILLANA" in text and "MARÍA DEL PILAR" in text
 
 
-def test_attendance_certificate_prints_its_extra_lines(pipeline: DocumentPipeline, tmp_path: Path) -> None:
-    content = make_content(
-        kind=KIND_ATTENDANCE,
-        title="CONSTANCIA DE ANOTACIÓN DE ASISTENCIA",
-        number="CAA-2026-0000042",
-        result=RESULT_ATTENDANCE,
-        extra_lines=(
-            ("Expediente", "00123-2020-0-1801-JR-PE-01"),
-            ("Próxima fecha de control", "22/12/2026"),
-        ),
-    )
+def test_the_attendance_certificate_is_the_judiciarys(pipeline: DocumentPipeline, pki: LocalPki, nss_dir: str,
+                                                      tmp_path: Path) -> None:
+    content = make_content(kind=KIND_ATTENDANCE, title="CONSTANCIA DE ANOTACIÓN DE ASISTENCIA",
+                           number="CVP-2026-000042", result=RESULT_ATTENDANCE,
+                           extra_lines=(("Expediente", "00123-2020-0-1801-JR-PE-01"),
+                                        ("Periodo de control", "Periodo 11 de 2026 (control del 22/11/2026)")))
+    produced = pipeline.produce_with_qr(content)
     path = tmp_path / "attendance.pdf"
-    path.write_bytes(pipeline.produce(content))
+    path.write_bytes(produced.pdf)
     text = run("pdftotext", str(path), "-").stdout
-    for expected in ("CONSTANCIA DE ANOTACIÓN DE ASISTENCIA", "Próxima fecha de control", "22/12/2026"):
-        assert expected in text
+    for expected in ("PODER JUDICIAL DEL PERÚ", "Control Virtual Penal", "CONSTANCIA DE ANOTACIÓN DE ASISTENCIA",
+                     "Periodo 11 de 2026 (control del 22/11/2026)",
+                     "Firmado digitalmente por: Poder Judicial del Perú"):
+        assert expected in text, expected
+    assert "INSTITUTO NACIONAL PENITENCIARIO" not in text and "INPE" not in text
+    out = _pdfsig(path, nss_dir)
+    assert "Signature Field Name: FirmaPoderJudicial" in out and "O=Poder Judicial del Perú" in out
+    check = validate_pdf(produced.pdf, [pki.ca_cert_pem])
+    assert check.signature_valid and check.signer_organisation == "Poder Judicial del Perú"
+    result = verify_qr_text(produced.qr_text, pki.jwks(), ISSUED, roots=load_roots(pki.ca_cert_pem),
+                            expected_origin=ORIGIN)
+    assert result.valid and result.signer == "Poder Judicial del Perú"
 
 
 def test_verification_url_must_point_to_the_document(pipeline: DocumentPipeline) -> None:

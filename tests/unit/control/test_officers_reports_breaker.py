@@ -29,7 +29,6 @@ from chalicelib.domain.control.incidents import (
     incidents_fingerprint,
     missed_observations,
     report_csv,
-    report_lines,
     report_result,
     stable_incident_id,
 )
@@ -278,12 +277,6 @@ def test_the_csv_has_annex_4s_columns_and_survives_commas_quotes_and_accents():
                        "Usuario externo se encuentra fuera de la jurisdicción", "Fuera del área, \"Cusco\"; a 500 km"]
     assert rows[2][1] == "José Ñahui" and len(rows) == 3
 
-
-def test_the_pdf_lines_carry_every_incidents_annex_4_fields():
-    lines = dict(report_lines("LIMA", date(2026, 11, 20), [incident("a")], revision=1))
-    assert lines["Distrito judicial"] == "LIMA" and lines["Fecha del reporte"] == "20/11/2026"
-    assert lines["Incidencia 1 de 1 — Fecha de la incidencia"] == "20/11/2026"
-    assert lines["N.° de expediente y órgano jurisdiccional"].startswith("00123-2020-0-1801-JR-PE-01")
 
 
 def test_the_same_incidents_make_the_same_fingerprint_in_any_order():

@@ -7,10 +7,22 @@ from datetime import UTC, datetime
 import pytest
 
 from chalicelib.domain.documents import (
+    CLAIM_IAT,
+    CLAIM_ISS,
+    CLAIM_KIND,
+    CLAIM_RESULT,
+    CLAIM_RESULT_CODE,
+    CLAIM_STATUS,
+    ISSUER_INPE,
+    ISSUER_JUDICIARY,
     KIND_ATTENDANCE,
+    KIND_CERTIFICATE,
+    KIND_REPORT,
     RESULT_NO_RECORD,
     RESULT_RECORD,
     SealedData,
+    StatusRef,
+    issuer_of,
     mask_document_number,
 )
 from tests.factories_documents import DOCUMENT_ID, ISSUED, make_content
@@ -46,53 +58,70 @@ def test_sealed_data_from_content_masks_the_number_and_truncates_to_seconds() ->
 
 
 def test_claims_round_trip_gives_back_the_same_data() -> None:
-    data = SealedData.from_content(make_content(holder_name="Ñañez Güémez, Ольга"))
+    data = SealedData.from_content(make_content(holder_name="Ñañez Güémez, Ольга", status=StatusRef(1, 4242)))
     claims = data.to_claims()
-    assert SealedData.from_claims(claims, verification_url=data.verification_url) == data
+    assert SealedData.from_claims(claims, DOCUMENT_ID, verification_url=data.verification_url) == data
 
 
-def test_claims_use_short_codes_for_known_kinds_and_results() -> None:
-    claims = SealedData.from_content(make_content()).to_claims()
-    assert claims["k"] == "C"
-    assert claims["rc"] == "N"
-    assert "r" not in claims
-    assert claims["iat"] == int(ISSUED.timestamp())
+def test_claims_are_cwt_claims_with_short_codes_for_known_kinds_and_results() -> None:
+    claims = SealedData.from_content(make_content(status=StatusRef(2, 7))).to_claims()
+    assert claims[CLAIM_ISS] == "INPE"  # the issuer, which the seal key's certificate must name
+    assert claims[CLAIM_KIND] == "C"
+    assert claims[CLAIM_RESULT_CODE] == "N"
+    assert CLAIM_RESULT not in claims
+    assert claims[CLAIM_IAT] == int(ISSUED.timestamp())
+    assert claims[CLAIM_STATUS] == [2, 7]
     record = SealedData.from_content(make_content(result=RESULT_RECORD)).to_claims()
-    assert record["rc"] == "R"
+    assert record[CLAIM_RESULT_CODE] == "R"
+
+
+def test_each_kind_has_its_own_issuer() -> None:
+    assert issuer_of(KIND_CERTIFICATE).code == ISSUER_INPE
+    assert issuer_of(KIND_ATTENDANCE).code == issuer_of(KIND_REPORT).code == ISSUER_JUDICIARY
+    attendance = SealedData.from_content(make_content(kind=KIND_ATTENDANCE))
+    assert attendance.to_claims()[CLAIM_ISS] == ISSUER_JUDICIARY
+    assert issuer_of(KIND_ATTENDANCE).signature_field != issuer_of(KIND_CERTIFICATE).signature_field
 
 
 def test_unknown_results_and_kinds_travel_verbatim() -> None:
     data = SealedData.from_content(make_content(kind="other", result="ALGO DISTINTO"))
     claims = data.to_claims()
-    assert claims["k"] == "other"
-    assert claims["r"] == "ALGO DISTINTO"
-    assert "rc" not in claims
-    back = SealedData.from_claims(claims)
+    assert claims[CLAIM_KIND] == "other"
+    assert claims[CLAIM_RESULT] == "ALGO DISTINTO"
+    assert CLAIM_RESULT_CODE not in claims
+    back = SealedData.from_claims(claims, DOCUMENT_ID)
     assert (back.kind, back.result) == ("other", "ALGO DISTINTO")
 
 
 def test_attendance_kind_round_trips() -> None:
     data = SealedData.from_content(make_content(kind=KIND_ATTENDANCE))
-    assert SealedData.from_claims(data.to_claims()).kind == KIND_ATTENDANCE
+    assert SealedData.from_claims(data.to_claims(), DOCUMENT_ID).kind == KIND_ATTENDANCE
+
+
+_GOOD = {1: "INPE", -1: "C", -2: "X", -3: "**", -4: "N", 6: 1, 4: 2}
 
 
 @pytest.mark.parametrize(
-    "broken",
+    "change",
     [
-        {"k": "C", "n": "X", "d": "**", "rc": "N", "iat": 1, "exp": 2},  # no id
-        {"id": 5, "k": "C", "n": "X", "d": "**", "rc": "N", "iat": 1, "exp": 2},  # id not text
-        {"id": "a", "k": "C", "n": "X", "d": "**", "rc": "?", "iat": 1, "exp": 2},  # unknown code
-        {"id": "a", "k": "C", "n": "X", "d": "**", "rc": "N", "iat": "1", "exp": 2},  # date as text
-        {"id": "a", "k": "C", "n": "X", "d": "**", "rc": "N", "iat": True, "exp": 2},  # bool
-        {"id": "a", "k": "C", "n": "X", "d": "**", "iat": 1, "exp": 2},  # no result
+        {1: None},  # no issuer
+        {-2: 5},  # name not text
+        {-4: "?"},  # unknown code
+        {6: "1"},  # date as text
+        {6: True},  # bool
+        {-4: None},  # no result
+        {-6: [1]},  # status entry without index
+        {-6: [1, -3]},  # negative index
     ],
 )
-def test_from_claims_rejects_malformed_claims(broken: dict[str, object]) -> None:
+def test_from_claims_rejects_malformed_claims(change: dict[int, object]) -> None:
+    broken = {**_GOOD, **change}
+    broken = {key: value for key, value in broken.items() if value is not None}
     with pytest.raises(ValueError, match="malformed|must be"):
-        SealedData.from_claims(broken)
+        SealedData.from_claims(broken, DOCUMENT_ID)
 
 
 def test_from_claims_returns_utc_datetimes() -> None:
-    data = SealedData.from_claims({"id": DOCUMENT_ID, "k": "C", "n": "X", "d": "**", "rc": "N", "iat": 0, "exp": 60})
+    data = SealedData.from_claims({**_GOOD, 6: 0, 4: 60}, DOCUMENT_ID)
     assert data.issued_at == datetime(1970, 1, 1, tzinfo=UTC)
     assert data.result == RESULT_NO_RECORD

@@ -11,7 +11,7 @@ import qrcode.util
 from qrcode.constants import ERROR_CORRECT_M
 
 from chalicelib.adapters.documents import qr
-from chalicelib.domain.documents import SealedData
+from chalicelib.domain.documents import SealedData, StatusRef
 from tests.factories_documents import make_content
 
 ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.#/:ñÉ"
@@ -47,13 +47,35 @@ def test_text_too_long_for_any_version_is_refused() -> None:
         qr.encode("x" * 3000)
 
 
-def test_a_typical_sealed_certificate_fits_version_15(sealer: object) -> None:
+def test_a_typical_sealed_certificate_fits_version_11(sealer: object) -> None:
+    """With its status entry and issuer, a long name, the seal in digits: version 11 (61 modules; the JSON
+    web token of before took version 15, 77 modules)."""
     content = make_content(
         holder_name="HUAMÁN RODRÍGUEZ, MARÍA DEL PILAR",
         verification_url="https://verifica.inpe.gob.pe/v/Xk3b9QpL2mN7vR4tY8wZ1a",
+        status=StatusRef(3, 65_000),
     )
     text = sealer.seal(SealedData.from_content(content))  # type: ignore[attr-defined]
-    assert qr.encode(text).version <= 15
+    assert qr.segments(text)[1][0] == qrcode.util.MODE_NUMBER
+    assert qr.encode(text).version <= 11
+
+
+@pytest.mark.parametrize("digits", [12, 13, 14, 100, 401, 455, 500])
+def test_url_then_digits_uses_a_byte_and_a_numeric_segment_as_qrcode_does(digits: int) -> None:
+    rng = random.Random(digits)
+    head = "https://verifica.inpe.gob.pe/v/Xk3b9QpL2mN7vR4tY8wZ1a#"
+    tail = "7" + "".join(rng.choice("0123456789") for _ in range(digits - 1))
+    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=0)
+    code.add_data(qrcode.util.QRData(head.encode(), mode=qrcode.util.MODE_8BIT_BYTE))
+    code.add_data(qrcode.util.QRData(tail.encode(), mode=qrcode.util.MODE_NUMBER))
+    code.make(fit=True)
+    rows = tuple("".join("1" if module else "0" for module in row) for row in code.modules)
+    matrix = qr.encode(head + tail)
+    assert (matrix.version, matrix.mask, matrix.rows) == (code.version, code.best_mask_pattern(), rows)
+
+
+def test_short_digit_runs_stay_in_the_byte_segment() -> None:
+    assert len(qr.segments("https://x.example/v/a#12345")) == 1
 
 
 def test_pdf_path_fills_exactly_the_dark_modules() -> None:
