@@ -97,6 +97,11 @@ def document_pdf(request_id: str, *, owner: str, store: Store, storage: Document
     document = store.get_document(request.document_id) if request.document_id else None
     if request.status is not Status.ISSUED or document is None:
         raise DomainError("The certificate is not issued yet.", code="not_issued")
+    if document.revoked_at is not None:
+        error = DomainError("This certificate was revoked and is no longer valid.", code="document_revoked",
+                            details={"revoked_at": document.revoked_at.isoformat()})
+        error.status = 409
+        raise error
     pdf = storage.get(document.storage_key)
     if pdf is None:
         raise DomainError("The certificate file is missing; the team has been alerted.", code="document_missing")
@@ -116,8 +121,9 @@ def verification_view(document: IssuedDocument | None, now: datetime) -> dict[st
         "document": {
             "kind": document.kind, "title": document.title, "number": document.number,
             "holder_name": document.holder_name, "document_type": document.document_type,
+            # The result and how many cases; the cases themselves stay on the holder's PDF, not on a public page.
             "document_number": document.masked_document_number, "result": document.result,
-            "cases": list(document.cases), "issued_at": document.issued_at.isoformat(),
+            "cases_count": len(document.cases), "issued_at": document.issued_at.isoformat(),
             "valid_until": document.valid_until.isoformat(),
         },
     }
@@ -172,10 +178,13 @@ def check_qr_text(text: Any, *, store: Store, jwks: dict[str, Any], verify: Any,
                           field="qr_text")
     now = clock.now()
     sealed = verify(text, jwks, now)
+    if not sealed.valid:
+        # A QR whose signed data fails is forged or damaged: one answer, and nothing about any genuine document
+        # its link may point to (a forger could put a real certificate's link under a doctored paper).
+        return {"offline_check": "invalid", "offline_reason": sealed.reason, "status": Verdict.UNKNOWN.value}
     document_id = sealed.data.document_id if sealed.data else text.split("#")[0].rstrip("/").rsplit("/", 1)[-1]
     document = lookup(document_id, store)
-    return {"offline_check": "valid" if sealed.valid else "invalid", "offline_reason": sealed.reason,
-            **verification_view(document, now)}
+    return {"offline_check": "valid", "offline_reason": sealed.reason, **verification_view(document, now)}
 
 
 ATTENDANCE_TITLE = "CONSTANCIA DE ANOTACIÓN DE ASISTENCIA"

@@ -14,7 +14,7 @@ import qrcode
 
 from bot.texts import text
 from tests.bot.harness import ChatUser, Container, Delivery
-from tests.factories import JOSE, check_character, request_body
+from tests.factories import JOSE, proof, request_body
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +30,7 @@ def issued_pdf(api_stack) -> bytes:
         created = api.post("/v1/certificate-requests", json=request_body(person)).json()
         rid = created["request_id"]
         ordered = api.post(f"/v1/certificate-requests/{rid}/identity",
-                           json={"verification_character": check_character(person)}).json()
+                           json=proof(person)).json()
         payment = ordered["payment"]
         pay_online(payment["order_code"], payment["amount"], payment["currency"], api_base=base)
         deadline = time.monotonic() + 30
