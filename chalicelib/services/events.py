@@ -9,7 +9,7 @@ from typing import Any
 from ..domain.requests import Event
 from . import control_ops
 from .documents import IssuePolicy, issue_attendance, issue_certificate
-from .notifications import PUSH_FOR_EVENT, notify
+from .notifications import PUSH_FOR_EVENT, notify, notify_email
 from .review import check_records
 
 log = logging.getLogger(__name__)
@@ -36,10 +36,21 @@ def _issue_attendance(event: Event, c: Any) -> None:
 
 
 def _notify(event: Event, c: Any) -> None:
-    notify(event, store=c.store, storage=c.storage, notifier=c.notifier())
+    """The chat the request came from (each channel an adapter; Telegram's needs a bot token)."""
+    notify(event, store=c.store, storage=c.storage, notifier=c.notifier(), provider=c.provider)
 
 
-HANDLERS: dict[str, list[Handler]] = {name: [_notify] for name in PUSH_FOR_EVENT}
+def _email(event: Event, c: Any) -> None:
+    """The e-mail notice, through the one e-mail port (SES in the cloud, SMTP or files locally)."""
+    from ..adapters.email_suppressions import DynamoEmailSuppressions
+
+    notify_email(event, store=c.store, storage=c.storage, email=c.email, suppressions=DynamoEmailSuppressions(),
+                 public_base_url=c.settings.public_base_url, clock=c.clock, provider=c.provider,
+                 bot_username=c.settings.telegram_bot_username)
+
+
+HANDLERS: dict[str, list[Handler]] = {name: [_notify, _email] for name in PUSH_FOR_EVENT}
+HANDLERS["control.attendance_issued"] = [_notify]
 HANDLERS["request.paid"].insert(0, _record_check)
 HANDLERS["request.approved"].insert(0, _issue)
 HANDLERS["control.registered"] = [_issue_attendance]
