@@ -106,7 +106,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None) -> Conta
     from .adapters.dynamo_control import DynamoControlStore
     from .adapters.dynamo_control_ops import DynamoControlOpsStore
     from .adapters.dynamo_store import DynamoAuditLog, DynamoIdentityRegistry, DynamoPenitentiaryRegistry, DynamoStore
-    from .adapters.local_outbound import FileEmailSender, FileSmsSender
+    from .adapters.local_outbound import FileSmsSender
     from .adapters.local_payments import LocalPaymentProvider
     from .adapters.storage import LocalFileStorage
     from .domain.control_ops import CircuitBreaker
@@ -131,7 +131,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None) -> Conta
         control=GuardedControlStore(DynamoControlStore(settings.aws_region, settings.dynamodb_endpoint),
                                     breakers["warrants"], clock),
         ops=DynamoControlOpsStore(settings.aws_region, settings.dynamodb_endpoint),
-        email=FileEmailSender(settings.outbox_dir / "email"),
+        email=_email_sender(settings),
         sms=FileSmsSender(settings.outbox_dir / "sms"),
         breakers=breakers,
     )
@@ -139,6 +139,18 @@ def build(settings: Settings | None = None, clock: Clock | None = None) -> Conta
 
     apply_cloud_adapters(c)  # no-op on the local stack: the embedded defaults stay the default
     return c
+
+
+def _email_sender(settings: Settings) -> Any:
+    """The one e-mail port: an SMTP server when configured (the local stack's mail server), otherwise .eml files
+    in the outbox folder; in the cloud apply_cloud_adapters puts SES in its place."""
+    if settings.smtp_host:
+        from .adapters.smtp_outbound import SmtpEmailSender
+
+        return SmtpEmailSender(settings.smtp_host, settings.smtp_port, settings.email_from)
+    from .adapters.local_outbound import FileEmailSender
+
+    return FileEmailSender(settings.outbox_dir / "email")
 
 
 _container: Container | None = None
