@@ -30,16 +30,19 @@ def api_stack(dynamodb_endpoint: str, tmp_path_factory: pytest.TempPathFactory) 
 
     saved = dict(os.environ)
     ddb_port = int(dynamodb_endpoint.rsplit(":", 1)[1])
-    port, pay_port = free_port(), free_port()
+    port, pay_port, smtp_port, mail_port = free_port(), free_port(), free_port(), free_port()
     prefix = f"b{uuid.uuid4().hex[:6]}-"
     os.environ.update({"PORT": str(port), "DYNAMODB_PORT": str(ddb_port), "PAYMENT_SIMULATOR_PORT": str(pay_port),
                        "DATA_DIR": str(tmp_path_factory.mktemp("bot-stack")), "TABLE_PREFIX": prefix,
-                       "DYNAMODB_ENDPOINT": dynamodb_endpoint})
-    stack = LocalStack(port=port, ddb_port=ddb_port, pay_port=pay_port, data_dir=None, in_memory=True)
+                       "DYNAMODB_ENDPOINT": dynamodb_endpoint, "SMTP_PORT": str(smtp_port),
+                       "MAIL_WEB_PORT": str(mail_port)})
+    stack = LocalStack(port=port, ddb_port=ddb_port, pay_port=pay_port, data_dir=None, in_memory=True,
+                       smtp_port=smtp_port, mail_web_port=mail_port)
     try:
         stack.start()
         yield {"api_base_url": f"http://127.0.0.1:{port}", "table_prefix": prefix,
-               "dynamodb_endpoint": dynamodb_endpoint, "pay_port": pay_port}
+               "dynamodb_endpoint": dynamodb_endpoint, "pay_port": pay_port,
+               "mail_url": stack.mail.web_url}
     finally:
         stack.stop()
         bootstrap.use(None)

@@ -68,6 +68,7 @@ def test_the_polling_bot_publishes_its_command_menu_in_both_languages(botapi, po
 def local_stack(tmp_path_factory):
     """`make run` itself (infrastructure/local/run.py) with no bot token: the local chat is part of it."""
     ports = {"PORT": free_port(), "DYNAMODB_PORT": free_port(), "PAYMENT_SIMULATOR_PORT": free_port(),
+             "SMTP_PORT": free_port(), "MAIL_WEB_PORT": free_port(),
              "LOCAL_BOTAPI_PORT": free_port()}
     env = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_") and k not in
            ("TABLE_PREFIX", "DYNAMODB_ENDPOINT", "PUBLIC_BASE_URL", "PAYMENT_PAY_URL_TEMPLATE", "API_BASE_URL")}

@@ -25,7 +25,8 @@ BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networkin
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):  # type: ignore[no-untyped-def]
-    ports = {"PORT": free_port(), "DYNAMODB_PORT": free_port(), "PAYMENT_SIMULATOR_PORT": free_port()}
+    ports = {"PORT": free_port(), "DYNAMODB_PORT": free_port(), "PAYMENT_SIMULATOR_PORT": free_port(),
+             "SMTP_PORT": free_port(), "MAIL_WEB_PORT": free_port()}
     env = {**os.environ, **{k: str(v) for k, v in ports.items()},
            "DATA_DIR": str(tmp_path_factory.mktemp("local-data")), "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen([sys.executable, "infrastructure/local/run.py"], cwd=ROOT, env=env,
@@ -78,7 +79,7 @@ def test_demo_control_enrols_and_checks_in_three_times(stack):
 
 def test_payment_simulator_page_shows_the_order(stack):
     _, ports, env = stack
-    from tests.factories import ANA, check_character, request_body
+    from tests.factories import ANA, proof, request_body
 
     base = f"http://127.0.0.1:{ports['PORT']}"
     headers = {"Authorization": "Bearer local-dev-channel-key", "X-Channel-User": "telegram:e2e",
@@ -91,7 +92,7 @@ def test_payment_simulator_page_shows_the_order(stack):
 
     created = call("/v1/certificate-requests", request_body())
     ordered = call(f"/v1/certificate-requests/{created['request_id']}/identity",
-                   {"verification_character": check_character(ANA)})
+                   proof(ANA))
     with urllib.request.urlopen(ordered["payment"]["pay_url"]) as page:
         html = page.read().decode()
     assert ordered["payment"]["order_code"] in html and "37.70" in html
