@@ -61,7 +61,7 @@ def issue_certificate(request_id: str, *, store: Store, storage: DocumentStorage
             cases=tuple(CaseLine(c.get("case_file", ""), c.get("court", ""), c.get("offence", ""),
                                  c.get("date", "")) for c in cases),
             issued_at=now, valid_until=now + policy.validity,
-            verification_url=policy.verification_url(document_id))
+            verification_url=policy.verification_url(document_id), extra_lines=_proof_lines(request, store))
         pdf = producer.produce(content)
         sha256 = hashlib.sha256(pdf).hexdigest()
         # The file name carries the hash: a losing concurrent run leaves a spare file, never a mismatch.
@@ -88,6 +88,18 @@ def issue_certificate(request_id: str, *, store: Store, storage: DocumentStorage
     except (AlreadyExists, DomainError):
         return store.get_document(document_id)  # another run issued it meanwhile
     return document
+
+
+def _proof_lines(request: CertificateRequest, store: Store) -> tuple[tuple[str, str], ...]:
+    """How the holder's identity was established, printed on the certificate (and what it replaces, if so)."""
+    lines: list[tuple[str, str]] = []
+    if request.identity_proof == "issue_date":
+        registry = "Migraciones" if request.applicant.is_foreigner else "RENIEC"
+        kind = DOCUMENT_TYPE_NAMES[request.applicant.document_type.value]
+        lines.append(("Identidad verificada", f"Con {registry}: {kind} vigente y su fecha de emisión"))
+    if request.replaces and (original := store.get_request(request.replaces)):
+        lines.append(("Reemplaza al certificado", f"N.° {original.number}, revocado"))
+    return tuple(lines)
 
 
 def document_pdf(request_id: str, *, owner: str, store: Store, storage: DocumentStorage) -> bytes:
