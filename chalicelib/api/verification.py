@@ -187,6 +187,7 @@ form{background:#fff;border-radius:.6rem;padding:1rem;margin:1rem 0}
 label{display:block;font-weight:600;margin-bottom:.5rem}
 button{font-size:1rem;padding:.6rem 1rem;margin-top:.8rem;background:#7a0c0c;color:#fff;border:0;border-radius:.4rem}
 .detail{font-size:1rem} footer{color:#555;font-size:.85rem;padding:1rem 0}
+.verdict-status{padding:.7rem .9rem;border-radius:.6rem;font-weight:600;margin:0 0 1rem}
 """
 
 
