@@ -97,9 +97,11 @@ def test_optional_slots_get_ses_sns_and_rekognition_with_the_configured_threshol
 
     container = SimpleNamespace(settings=Settings(), storage=None, tokens=None, _pki=None, _producer=None,
                                 email=None, sms=None, _face_matcher=None)
-    apply_cloud_adapters(container, load_cloud_config(cloud["env"]))
+    apply_cloud_adapters(container, load_cloud_config({**cloud["env"], "EMAIL_CONFIGURATION_SET": "antecedentes-dev"}))
 
     assert isinstance(container.email, SesEmailSender) and container.email.sender == "no-reply@example.pe"
+    # Every e-mail goes through the configuration set that routes bounces and complaints to the feedback topic.
+    assert container.email.configuration_set == "antecedentes-dev"
     assert isinstance(container.sms, SnsSmsSender)
     assert isinstance(container._face_matcher, RekognitionFaceMatcher) and container._face_matcher.threshold == 92.5
 

@@ -57,7 +57,8 @@ def _apply_optional(container: Any, config: CloudConfig) -> None:
     if config.email_sender == "ses" and hasattr(container, "email"):
         from .outbound import SesEmailSender
 
-        container.email = SesEmailSender(config.email_from, config.region)
+        container.email = SesEmailSender(config.email_from, config.region,
+                                         configuration_set=config.email_configuration_set or None)
     if config.sms_sender == "sns" and hasattr(container, "sms"):
         from .outbound import SnsSmsSender
 
