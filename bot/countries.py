@@ -15,15 +15,21 @@ def _plain(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", letters).strip()
 
 
+# Withdrawn codes CLDR still maps to a living country: a name resolves to the current code, never to these.
+_WITHDRAWN = frozenset({"BUR", "DDR", "FXX", "TMP", "YMD", "ZAR"})
+
+
 @cache
-def _alpha3_by_alpha2() -> dict[str, str]:
+def _alpha2_by_alpha3() -> dict[str, str]:
     from babel.core import get_global
 
-    found: dict[str, str] = {}
-    for alias, targets in get_global("territory_aliases").items():
-        if re.fullmatch(r"[A-Z]{3}", alias) and len(targets) == 1 and re.fullmatch(r"[A-Z]{2}", targets[0]):
-            found.setdefault(targets[0], alias)
-    return found
+    return {alias: targets[0] for alias, targets in get_global("territory_aliases").items()
+            if re.fullmatch(r"[A-Z]{3}", alias) and len(targets) == 1 and re.fullmatch(r"[A-Z]{2}", targets[0])}
+
+
+@cache
+def _alpha3_by_alpha2() -> dict[str, str]:
+    return {alpha2: alpha3 for alpha3, alpha2 in sorted(_alpha2_by_alpha3().items()) if alpha3 not in _WITHDRAWN}
 
 
 @cache
@@ -55,5 +61,5 @@ def country_label(alpha3: str | None, lang: str) -> str:
 
     if not alpha3:
         return ""
-    alpha2 = next((a2 for a2, a3 in _alpha3_by_alpha2().items() if a3 == alpha3), None)
+    alpha2 = _alpha2_by_alpha3().get(alpha3)
     return str(Locale.parse(lang).territories.get(alpha2, alpha3)) if alpha2 else alpha3
