@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, NoReturn
 
-from ..domain.errors import DomainError, NotFound, ValidationError
+from ..domain.errors import ConcurrentUpdate, DomainError, NotFound, ValidationError
 from ..domain.identity import Applicant, DocumentType, is_valid_dni_check_character, parse_date, validate_applicant
 from ..domain.matching import normalise_name
 from ..domain.payments import PaymentNotice, new_order_code, validate_voucher
@@ -207,7 +207,18 @@ def payment_order_view(request: CertificateRequest, store: Store, provider: Paym
 def apply_payment(notice: PaymentNotice, *, store: Store, clock: Clock, actor: str | None = None) -> PaymentRecord:
     """Apply a provider's payment once; anything that cannot be applied is kept for refund, never dropped, and
     the request it was meant for records it (so its owner is told, and its status tells the truth about the
-    money). `actor` is the channel user who reported the payment (a voucher), already answered in their chat."""
+    money). `actor` is the channel user who reported the payment (a voucher), already answered in their chat.
+    A request that moved on meanwhile (the worker issuing it) is read again: the provider need not retry."""
+    for attempt in range(3):
+        try:
+            return _apply_payment(notice, store=store, clock=clock, actor=actor)
+        except ConcurrentUpdate:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _apply_payment(notice: PaymentNotice, *, store: Store, clock: Clock, actor: str | None) -> PaymentRecord:
     existing = store.get_payment(notice.provider, notice.payment_id)
     if existing is not None:
         return _answer(existing)

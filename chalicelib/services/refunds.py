@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from ..domain.errors import DomainError, NotFound, ValidationError
+from ..domain.errors import ConcurrentUpdate, DomainError, NotFound, ValidationError
 from ..domain.ports import AuditEntry, Clock, PaymentProvider, PaymentRecord, Store
 from ..domain.requests import Event, new_id
 from .certificate_requests import refund_entry
@@ -37,8 +37,20 @@ def open_refunds(*, store: Store, limit: int = 100) -> list[PaymentRecord]:
 
 
 def _record_change(payment: PaymentRecord, updated: PaymentRecord, event_name: str, *, store: Store,
-                   now: datetime, audit: AuditEntry | None = None) -> None:
-    """The payment, the refund entry on its request and the event, together or not at all."""
+                   now: datetime, audit: AuditEntry | None = None, attempts: int = 4) -> None:
+    """The payment, the refund entry on its request and the event, together or not at all. The request may be
+    moving on meanwhile (the worker checks and issues it): read it again and retry."""
+    for attempt in range(attempts):
+        try:
+            _write_change(payment, updated, event_name, store=store, now=now, audit=audit)
+            return
+        except ConcurrentUpdate:
+            if attempt == attempts - 1:
+                raise
+
+
+def _write_change(payment: PaymentRecord, updated: PaymentRecord, event_name: str, *, store: Store,
+                  now: datetime, audit: AuditEntry | None) -> None:
     tx = store.transaction()
     tx.update_payment(updated)
     request = store.get_request(payment.request_id) if payment.request_id else None

@@ -171,3 +171,22 @@ def test_countries_are_understood_by_name_or_code_in_either_language():
         "VNM", "VNM", "VNM", "PER", "USA", "USA"]
     assert resolve_country("Wakanda") == "WAKANDA"  # passed on for the API to refuse
     assert country_label("VNM", "es") == "Vietnam" and country_label("DEU", "en") == "Germany"
+
+
+def test_a_refund_is_recorded_even_when_the_worker_moves_the_request_on_at_the_same_moment(world):
+    """The operator's send and the worker's issuing race on the request item: the refund reads it again."""
+    _paid_twice(world)
+    store = world.store
+    reads = {"count": 0}
+    original = store.get_request
+
+    def stale_once(request_id):  # type: ignore[no-untyped-def]
+        request = original(request_id)
+        reads["count"] += 1
+        return replace(request, version=request.version - 1) if reads["count"] == 1 and request else request
+
+    store.get_request = stale_once  # the first read is already out of date when it is written
+    sent = refunds.send_refund("local", "P2", operator=OPERATOR, store=store, provider=world.provider,
+                               clock=world.clock)
+    assert sent.refund_state == "requested" and reads["count"] >= 2
+    assert store.payments[("local", "P2")].refund_state == "requested"
