@@ -164,7 +164,7 @@ def test_what_the_person_did_in_their_chat_is_not_pushed_back_to_it_but_is_maile
                       {"operation_number": "55501234", "date": "2026-11-20"}, user=user)
     assert answer.json_body["receipt"]["operation"] == "BN-55501234"
     api.run_worker()
-    texts = bot.texts()
+    texts = bot.texts("8207")
     assert not any("Pago recibido" in t for t in texts)  # the chat answered the voucher itself
     assert any("está listo" in t for t in texts)  # the certificate is still pushed
     subjects = [str(m["Subject"]) for m in _mails(api.c.settings.outbox_dir / "email", "voucher@example.org")]
