@@ -158,11 +158,11 @@ def test_what_the_person_did_in_their_chat_is_not_pushed_back_to_it_but_is_maile
     from datetime import date
     from decimal import Decimal
 
-    api.c.provider.record_agent_payment("55501234", date(2026, 11, 20), "BN-55501234",
+    api.c.provider.record_agent_payment("77708207", date(2026, 11, 20), "BN-77708207",
                                         ordered["payment"]["order_code"], Decimal("37.70"), "PEN")
     answer = api.post(f"/v1/certificate-requests/{created['request_id']}/voucher",
-                      {"operation_number": "55501234", "date": "2026-11-20"}, user=user)
-    assert answer.json_body["receipt"]["operation"] == "BN-55501234"
+                      {"operation_number": "77708207", "date": "2026-11-20"}, user=user)
+    assert answer.json_body["receipt"]["operation"] == "BN-77708207"
     api.run_worker()
     texts = bot.texts("8207")
     assert not any("Pago recibido" in t for t in texts)  # the chat answered the voucher itself
