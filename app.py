@@ -19,7 +19,7 @@ log = logging.getLogger("app")
 
 app = Chalice(app_name="antecedentes")
 app.log.setLevel(logging.INFO)
-app.api.binary_types.extend(["application/pdf", "video/mp4"])
+app.api.binary_types.extend(["application/pdf", "video/mp4", "multipart/form-data"])
 for blueprint in (health.bp, certificate_requests.bp, webhooks.bp, admin.bp, verification.bp, control.bp, cvp.bp):
     app.register_blueprint(blueprint)
 
@@ -38,6 +38,19 @@ def handle_outbox(event: Any) -> None:
         if record.event_name != "INSERT" or not record.new_image:
             continue
         dispatch(event_from_image(record.new_image), c)
+
+
+# SES publishes bounces and complaints to this topic (the infrastructure names it); their addresses get no more mail.
+SES_FEEDBACK_TOPIC = os.environ.get("SES_FEEDBACK_TOPIC", "antecedentes-local-ses-feedback")
+
+
+@app.on_sns_message(topic=SES_FEEDBACK_TOPIC)
+def email_feedback(event: Any) -> None:
+    from chalicelib.adapters.email_suppressions import DynamoEmailSuppressions
+    from chalicelib.services.email_feedback import handle_feedback
+
+    c = container()
+    handle_feedback(event.message, suppressions=DynamoEmailSuppressions(), now=c.clock.now())
 
 
 @app.schedule(Rate(15, unit=Rate.MINUTES))

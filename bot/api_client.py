@@ -91,12 +91,26 @@ class ApiClient:
             answer = await self._call("GET", f"/v1/certificate-requests/{request_id}/document", user=user,
                                       headers={"Accept": "application/pdf"})
         except ApiError as error:
-            if error.status in (403, 404, 409) or isinstance(error, FeatureUnavailable):
+            if error.code != "document_revoked" and (error.status in (403, 404, 409)
+                                                     or isinstance(error, FeatureUnavailable)):
                 return None
             raise
         if not answer.headers.get("content-type", "").startswith("application/pdf"):
             return None
         return answer.content
+
+    async def request_replacement(self, user: str, request_id: str, language: str) -> dict[str, Any]:
+        return await self._json("POST", f"/v1/certificate-requests/{request_id}/replacement", user=user,
+                                json={"language": language})
+
+    async def verify_document(self, document_id: str) -> dict[str, Any]:
+        """What the public verification says of a document, by its id (anonymous, like a third party)."""
+        try:
+            return await self._json("GET", f"/v/{document_id}", user=None)
+        except ApiError as error:
+            if error.status == 404:  # the page answers an unknown id with 404 and {"status": "unknown"}
+                return {"status": "unknown"}
+            raise
 
     async def validate_applicant(self, user: str, applicant: dict[str, Any]) -> None:
         """Check the applicant fields entered so far; raises ApiError naming the wrong field."""

@@ -21,9 +21,10 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from . import control, logs
+from . import certificate, control, following, logs
 from . import conversation as c
 from .api_client import ApiClient
+from .commands import menus
 from .settings import BotSettings
 from .state import ConversationStore
 from .texts import language_for, text
@@ -31,12 +32,6 @@ from .verification import on_pdf_document
 
 log = logging.getLogger("bot")
 
-COMMANDS = {
-    "es": (("start", "command.start"), ("estado", "command.status"), ("control", "command.control"),
-           ("registrar", "command.checkin"), ("ayuda", "command.help"), ("cancelar", "command.cancel")),
-    "en": (("start", "command.start"), ("status", "command.status"), ("control", "command.control"),
-           ("checkin", "command.checkin"), ("help", "command.help"), ("cancel", "command.cancel")),
-}
 
 
 def build_application(settings: BotSettings, *, clock: Callable[[], datetime] | None = None,
@@ -67,10 +62,12 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     new = filters.UpdateType.MESSAGE  # edited messages change nothing in this conversation
     edited = filters.UpdateType.EDITED_MESSAGE  # a live location's updates arrive as edits
     on = c.conversational
+    certificate.register_steps()
+    following.register_steps()
     control.register_steps()
     application.add_handlers([
-        CommandHandler("start", on(c.start), filters=private & new),
-        CommandHandler(["estado", "status"], on(c.status), filters=private & new),
+        CommandHandler("start", on(certificate.start), filters=private & new),
+        CommandHandler(["estado", "status"], on(following.status), filters=private & new),
         CommandHandler(["ayuda", "help"], on(c.help_), filters=private & new),
         CommandHandler(["cancelar", "cancel"], on(c.cancel), filters=private & new),
         CommandHandler("control", on(control.enrolment), filters=private & new),
@@ -119,11 +116,11 @@ async def on_error(update: object, context: c.Context) -> None:
 
 
 async def set_commands(application: Application) -> None:  # type: ignore[type-arg]
-    """The command menu: Spanish by default, English for English-speaking clients."""
-    for lang, commands in COMMANDS.items():
+    """The command menu: Spanish by default, English for English-speaking clients (bot/commands.py)."""
+    for language_code, commands in menus():
         await application.bot.set_my_commands(
-            [BotCommand(name, text(key, lang)) for name, key in commands], scope=BotCommandScopeDefault(),
-            language_code=None if lang == "es" else lang)
+            [BotCommand(c["command"], c["description"]) for c in commands], scope=BotCommandScopeDefault(),
+            language_code=language_code)
 
 
 async def close(application: Application) -> None:  # type: ignore[type-arg]

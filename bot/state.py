@@ -51,6 +51,8 @@ class Step(StrEnum):
     SECOND_SURNAME = "second_surname"
     BIRTH_DATE = "birth_date"
     EMAIL = "email"
+    SUMMARY = "summary"
+    CHANGE_FIELD = "change_field"
     IDENTITY = "identity"
     PAYMENT = "payment"
     VOUCHER_OPERATION = "voucher_operation"

@@ -10,7 +10,9 @@ This module imports nothing from telegram.
 
 from __future__ import annotations
 
+import gettext
 import html
+import io
 import json
 import string
 from datetime import UTC, datetime, timedelta, timezone
@@ -31,17 +33,25 @@ COUNTRY_BUTTONS = (("VEN", "VE"), ("COL", "CO"), ("ECU", "EC"), ("BOL", "BO"), (
 LOCALE_DIR = Path(__file__).with_name("locale")
 
 
-def _read_catalogue(lang: str) -> dict[str, str]:
-    """The gettext catalogue bot/locale/<lang>/LC_MESSAGES/bot.po, read with Babel (no compile step)."""
+def _read_catalogue(lang: str) -> tuple[dict[str, str], gettext.GNUTranslations]:
+    """The gettext catalogue bot/locale/<lang>/LC_MESSAGES/bot.po, read with Babel: its plain messages as a
+    dict, and the whole catalogue compiled in memory (Babel's write_mo) for gettext's ngettext and the
+    language's Plural-Forms."""
+    from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
 
     with (LOCALE_DIR / lang / "LC_MESSAGES" / "bot.po").open("rb") as handle:
         catalog = read_po(handle, locale=lang, domain="bot")
-    return {str(message.id): str(message.string) for message in catalog if message.id and message.string}
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    plain = {str(message.id): str(message.string) for message in catalog
+             if message.id and message.string and not message.pluralizable}
+    return plain, gettext.GNUTranslations(compiled)
 
 
-_ES: dict[str, str] = _read_catalogue("es")
-_EN: dict[str, str] = _read_catalogue("en")
+(_ES, _ES_MO), (_EN, _EN_MO) = _read_catalogue("es"), _read_catalogue("en")
+PLURALS: dict[str, gettext.GNUTranslations] = {"es": _ES_MO, "en": _EN_MO}
 
 
 def _load_push_texts() -> dict[str, dict[str, str]]:
@@ -68,6 +78,15 @@ def text(key: str, lang: str = DEFAULT_LANGUAGE, /, **values: Any) -> str:
     catalogue = CATALOGUE.get(lang, CATALOGUE[DEFAULT_LANGUAGE])
     return catalogue[key].format_map(_Values({name: html.escape(str(value), quote=False)
                                               for name, value in values.items()}))
+
+
+def ntext(key: str, count: int, lang: str = DEFAULT_LANGUAGE, /, **values: Any) -> str:
+    """A text whose wording depends on a number (gettext's ngettext and the catalogue's Plural-Forms); the
+    number fills {count}. The catalogue entry has msgid `key` and msgid_plural `key.plural`."""
+    translations = PLURALS.get(lang, PLURALS[DEFAULT_LANGUAGE])
+    template = translations.ngettext(key, f"{key}.plural", count)
+    filled = {name: html.escape(str(value), quote=False) for name, value in {"count": count, **values}.items()}
+    return template.format_map(_Values(filled))
 
 
 class _Values(dict[str, str]):

@@ -11,7 +11,7 @@ from telegram.constants import ChatAction
 
 from .api_client import ApiError
 from .conversation import Turn
-from .texts import has, lima_datetime
+from .texts import has, lima_datetime, ntext
 
 # API refusals of an uploaded file that the person can act on; anything else: verification unavailable.
 REFUSALS = {"not_a_pdf": "verify.not_pdf", "payload_too_large": "verify.too_large"}
@@ -105,7 +105,9 @@ async def on_photo(turn: Turn) -> None:
 
 
 def _answer(turn: Turn, key: str, result: dict[str, Any]) -> str:
-    """The verdict, then what the document says (so the reader can compare it with the paper in hand)."""
+    """The verdict, then what the genuine document says, its result first (REGISTRA / NO REGISTRA and how many
+    cases), so the reader can compare it with the paper in hand. A forged QR or an altered file gets the
+    verdict alone: nothing about any genuine document; a QR leading to another site says which."""
     issuer = result.get("issuer")
     lines = [turn.t(key, site=result.get("points_to") or "",
                     issuer=issuer.get("name", "") if isinstance(issuer, dict) else "")]
@@ -116,9 +118,25 @@ def _answer(turn: Turn, key: str, result: dict[str, Any]) -> str:
                             holder=document.get("holder_name") or "",
                             document=f"{kind} {document.get('document_number') or ''}".strip() if kind else "",
                             valid_until=_day(document.get("valid_until"), turn.lang)))
-    if result.get("revoked_at"):
-        lines.append(turn.t("verify.revoked_on", date=_day(result["revoked_at"], turn.lang)))
+        if document.get("result"):
+            count = int(document.get("cases_count") or 0)
+            lines.append(ntext("verify.result.cases", count, turn.lang, result=document["result"]) if count
+                         else turn.t("verify.result", result=document["result"]))
+        if result.get("revoked_at"):
+            lines.append(turn.t("verify.revoked_on", date=_day(result["revoked_at"], turn.lang)))
+        lines.append(turn.t("verify.compare"))
     return "\n".join(lines)
+
+
+async def verify_by_id(turn: Turn, document_id: str) -> None:
+    """A deep link from a verification page (`/start v_<id>`): the register's word on that document."""
+    try:
+        result = await turn.api.verify_document(document_id)
+    except ApiError:
+        await turn.say("verify.unavailable")
+        return
+    key = f"verify.qr.{result.get('status')}"
+    await turn.send(_answer(turn, key if has(key, turn.lang) else "verify.qr.unknown", result))
 
 
 def _day(value: Any, lang: str) -> str:

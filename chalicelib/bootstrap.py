@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 from .domain.biometrics import FaceMatcher
 from .domain.control.contingency import REGISTRIES, CircuitBreaker
-from .domain.control.ports import ChatNotifier, ControlStores, WarrantsRegistry
+from .domain.control.ports import ControlStores, WarrantsRegistry
 from .domain.matching import MatchThresholds
-from .domain.outbound import EmailSender, SmsSender
+from .domain.outbound import ChatChannel, EmailSender, SmsSender
 from .domain.ports import (
     AuditLog,
     Clock,
@@ -87,7 +87,7 @@ class Container:
                             storage=self.storage, contingencies=k.contingencies, uow=k.uow, clock=self.clock,
                             rules=self.control_rules)
 
-    def notifier(self) -> ChatNotifier | None:
+    def notifier(self) -> ChatChannel | None:
         """The chat notifier, or None when no bot token is configured."""
         token = self.settings.telegram_bot_token
         if not token:
@@ -136,7 +136,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
     from .adapters.aws import cloud_adapters
     from .adapters.dynamo_control import DynamoWarrantsRegistry, dynamo_control
     from .adapters.dynamo_store import DynamoAuditLog, DynamoIdentityRegistry, DynamoPenitentiaryRegistry, DynamoStore
-    from .adapters.local_outbound import FileEmailSender, FileSmsSender
+    from .adapters.local_outbound import FileSmsSender
     from .adapters.local_payments import LocalPaymentProvider
     from .adapters.storage import LocalFileStorage
     from .domain.biometrics import InconclusiveFaceMatcher
@@ -175,13 +175,25 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
         control=dynamo_control(settings.aws_region, settings.dynamodb_endpoint),
         warrants=GuardedWarrantsRegistry(warrants, breakers["warrants"], clock),
         registries=Registries(identity=identity, warrants=warrants, breakers=breakers),
-        email=cloud.email or FileEmailSender(settings.outbox_dir / "email"),
+        email=cloud.email or _email_sender(settings),
         sms=cloud.sms or FileSmsSender(settings.outbox_dir / "sms"),
         faces=cloud.faces or InconclusiveFaceMatcher(),
         pki_factory=cloud.pki or local_pki,
         producer_factory=cloud.producer or local_producer,
     )
     return c
+
+
+def _email_sender(settings: Settings) -> EmailSender:
+    """The one e-mail port: an SMTP server when configured (the local stack's mail server), otherwise .eml files
+    in the outbox folder; in the cloud, SES (chosen by cloud_adapters)."""
+    if settings.smtp_host:
+        from .adapters.smtp_outbound import SmtpEmailSender
+
+        return SmtpEmailSender(settings.smtp_host, settings.smtp_port, settings.email_from)
+    from .adapters.local_outbound import FileEmailSender
+
+    return FileEmailSender(settings.outbox_dir / "email")
 
 
 _container: Container | None = None

@@ -58,6 +58,12 @@ class Settings:
     cvp_head_email: str = "encargado.cvp@cvp.local"
     registry_breaker_failures: int = 3
     registry_breaker_reset_seconds: int = 60
+    # Certificate notices by e-mail (issue 13): an SMTP server when set (the local stack's), otherwise the
+    # e-mail port's default (files locally, SES in the cloud); the bot's username makes t.me links.
+    smtp_host: str | None = None
+    smtp_port: int = 8025
+    email_from: str = "no-reply@antecedentes.local"
+    telegram_bot_username: str | None = None
 
     @property
     def documents_dir(self) -> Path:
@@ -130,4 +136,8 @@ def load_settings() -> Settings:
         registry_breaker_failures=int(_env("REGISTRY_BREAKER_FAILURES", str(defaults.registry_breaker_failures))),
         registry_breaker_reset_seconds=int(_env("REGISTRY_BREAKER_RESET_SECONDS",
                                                 str(defaults.registry_breaker_reset_seconds))),
+        smtp_host=os.environ.get("SMTP_HOST") or None,
+        smtp_port=int(_env("SMTP_PORT", str(defaults.smtp_port))),
+        email_from=_env("EMAIL_FROM", defaults.email_from),
+        telegram_bot_username=os.environ.get("TELEGRAM_BOT_USERNAME") or None,
     )

@@ -18,6 +18,15 @@ LUIS_CE = {"nationality": "VEN", "document_type": "CE", "document_number": "0012
            "given_names": "Luis Alberto", "first_surname": "Pérez", "second_surname": "Rodríguez",
            "birth_date": "1992-12-01"}
 CE_ISSUE_DATE = "2022-01-10"
+# The cards' issue dates in the seeded identity registry: what proves a person holds the card.
+ISSUE_DATES = {"45678912": "2019-03-15", "41234567": "2018-11-02", "40000005": "2025-05-12",
+               "47001234": "2021-06-20", "70112233": "2016-08-01", "001234567": "2022-01-10",
+               "123456789": "2021-02-15", "AB1234567": "2020-09-09", "44556677": "2018-04-04",
+               "46677889": "2020-02-02"}
+# A seeded person whose DNI has expired (the identity check refuses her once she proves she holds it).
+ROSA = {"nationality": "PER", "document_type": "DNI", "document_number": "70112233", "given_names": "Rosa Elvira",
+        "first_surname": "de la Cruz", "second_surname": "Huamán", "birth_date": "1972-02-14"}
+ROSA_EXPIRY = "2024-08-01"
 
 
 def applicant(**changes: Any) -> dict[str, Any]:
@@ -30,3 +39,13 @@ def request_body(person: dict[str, Any] | None = None, **changes: Any) -> dict[s
 
 def check_character(person: dict[str, Any]) -> str:
     return dni_check_characters(person["document_number"])[0]
+
+
+def proof(person: dict[str, Any]) -> dict[str, str]:
+    """The identity step's answer: the card's issue date, as the registry holds it."""
+    return {"issue_date": ISSUE_DATES[person["document_number"]]}
+
+
+def issue_date_typed(person: dict[str, Any]) -> str:
+    year, month, day = ISSUE_DATES[person["document_number"]].split("-")
+    return f"{day}/{month}/{year}"

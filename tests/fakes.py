@@ -29,6 +29,9 @@ class FakeTransaction:
     def add_payment(self, payment: PaymentRecord) -> None:
         self.ops.append(("payment", payment))
 
+    def update_payment(self, payment: PaymentRecord) -> None:
+        self.ops.append(("payment update", payment))
+
     def add_event(self, event: Event) -> None:
         self.ops.append(("event", event))
 
@@ -66,6 +69,8 @@ class FakeTransaction:
                     raise ConcurrentUpdate("The document changed meanwhile; try again.")
             elif kind == "payment" and (value.provider, value.payment_id) in s.payments:
                 raise AlreadyExists("payment")
+            elif kind == "payment update" and (value.provider, value.payment_id) not in s.payments:
+                raise ConcurrentUpdate("The payment is not there.")
             elif kind == "key" and value[0] in s.keys:
                 raise AlreadyExists("idempotency key")
             elif kind == "processed" and value in s.processed:
@@ -77,7 +82,7 @@ class FakeTransaction:
                 s.orders[value.order_code] = replace(value, version=value.version + 1)
             elif kind == "document":
                 s.documents[value.document_id] = replace(value, version=value.version + 1)
-            elif kind == "payment":
+            elif kind in ("payment", "payment update"):
                 s.payments[(value.provider, value.payment_id)] = value
             elif kind == "event":
                 s.events.append(value)
@@ -133,6 +138,10 @@ class FakeStore:
 
     def payments_due_refund(self, limit: int) -> list[PaymentRecord]:
         return [p for p in self.payments.values() if p.disposition == "refund_due"][:limit]
+
+    def refunds_open(self, limit: int) -> list[PaymentRecord]:
+        open_ = [p for p in self.payments.values() if p.refund_state in ("due", "requested", "failed")]
+        return sorted(open_, key=lambda p: p.received_at)[:limit]
 
     def next_number(self, series: str) -> int:
         self.counters[series] = self.counters.get(series, 0) + 1
@@ -192,3 +201,23 @@ class FakePaymentProvider:
 
     def find_voucher(self, operation_number: str, paid_on: date) -> PaymentNotice | None:
         return self.vouchers.get((operation_number, paid_on))
+
+    def refund(self, payment: PaymentRecord) -> str:
+        """Idempotent on the payment, like a real provider: asking twice answers the same refund."""
+        self.refunds = getattr(self, "refunds", {})
+        return self.refunds.setdefault(payment.payment_id, f"RF-{len(self.refunds) + 1}")
+
+
+class FakeEmailSuppressions:
+    def __init__(self) -> None:
+        self.suppressed: dict[str, str] = {}
+
+    def is_suppressed(self, address: str) -> bool:
+        from chalicelib.domain.outbound import address_key
+
+        return address_key(address) in self.suppressed
+
+    def suppress(self, address: str, reason: str, at: datetime) -> None:
+        from chalicelib.domain.outbound import address_key
+
+        self.suppressed[address_key(address)] = reason

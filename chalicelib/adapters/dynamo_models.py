@@ -108,7 +108,12 @@ class PaymentModel(Model):
     disposition = UnicodeAttribute()
     reason = UnicodeAttribute(null=True)
     request_id = UnicodeAttribute(null=True)
-    refund_bucket = UnicodeAttribute(null=True)  # "due" while a refund is owed
+    paid_at = UnicodeAttribute(null=True)
+    refund_state = UnicodeAttribute(null=True)
+    refund_id = UnicodeAttribute(null=True)
+    refund_updated_at = UnicodeAttribute(null=True)
+    # The refund's state while it is open ("due", "requested", "failed"): a sparse index of the operators' list.
+    refund_bucket = UnicodeAttribute(null=True)
 
     class ByRefund(GlobalSecondaryIndex[Any]):
         class Meta:
@@ -589,12 +594,24 @@ class DailyReportModel(Model):
     version = VersionAttribute()
 
 
+class EmailSuppressionModel(Model):
+    """Addresses that bounced for good or complained: no more e-mail goes to them (key: the address's hash)."""
+
+    class Meta:
+        table_name = "email-suppressions"
+
+    address_key = UnicodeAttribute(hash_key=True)
+    reason = UnicodeAttribute()
+    at = UnicodeAttribute()
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     RequestModel, IdempotencyModel, OrderModel, PaymentModel, OutboxModel, ProcessedModel, CounterModel,
     AuditModel, IdentityModel, RecordModel, NameIndexModel, LedgerModel, DocumentModel, StatusListModel,
     MeasureModel, EnrolmentModel, LinkAttemptModel, UnmatchedEnrolmentModel, CheckinModel, WindowModel,
     IncidentModel, WarrantModel, WarrantNameIndexModel, CalendarModel,
     OfficerModel, CaseModel, ControlMarkerModel, ContingencyModel, DailyReportModel,
+    EmailSuppressionModel,
 )
 _BASE_NAMES = {model: model.Meta.table_name for model in ALL_MODELS}
 

@@ -79,6 +79,12 @@ def request_to_model(request: CertificateRequest) -> m.RequestModel:
             for c in request.candidates],
         "result": request.result.name if request.result else None,
         "document_id": request.document_id,
+        "identity_proof": request.identity_proof,
+        "rejection": request.rejection,
+        "receipt": request.receipt,
+        "refunds": list(request.refunds),
+        "replaced_by": request.replaced_by,
+        "replaces": request.replaces,
     }
     in_review = request.status is Status.IN_REVIEW
     item = m.RequestModel(
@@ -109,6 +115,12 @@ def request_from_model(item: m.RequestModel) -> CertificateRequest:
             for c in body.get("candidates", [])),
         result=Result[body["result"]] if body.get("result") else None,
         document_id=body.get("document_id"),
+        identity_proof=body.get("identity_proof"),
+        rejection=body.get("rejection"),
+        receipt=body.get("receipt"),
+        refunds=tuple(body.get("refunds") or ()),
+        replaced_by=body.get("replaced_by"),
+        replaces=body.get("replaces"),
         version=int(item.version or 0),
     )
 
@@ -128,12 +140,29 @@ def order_from_model(item: m.OrderModel) -> PaymentOrder:
                         status=item.status, payment_id=item.payment_id, version=int(item.version or 0))
 
 
+OPEN_REFUND_STATES = ("due", "requested", "failed")
+
+
+def payment_to_model(payment: PaymentRecord) -> m.PaymentModel:
+    return m.PaymentModel(f"{payment.provider}#{payment.payment_id}", order_code=payment.order_code,
+                          amount=f"{payment.amount:.2f}", currency=payment.currency,
+                          received_at=_iso(payment.received_at), disposition=payment.disposition,
+                          reason=payment.reason or None, request_id=payment.request_id,
+                          paid_at=_iso(payment.paid_at) if payment.paid_at else None,
+                          refund_state=payment.refund_state or None, refund_id=payment.refund_id,
+                          refund_updated_at=_iso(payment.refund_updated_at) if payment.refund_updated_at else None,
+                          refund_bucket=payment.refund_state if payment.refund_state in OPEN_REFUND_STATES else None)
+
+
 def payment_from_model(item: m.PaymentModel) -> PaymentRecord:
     provider, _, payment_id = item.payment_key.partition("#")
+    state = item.refund_state or ("due" if item.disposition == "refund_due" else "")
     return PaymentRecord(provider=provider, payment_id=payment_id, order_code=item.order_code,
                          amount=Decimal(item.amount), currency=item.currency,
                          received_at=datetime.fromisoformat(item.received_at), disposition=item.disposition,
-                         reason=item.reason or "", request_id=item.request_id)
+                         reason=item.reason or "", request_id=item.request_id, paid_at=_dt(item.paid_at),
+                         refund_state=state, refund_id=item.refund_id,
+                         refund_updated_at=_dt(item.refund_updated_at))
 
 
 def event_to_model(event: Event) -> m.OutboxModel:
@@ -204,12 +233,10 @@ class DynamoTransaction:
         self._writes.append(("order", order_to_model(order), None))
 
     def add_payment(self, payment: PaymentRecord) -> None:
-        item = m.PaymentModel(f"{payment.provider}#{payment.payment_id}", order_code=payment.order_code,
-                              amount=f"{payment.amount:.2f}", currency=payment.currency,
-                              received_at=_iso(payment.received_at), disposition=payment.disposition,
-                              reason=payment.reason or None, request_id=payment.request_id,
-                              refund_bucket="due" if payment.disposition == "refund_due" else None)
-        self._writes.append(("payment", item, m.PaymentModel.payment_key.does_not_exist()))
+        self._writes.append(("payment", payment_to_model(payment), m.PaymentModel.payment_key.does_not_exist()))
+
+    def update_payment(self, payment: PaymentRecord) -> None:
+        self._writes.append(("payment update", payment_to_model(payment), m.PaymentModel.payment_key.exists()))
 
     def add_event(self, event: Event) -> None:
         self._writes.append(("event", event_to_model(event), m.OutboxModel.event_id.does_not_exist()))
@@ -263,7 +290,7 @@ class DynamoTransaction:
             for (kind, item, _), reason in zip(self._writes, reasons, strict=False):
                 if reason is not None and getattr(reason, "code", None) == "ConditionalCheckFailed":
                     # A versioned item that existed changed meanwhile; anything new was already there.
-                    if kind in ("request", "order") or id(item) in self._existing:
+                    if kind in ("request", "order", "payment update") or id(item) in self._existing:
                         raise ConcurrentUpdate(f"The {kind} changed meanwhile; try again.") from exc
                     raise AlreadyExists(kind) from exc
             raise
@@ -327,6 +354,13 @@ class DynamoStore:
     @translate_errors
     def payments_due_refund(self, limit: int) -> list[PaymentRecord]:
         return [payment_from_model(p) for p in m.PaymentModel.by_refund.query("due", limit=limit)]
+
+    @translate_errors
+    def refunds_open(self, limit: int) -> list[PaymentRecord]:
+        """Refunds still owed or under way, oldest first: three key queries on a sparse index."""
+        found = [payment_from_model(p) for state in OPEN_REFUND_STATES
+                 for p in m.PaymentModel.by_refund.query(state, limit=limit)]
+        return sorted(found, key=lambda p: p.received_at)[:limit]
 
     @translate_errors
     def next_number(self, series: str) -> int:

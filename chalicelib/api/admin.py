@@ -99,3 +99,29 @@ def revoke_document(document_id):  # type: ignore[no-untyped-def]
     who.require(Role.REVIEWER)
     revoked = revoke(document_id, json_body(request), operator=who, store=c.store, clock=c.clock)
     return json_response(verification_view(revoked, c.clock.now()))
+
+
+@bp.route("/v1/admin/refunds", methods=["GET"])
+@handled(_request)
+def list_refunds():  # type: ignore[no-untyped-def]
+    """Payments that could not be applied and are still owed or under way (admin: sends them; auditor: reads)."""
+    from ..services.refunds import open_refunds, refund_view
+
+    request, c = bp.current_request, container()
+    who = operator(request)
+    who.require(Role.ADMIN, Role.AUDITOR)
+    items = open_refunds(store=c.store, limit=query_int(request, "limit", 100, 1, 500))
+    return json_response({"items": [refund_view(p) for p in items]})
+
+
+@bp.route("/v1/admin/refunds/{provider}/{payment_id}", methods=["POST"])
+@handled(_request)
+def send_refund(provider, payment_id):  # type: ignore[no-untyped-def]
+    from ..services.refunds import refund_view
+    from ..services.refunds import send_refund as send
+
+    c = container()
+    who = operator(bp.current_request)
+    who.require(Role.ADMIN)
+    payment = send(provider, payment_id, operator=who, store=c.store, provider=c.provider, clock=c.clock)
+    return json_response(refund_view(payment))

@@ -7,7 +7,7 @@ from chalice import Blueprint, Response
 from ..bootstrap import container
 from ..services import certificate_requests as service
 from .http import channel_user, handled, json_body, json_response
-from .views import request_view
+from .views import request_view, tracking_view
 
 bp = Blueprint(__name__)
 
@@ -96,3 +96,39 @@ def get_document(request_id):  # type: ignore[no-untyped-def]
     return Response(body=pdf, status_code=200,
                      headers={"Content-Type": "application/pdf", "Cache-Control": "no-store",
                               "Content-Disposition": "attachment; filename=certificado.pdf"})
+
+
+@bp.route("/v1/certificate-requests/{request_id}/replacement", methods=["POST"])
+@handled(_request)
+def request_replacement(request_id):  # type: ignore[no-untyped-def]
+    """A free new certificate for one revoked because of INPE's error (201 new, 200 the one made before)."""
+    from ..services.revocation import request_replacement as replace_certificate
+
+    request, c = bp.current_request, container()
+    owner = channel_user(request)
+    body = json_body(request, required=False)
+    language = body.get("language") if isinstance(body, dict) else None
+    created, is_new = replace_certificate(request_id, owner=owner, store=c.store, identity=c.identity,
+                                          clock=c.clock, language=language)
+    return json_response(request_view(created, c), 201 if is_new else 200)
+
+
+@bp.route("/track/{request_id}", methods=["GET"])
+@handled(_request)
+def track(request_id):  # type: ignore[no-untyped-def]
+    """The tracking link of the e-mails: the request's number and status, no personal data (HTML or JSON)."""
+    from ..domain.errors import NotFound
+    from .tracking import render_tracking
+
+    request, c = bp.current_request, container()
+    found = c.store.get_request(request_id) if 16 <= len(request_id) <= 64 else None
+    if found is None:
+        raise NotFound("No such request.")
+    view = tracking_view(found, c)
+    accept = (request.headers.get("accept") or "").lower()
+    if "application/json" in accept and "text/html" not in accept:
+        return json_response(view)
+    return Response(body=render_tracking(view), status_code=200,
+                    headers={"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store",
+                             "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex",
+                             "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})

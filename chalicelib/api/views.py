@@ -7,6 +7,7 @@ from typing import Any
 from ..domain.documents import mask_document_number
 from ..domain.requests import CertificateRequest
 from ..services.certificate_requests import payment_order_view
+from ..services.revocation import document_state
 
 
 def request_view(request: CertificateRequest, c: Any) -> dict[str, Any]:
@@ -26,9 +27,19 @@ def request_view(request: CertificateRequest, c: Any) -> dict[str, Any]:
             "document_number": mask_document_number(applicant.document_number),
         },
         "identity_attempts_left": max(0, c.settings.identity_max_attempts - request.identity_attempts),
+        # After the identity check the names above are the registry's: the applicant sees them before paying.
+        "identity_confirmed": request.identity_proof is not None and request.rejection is None,
+        "identity_proof": request.identity_proof,
+        "rejection": request.rejection,
         "payment": payment_order_view(request, c.store, c.provider),
+        "receipt": request.receipt,
+        "refunds": list(request.refunds),
         "result": request.result.value if request.result else None,
         "document_id": request.document_id,
+        "document": document_state(request, c.store, c.clock.now()),
+        "replaced_by": request.replaced_by,
+        "replaces": request.replaces,
+        "tracking_url": f"{c.settings.public_base_url}/track/{request.request_id}",
         "history": [{"status": h.status.value, "at": h.at.isoformat()} for h in request.history],
     }
 
@@ -56,3 +67,10 @@ def queue_item_view(request: CertificateRequest) -> dict[str, Any]:
     return {"request_id": request.request_id, "number": request.number, "check_outcome": request.check_outcome,
             "candidates": len(request.candidates), "pending": len(request.pending_candidates),
             "queued_at": request.updated_at.isoformat()}
+
+
+def tracking_view(request: CertificateRequest, c: Any) -> dict[str, Any]:
+    """The public tracking page's data: the number, where it stands and the money; nothing about the person."""
+    view = request_view(request, c)
+    return {key: view[key] for key in ("number", "status", "language", "created_at", "updated_at", "receipt",
+                                       "refunds", "document", "history")}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from chalice import Blueprint
 
@@ -19,19 +20,38 @@ def _request():  # type: ignore[no-untyped-def]
     return bp.current_request
 
 
-@bp.route("/v1/webhooks/payments/{provider}", methods=["POST"])
-@handled(_request)
-def payment_webhook(provider):  # type: ignore[no-untyped-def]
-    request, c = bp.current_request, container()
+def _signed_body(provider: str) -> bytes:
+    """The raw body, once its signature by the provider's secret is checked (before anything in it is believed)."""
+    request: Any = bp.current_request
+    c = container()
     secret = c.settings.payment_webhook_secrets.get(provider)
     if secret is None:
         raise NotFound("Unknown payment provider.")
     raw = request.raw_body or b""
     if len(raw) > c.settings.max_body_bytes:
         raise PayloadTooLarge(f"The body is larger than {c.settings.max_body_bytes} bytes.")
-    # The signature is checked on the raw bytes before anything in the body is believed.
     verify_webhook_signature(secret, request.headers.get("x-signature"), raw, time.time(),
                              c.settings.payment_webhook_tolerance_seconds)
+    return raw
+
+
+@bp.route("/v1/webhooks/payments/{provider}", methods=["POST"])
+@handled(_request)
+def payment_webhook(provider):  # type: ignore[no-untyped-def]
+    c = container()
+    raw = _signed_body(provider)
     record = apply_payment(parse_webhook_body(provider, raw), store=c.store, clock=c.clock)
     return json_response({"payment_id": record.payment_id, "order_code": record.order_code,
                           "disposition": record.disposition})
+
+
+@bp.route("/v1/webhooks/refunds/{provider}", methods=["POST"])
+@handled(_request)
+def refund_webhook(provider):  # type: ignore[no-untyped-def]
+    """The provider's signed word that a refund it was asked for is done (or failed)."""
+    from ..services.refunds import confirm_refund, parse_refund_notice, refund_view
+
+    c = container()
+    raw = _signed_body(provider)
+    payment = confirm_refund(provider, parse_refund_notice(raw), store=c.store, clock=c.clock)
+    return json_response(refund_view(payment))

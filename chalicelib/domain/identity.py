@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from .errors import FieldErrors, ValidationError
@@ -57,6 +60,8 @@ def normalise_document_number(raw: str) -> str:
 
 
 def validate_document(document_type: str, number: str) -> tuple[DocumentType, str]:
+    """The document type and its number as printed. A DNI may carry its check character after the number
+    ("45678912-4"): it is a typing check only (anyone can compute it), so a wrong one is a typo."""
     try:
         kind = DocumentType(document_type)
     except ValueError:
@@ -64,6 +69,11 @@ def validate_document(document_type: str, number: str) -> tuple[DocumentType, st
         raise ValidationError(f"Unknown document type; expected one of {allowed}.",
                               field="document_type", code="unknown_document_type") from None
     cleaned = normalise_document_number(number)
+    if kind is DocumentType.DNI and re.fullmatch(r"\d{8}[0-9A-K]", cleaned):
+        cleaned, character = cleaned[:8], cleaned[8]
+        if not is_valid_dni_check_character(cleaned, character):
+            raise ValidationError("The character after the DNI number does not match it: check the number.",
+                                  field="document_number", code="check_character_mismatch")
     pattern, expected = _FORMATS[kind]
     if not pattern.fullmatch(cleaned):
         raise ValidationError(f"The {kind.value} number must be {expected}.", field="document_number")
@@ -217,9 +227,20 @@ def validate_applicant(data: Any, today: date) -> Applicant:
                      second_surname=values["second_surname"], birth_date=values["birth_date"], email=email)
 
 
+@cache
+def countries() -> dict[str, str]:
+    """ISO 3166 alpha-3 codes in use (CLDR's list), each with its alpha-2 code."""
+    path = Path(__file__).resolve().parent.parent / "data" / "countries.json"
+    data: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
 def _check_country(code: str) -> str:
     if not _COUNTRY.fullmatch(code):
         raise ValidationError("Expected a three-letter country code such as PER or VEN.", field="nationality")
+    if code not in countries():
+        raise ValidationError("No country has that code; expected an ISO 3166 alpha-3 code such as VEN.",
+                              field="nationality", code="unknown_country")
     return code
 
 

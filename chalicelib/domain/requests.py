@@ -125,6 +125,17 @@ class CertificateRequest:
     candidates: tuple[ReviewCandidate, ...] = ()
     result: Result | None = None
     document_id: str | None = None
+    # How possession of the identity document was proven ("issue_date"), once it was.
+    identity_proof: str | None = None
+    # Why a request closed without a certificate when it was not the person's doing ("document_expired").
+    rejection: str | None = None
+    # The payment applied to the order: provider, payment id (the operation number), amount, currency, paid_at.
+    receipt: dict[str, Any] | None = None
+    # Payments received for this request that could not be applied, and where their refund stands.
+    refunds: tuple[dict[str, Any], ...] = ()
+    # A free replacement of this request's revoked certificate (its request id), and what this one replaces.
+    replaced_by: str | None = None
+    replaces: str | None = None
     version: int = 0
 
     def transition(self, to: Status, at: datetime, by: str, **changes: Any) -> tuple[CertificateRequest, Event]:

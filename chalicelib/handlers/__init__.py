@@ -43,15 +43,27 @@ def _issue_attendance(event: Event, c: Container) -> None:
 
 
 def _notify(event: Event, c: Container) -> None:
+    """The chat the request came from (each channel an adapter; Telegram's needs a bot token)."""
     from ..services.notifications import notify
 
-    notify(event, store=c.store, storage=c.storage, notifier=c.notifier())
+    notify(event, store=c.store, storage=c.storage, notifier=c.notifier(), provider=c.provider)
+
+
+def _email(event: Event, c: Container) -> None:
+    """The e-mail notice, through the one e-mail port (SES in the cloud, SMTP or files locally)."""
+    from ..adapters.email_suppressions import DynamoEmailSuppressions
+    from ..services.notifications import notify_email
+
+    notify_email(event, store=c.store, storage=c.storage, email=c.email, suppressions=DynamoEmailSuppressions(),
+                 public_base_url=c.settings.public_base_url, clock=c.clock, provider=c.provider,
+                 bot_username=c.settings.telegram_bot_username)
 
 
 def _handlers() -> dict[str, list[Handler]]:
     from ..services.notifications import PUSH_FOR_EVENT
 
-    handlers: dict[str, list[Handler]] = {name: [_notify] for name in PUSH_FOR_EVENT}
+    handlers: dict[str, list[Handler]] = {name: [_notify, _email] for name in PUSH_FOR_EVENT}
+    handlers["control.attendance_issued"] = [_notify]
     handlers["request.paid"].insert(0, _record_check)
     handlers["request.approved"].insert(0, _issue)
     handlers["control.registered"] = [_issue_attendance]

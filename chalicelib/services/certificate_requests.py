@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NoReturn
 
-from ..domain.errors import DomainError, NotFound, ValidationError
+from ..domain.errors import ConcurrentUpdate, DomainError, NotFound, ValidationError
 from ..domain.identity import Applicant, DocumentType, is_valid_dni_check_character, parse_date, validate_applicant
 from ..domain.matching import normalise_name
 from ..domain.payments import PaymentNotice, new_order_code, validate_voucher
-from ..domain.ports import AlreadyExists, Clock, IdentityRegistry, PaymentProvider, PaymentRecord, Store
+from ..domain.ports import (
+    AlreadyExists,
+    Clock,
+    IdentityRecord,
+    IdentityRegistry,
+    PaymentProvider,
+    PaymentRecord,
+    Store,
+)
 from ..domain.requests import CertificateRequest, Event, HistoryEntry, PaymentOrder, Status, new_id
 from .time import peru_today
 
@@ -87,15 +95,23 @@ def get_request(request_id: str, *, owner: str, store: Store) -> CertificateRequ
     return _owned(store, request_id, owner)
 
 
-def _identity_matches(applicant: Applicant, record: Any) -> bool:
+def _identity_matches(applicant: Applicant, record: IdentityRecord) -> bool:
     registered = " ".join((record.given_names, record.first_surname, record.second_surname))
     return (normalise_name(registered) == normalise_name(applicant.full_name)
             and record.birth_date == applicant.birth_date)
 
 
+def _canonical(applicant: Applicant, record: IdentityRecord) -> Applicant:
+    """The applicant as the identity registry writes them: the certificate prints the registry's name."""
+    return replace(applicant, given_names=record.given_names, first_surname=record.first_surname,
+                   second_surname=record.second_surname or "")
+
+
 def confirm_identity(request_id: str, payload: Any, *, owner: str, store: Store, identity: IdentityRegistry,
                      provider: PaymentProvider, clock: Clock, rules: RequestRules) -> CertificateRequest:
-    """Confirm the applicant against the identity registry and the card in their hand; then order payment."""
+    """Confirm the applicant against the identity registry and prove they hold the card: its issue date is
+    printed on it and known to the registry, but cannot be computed from the number (the DNI's check
+    character can, so it is only a typing check). Then refuse an expired document, or order payment."""
     request = _owned(store, request_id, owner)
     if request.status is Status.AWAITING_PAYMENT:
         return request  # a retried confirmation: the order already exists
@@ -109,45 +125,46 @@ def confirm_identity(request_id: str, payload: Any, *, owner: str, store: Store,
         raise ValidationError("Unknown field.", field=unknown[0], code="unknown_field")
     applicant = request.applicant
     character = payload.get("verification_character")
-    issue_date = parse_date(payload["issue_date"], "issue_date") if payload.get("issue_date") else None
     if character is not None and (not isinstance(character, str) or len(character.strip()) != 1):
         raise ValidationError("Expected the single character printed after the DNI number.",
                               field="verification_character")
-    if applicant.document_type is DocumentType.DNI and character is None and issue_date is None:
-        raise ValidationError("Give the DNI's verification character or its issue date.",
-                              field="verification_character", code="missing_field")
-    if applicant.document_type is not DocumentType.DNI and issue_date is None:
-        raise ValidationError("Give the document's issue date (YYYY-MM-DD).", field="issue_date",
-                              code="missing_field")
+    if character is not None and applicant.document_type is DocumentType.DNI and \
+            not is_valid_dni_check_character(applicant.document_number, character):
+        # A typo, not a failed proof: the character is public, so it proves nothing and costs no attempt.
+        raise ValidationError("That is not the character printed after this DNI number.",
+                              field="verification_character", code="check_character_mismatch")
+    if not payload.get("issue_date"):
+        raise ValidationError("Give the document's issue date (YYYY-MM-DD), as printed on it.",
+                              field="issue_date", code="missing_field")
+    issue_date = parse_date(payload["issue_date"], "issue_date")
+    today = peru_today(clock.now())
+    if issue_date > today:
+        raise ValidationError("The issue date cannot be in the future.", field="issue_date", code="date_in_future")
 
     record = identity.lookup(applicant.document_type.value, applicant.document_number)
-    possession = record is not None
-    if record is not None and character is not None:
-        possession = possession and is_valid_dni_check_character(applicant.document_number, character)
-    if record is not None and issue_date is not None:
-        possession = possession and record.issue_date == issue_date
     now = clock.now()
-    if record is None or not possession or not _identity_matches(applicant, record):
-        attempts = request.identity_attempts + 1
+    proven = (record is not None and record.issue_date is not None and record.issue_date == issue_date
+              and _identity_matches(applicant, record))
+    if not proven:
+        _failed_attempt(request, store, rules, now)
+    assert record is not None
+    if record.expiry_date is not None and record.expiry_date < today:
+        rejected, event = request.transition(Status.IDENTITY_REJECTED, now, owner, rejection="document_expired",
+                                             identity_proof="issue_date")
+        event = replace(event, data={**event.data, "reason": "document_expired", "actor": owner,
+                                     "expiry_date": record.expiry_date.isoformat()})
         tx = store.transaction()
-        if attempts >= rules.identity_max_attempts:
-            rejected, event = request.transition(Status.IDENTITY_REJECTED, now, "system",
-                                                 identity_attempts=attempts)
-            tx.put_request(rejected)
-            tx.add_event(event)
-        else:
-            tx.put_request(replace(request, identity_attempts=attempts, updated_at=now))
+        tx.put_request(rejected)
+        tx.add_event(event)
         tx.commit()
-        # Deliberately vague: which datum failed would help someone probing another person's identity.
-        raise ValidationError(
-            "The data does not match the identity registry. Check your names, date of birth and the "
-            "document's verification character or issue date.",
-            field="identity", code="identity_not_confirmed",
-            details={"attempts_left": max(0, rules.identity_max_attempts - attempts)})
+        raise ValidationError(f"The document expired on {record.expiry_date.isoformat()}; renew it and apply "
+                              "again.", field="document_number", code="document_expired",
+                              details={"expiry_date": record.expiry_date.isoformat()})
 
     order = PaymentOrder(order_code=new_order_code(), request_id=request.request_id, amount=rules.fee,
                          currency=rules.currency, expires_at=now + rules.order_ttl)
-    updated, event = request.transition(Status.AWAITING_PAYMENT, now, "system", order_code=order.order_code)
+    updated, event = request.transition(Status.AWAITING_PAYMENT, now, "system", order_code=order.order_code,
+                                        applicant=_canonical(applicant, record), identity_proof="issue_date")
     event = replace(event, data={**event.data, "order_code": order.order_code})
     tx = store.transaction()
     tx.put_order(order)
@@ -155,6 +172,26 @@ def confirm_identity(request_id: str, payload: Any, *, owner: str, store: Store,
     tx.add_event(event)
     tx.commit()
     return updated
+
+
+def _failed_attempt(request: CertificateRequest, store: Store, rules: RequestRules, now: datetime) -> NoReturn:
+    attempts = request.identity_attempts + 1
+    tx = store.transaction()
+    if attempts >= rules.identity_max_attempts:
+        rejected, event = request.transition(Status.IDENTITY_REJECTED, now, request.owner,
+                                             identity_attempts=attempts, rejection="identity_not_confirmed")
+        tx.put_request(rejected)
+        tx.add_event(replace(event, data={**event.data, "reason": "identity_not_confirmed",
+                                          "actor": request.owner}))
+    else:
+        tx.put_request(replace(request, identity_attempts=attempts, updated_at=now))
+    tx.commit()
+    # Deliberately vague: which datum failed would help someone probing another person's identity.
+    raise ValidationError(
+        "The data does not match the identity registry. Check your names, date of birth and the "
+        "document's issue date.",
+        field="identity", code="identity_not_confirmed",
+        details={"attempts_left": max(0, rules.identity_max_attempts - attempts)})
 
 
 def payment_order_view(request: CertificateRequest, store: Store, provider: PaymentProvider) -> dict[str, Any] | None:
@@ -167,8 +204,21 @@ def payment_order_view(request: CertificateRequest, store: Store, provider: Paym
             "expires_at": order.expires_at.isoformat(), "status": order.status, "pay_url": provider.pay_url(order)}
 
 
-def apply_payment(notice: PaymentNotice, *, store: Store, clock: Clock) -> PaymentRecord:
-    """Apply a provider's payment once; anything that cannot be applied is kept for refund, never dropped."""
+def apply_payment(notice: PaymentNotice, *, store: Store, clock: Clock, actor: str | None = None) -> PaymentRecord:
+    """Apply a provider's payment once; anything that cannot be applied is kept for refund, never dropped, and
+    the request it was meant for records it (so its owner is told, and its status tells the truth about the
+    money). `actor` is the channel user who reported the payment (a voucher), already answered in their chat.
+    A request that moved on meanwhile (the worker issuing it) is read again: the provider need not retry."""
+    for attempt in range(3):
+        try:
+            return _apply_payment(notice, store=store, clock=clock, actor=actor)
+        except ConcurrentUpdate:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _apply_payment(notice: PaymentNotice, *, store: Store, clock: Clock, actor: str | None) -> PaymentRecord:
     existing = store.get_payment(notice.provider, notice.payment_id)
     if existing is not None:
         return _answer(existing)
@@ -189,18 +239,25 @@ def apply_payment(notice: PaymentNotice, *, store: Store, clock: Clock) -> Payme
     record = PaymentRecord(provider=notice.provider, payment_id=notice.payment_id, order_code=notice.order_code,
                            amount=notice.amount, currency=notice.currency, received_at=now,
                            disposition="refund_due" if reason else "applied", reason=reason,
-                           request_id=order.request_id if order else None)
+                           request_id=order.request_id if order else None, paid_at=notice.paid_at or now,
+                           refund_state="due" if reason else "", refund_updated_at=now if reason else None)
     tx = store.transaction()
     tx.add_payment(record)
     if not reason:
         assert order is not None and request is not None
+        receipt = receipt_of(record)
         tx.put_order(replace(order, status="paid", payment_id=notice.payment_id))
-        paid, event = request.transition(Status.PAID, now, f"payment:{notice.provider}", paid_at=now)
+        paid, event = request.transition(Status.PAID, now, actor or f"payment:{notice.provider}", paid_at=now,
+                                         receipt=receipt)
         tx.put_request(paid)
-        tx.add_event(event)
+        tx.add_event(replace(event, data={**event.data, **({"actor": actor} if actor else {})}))
     else:
-        tx.add_event(Event(new_id(), "payment.refund_due", record.order_code, now,
-                           {"provider": record.provider, "payment_id": record.payment_id, "reason": reason}))
+        if request is not None:
+            tx.put_request(replace(request, refunds=(*request.refunds, refund_entry(record)), updated_at=now))
+        tx.add_event(Event(new_id(), "payment.refund_due", request.request_id if request else record.order_code,
+                           now, {"provider": record.provider, "payment_id": record.payment_id, "reason": reason,
+                                 "request_id": request.request_id if request else None,
+                                 **({"actor": actor} if actor else {})}))
     try:
         tx.commit()
     except AlreadyExists:
@@ -210,6 +267,19 @@ def apply_payment(notice: PaymentNotice, *, store: Store, clock: Clock) -> Payme
             raise
         record = again
     return _answer(record)
+
+
+def receipt_of(record: PaymentRecord) -> dict[str, Any]:
+    """What the citizen's receipt shows: the amount, the provider's operation number and the date paid."""
+    paid_at = record.paid_at or record.received_at
+    return {"provider": record.provider, "operation": record.payment_id, "amount": f"{record.amount:.2f}",
+            "currency": record.currency, "paid_at": paid_at.isoformat()}
+
+
+def refund_entry(record: PaymentRecord) -> dict[str, Any]:
+    """A payment the request could not use, as its owner sees it: how much, when, why, and the refund's state."""
+    return {**receipt_of(record), "reason": record.reason, "state": record.refund_state or "due",
+            "updated_at": (record.refund_updated_at or record.received_at).isoformat()}
 
 
 class PaymentNotApplied(DomainError):
@@ -252,7 +322,7 @@ def submit_voucher(request_id: str, payload: Any, *, owner: str, store: Store, p
     if notice.order_code != request.order_code:
         raise ValidationError("That voucher paid another payment order.", field="operation_number",
                               code="voucher_other_order")
-    apply_payment(notice, store=store, clock=clock)
+    apply_payment(notice, store=store, clock=clock, actor=owner)
     return _owned(store, request_id, owner)
 
 

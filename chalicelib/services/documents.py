@@ -102,7 +102,7 @@ def issue_certificate(request_id: str, *, store: Store, storage: DocumentStorage
             cases=tuple(CaseLine(c.get("case_file", ""), c.get("court", ""), c.get("offence", ""),
                                  c.get("date", "")) for c in cases),
             issued_at=now, valid_until=now + policy.validity,
-            verification_url=policy.verification_url(document_id),
+            verification_url=policy.verification_url(document_id), extra_lines=_proof_lines(request, store),
             status=allocate_status(store, issuer_of(KIND_CERTIFICATE).code))
         pdf = producer.produce(content)
         sha256 = hashlib.sha256(pdf).hexdigest()
@@ -127,6 +127,18 @@ def issue_certificate(request_id: str, *, store: Store, storage: DocumentStorage
     return document
 
 
+def _proof_lines(request: CertificateRequest, store: Store) -> tuple[tuple[str, str], ...]:
+    """How the holder's identity was established, printed on the certificate (and what it replaces, if so)."""
+    lines: list[tuple[str, str]] = []
+    if request.identity_proof == "issue_date":
+        registry = "Migraciones" if request.applicant.is_foreigner else "RENIEC"
+        kind = DOCUMENT_TYPE_NAMES[request.applicant.document_type.value]
+        lines.append(("Identidad verificada", f"Con {registry}: {kind} vigente y su fecha de emisión"))
+    if request.replaces and (original := store.get_request(request.replaces)):
+        lines.append(("Reemplaza al certificado", f"N.° {original.number}, revocado"))
+    return tuple(lines)
+
+
 def document_pdf(request_id: str, *, owner: str, store: Store, storage: DocumentStorage) -> bytes:
     request = store.get_request(request_id) if len(request_id) <= 64 else None
     if request is None or request.owner != owner:
@@ -134,6 +146,11 @@ def document_pdf(request_id: str, *, owner: str, store: Store, storage: Document
     document = store.get_document(request.document_id) if request.document_id else None
     if request.status is not Status.ISSUED or document is None:
         raise DomainError("The certificate is not issued yet.", code="not_issued")
+    if document.revoked_at is not None:
+        error = DomainError("This certificate was revoked and is no longer valid.", code="document_revoked",
+                            details={"revoked_at": document.revoked_at.isoformat()})
+        error.status = 409
+        raise error
     pdf = storage.get(document.storage_key)
     if pdf is None:
         raise DomainError("The certificate file is missing; the team has been alerted.", code="document_missing")
@@ -155,8 +172,9 @@ def verification_view(document: IssuedDocument | None, now: datetime) -> dict[st
         "document": {
             "kind": document.kind, "title": document.title, "number": document.number,
             "holder_name": document.holder_name, "document_type": document.document_type,
+            # The result and how many cases; the cases themselves stay on the holder's PDF, not on a public page.
             "document_number": document.masked_document_number, "result": document.result,
-            "cases": list(document.cases), "issued_at": document.issued_at.isoformat(),
+            "cases_count": len(document.cases), "issued_at": document.issued_at.isoformat(),
             "valid_until": document.valid_until.isoformat(),
         },
     }
@@ -225,10 +243,13 @@ def check_qr_text(text: Any, *, store: Store, jwks: dict[str, Any], verify: Any,
 
         return {"offline_check": "invalid", "offline_reason": sealed.reason,
                 "points_to": urlsplit(sealed.url or "").netloc, "status": Verdict.UNKNOWN.value}
+    if not sealed.valid:
+        # A QR whose signed data fails is forged or damaged: one answer, and nothing about any genuine document
+        # its link may point to (a forger could put a real certificate's link under a doctored paper).
+        return {"offline_check": "invalid", "offline_reason": sealed.reason, "status": Verdict.UNKNOWN.value}
     document_id = sealed.data.document_id if sealed.data else text.split("#")[0].rstrip("/").rsplit("/", 1)[-1]
     document = lookup(document_id, store)
-    return {"offline_check": "valid" if sealed.valid else "invalid", "offline_reason": sealed.reason,
-            **verification_view(document, now)}
+    return {"offline_check": "valid", "offline_reason": sealed.reason, **verification_view(document, now)}
 
 
 def status_list_token(issuer: str, list_id: str, *, store: Store, sign_list: Any, clock: Clock) -> str:

@@ -1,29 +1,50 @@
-"""Push messages to the citizen's chat when their request changes: once per event, in their language."""
+"""Notices to the citizen when their request changes: once per event and channel, in the request's language.
+
+`compose` decides what an event means for its request's owner (a Notice: which text, with which values, and
+whether the chat needs it: what the person was just answered in their own chat is not sent there again).
+Each channel then delivers it by its own handler, idempotently: `notify` to the chat the request came from
+(the channel is a port; Telegram is one adapter), `notify_email` to the address the person gave (unless it
+bounced or complained).
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from ..domain.errors import DomainError
-from ..domain.ports import AlreadyExists, DocumentStorage, Store
+from ..domain.outbound import ChatChannel, EmailRejected, EmailSender, EmailSuppressions
+from ..domain.ports import AlreadyExists, DocumentStorage, PaymentProvider, Store
 from ..domain.requests import CertificateRequest, Event, Status
+from .time import PERU
 
 log = logging.getLogger(__name__)
 
+# Every event a citizen hears about (by chat, e-mail or both); the name is kept for the event dispatch.
 PUSH_FOR_EVENT = {
-    "request.paid": "push.paid",
-    "request.review_required": "push.in_review",
-    "request.approved": "push.approved",
-    "request.issued": "push.issued",
-    "request.expired": "push.expired",
-    "request.identity_rejected": "push.identity_rejected",
-    "document.revoked": "push.revoked",
-    "control.attendance_issued": "push.attendance",
+    "request.created": "created",
+    "request.payment_ordered": "payment_ordered",
+    "request.paid": "paid",
+    "request.review_required": "in_review",
+    "request.approved": "approved",
+    "request.issued": "issued",
+    "request.expired": "expired",
+    "request.cancelled": "cancelled",
+    "request.identity_rejected": "identity_rejected",
+    "document.revoked": "revoked",
+    "payment.refund_due": "refund_due",
+    "payment.refund_requested": "refund_requested",
+    "payment.refunded": "refunded",
+    "payment.refund_failed": "refund_failed",
+    "control.attendance_issued": "attendance",
 }
+FREE_REPLACEMENT_REASONS = frozenset({"issued_in_error", "wrong_data"})
 
 
 @cache
@@ -33,9 +54,212 @@ def texts() -> dict[str, dict[str, str]]:
     return data
 
 
+def has_text(key: str) -> bool:
+    return key in texts()
+
+
 def push_text(key: str, language: str, **values: str) -> str:
     entry = texts()[key]
     return entry.get(language, entry["es"]).format(**values)
+
+
+def _specific(prefix: str, key: str) -> str | None:
+    """The most specific text: "email.body.in_review.record_found", else "email.body.in_review"."""
+    while True:
+        if has_text(f"{prefix}.{key}"):
+            return f"{prefix}.{key}"
+        if "." not in key:
+            return None
+        key = key.rsplit(".", 1)[0]
+
+
+def money(amount: Any, currency: str = "PEN") -> str:
+    try:
+        value = f"{Decimal(str(amount)):.2f}"
+    except InvalidOperation:
+        value = str(amount)
+    return f"S/ {value}" if currency == "PEN" else f"{currency} {value}"
+
+
+def lima(moment: datetime | str | None, *, with_time: bool = True) -> str:
+    if moment is None:
+        return ""
+    value = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+    return value.astimezone(PERU).strftime("%d/%m/%Y %H:%M" if with_time else "%d/%m/%Y")
+
+
+@dataclass(frozen=True)
+class Notice:
+    key: str  # "paid", "in_review.record_found", ...: the catalogue's push.<key>, email.subject/body.<key>
+    request: CertificateRequest
+    values: dict[str, str] = field(default_factory=dict)
+    chat: bool = True  # False when the person was just answered in their own chat
+    certificate: bool = False  # the signed PDF goes with it
+
+
+def _request_for(event: Event, store: Store) -> CertificateRequest | None:
+    if event.name.startswith("document."):
+        document = store.get_document(event.aggregate_id)
+        return store.get_request(document.source_id) if document and document.kind == "certificate" else None
+    if event.name.startswith("payment."):
+        request_id = event.data.get("request_id")
+        return store.get_request(str(request_id)) if request_id else None
+    return store.get_request(event.aggregate_id)
+
+
+def compose(event: Event, store: Store, provider: PaymentProvider | None = None) -> Notice | None:
+    """What this event tells the request's owner, or None when it tells them nothing."""
+    base = PUSH_FOR_EVENT.get(event.name)
+    request = _request_for(event, store) if base and base != "attendance" else None
+    if base is None or request is None:
+        return None
+    lang = request.language
+    values: dict[str, str] = {"number": request.number}
+    # The person caused this themselves in their chat (a voucher, an identity answer, a button) and was answered
+    # there at once: the chat does not get the same news twice.
+    answered = event.data.get("actor") == request.owner
+    key = base
+    if base in ("created", "payment_ordered", "cancelled"):
+        answered = True
+    if base == "payment_ordered":
+        order = store.get_order(request.order_code or "")
+        if order is None:
+            return None
+        values.update(name=request.applicant.full_name, order_code=order.order_code,
+                      amount=money(order.amount, order.currency), expires=lima(order.expires_at),
+                      pay_url=provider.pay_url(order) if provider else "")
+    elif base == "paid":
+        receipt = request.receipt or {}
+        if receipt.get("waived"):
+            key, answered = "paid.replacement", True
+            values["replaces"] = str(receipt.get("replaces", ""))
+        values.update(amount=money(receipt.get("amount", ""), receipt.get("currency", "PEN")),
+                      operation=str(receipt.get("operation", "")), date=lima(receipt.get("paid_at")))
+    elif base == "in_review" and request.check_outcome == "record_found":
+        key = "in_review.record_found"
+    elif base == "approved" and Status.IN_REVIEW not in {h.status for h in request.history}:
+        return None  # approved without review: the certificate follows within seconds, one message is enough
+    elif base == "identity_rejected" and request.rejection == "document_expired":
+        key = "identity_rejected.document_expired"
+        expiry = str(event.data.get("expiry_date") or "")
+        values["expiry"] = date.fromisoformat(expiry).strftime("%d/%m/%Y") if expiry else ""
+    elif base == "revoked":
+        document = store.get_document(event.aggregate_id)
+        if document is None or document.revoked_at is None:
+            return None
+        reason = document.revocation_reason.value if document.revocation_reason else "other"
+        key = "revoked.free" if reason in FREE_REPLACEMENT_REASONS else "revoked"
+        values.update(date=lima(document.revoked_at, with_time=False),
+                      reason=push_text(f"revocation.reason.{reason}", lang))
+    elif base.startswith("refund"):
+        payment = store.get_payment(str(event.data.get("provider", "")), str(event.data.get("payment_id", "")))
+        if payment is None:
+            return None
+        values.update(amount=money(payment.amount, payment.currency), operation=payment.payment_id,
+                      date=lima(payment.paid_at or payment.received_at),
+                      reason=push_text(f"refund.reason.{payment.reason}", lang)
+                      if has_text(f"refund.reason.{payment.reason}") else payment.reason)
+    return Notice(key=key, request=request, values=values, chat=not answered, certificate=base == "issued")
+
+
+def _claim(store: Store, handler: str, event: Event) -> bool:
+    """Mark the event as handled by `handler`; False when it already was (a redelivered event)."""
+    tx = store.transaction()
+    tx.mark_processed(handler, event.event_id)
+    try:
+        tx.commit()
+    except AlreadyExists:
+        return False
+    return True
+
+
+def _certificate(notice: Notice, store: Store, storage: DocumentStorage) -> bytes | None:
+    if not notice.certificate or not notice.request.document_id:
+        return None
+    document = store.get_document(notice.request.document_id)
+    return storage.get(document.storage_key) if document else None
+
+
+def notify(event: Event, *, store: Store, storage: DocumentStorage, notifier: ChatChannel | None = None,
+           channels: dict[str, ChatChannel] | None = None, provider: PaymentProvider | None = None) -> bool:
+    """The chat notice, to the channel the request came from. Returns whether a message was sent; a second
+    delivery of the same event sends nothing."""
+    if event.name == "control.attendance_issued":
+        return _attendance(event, store, storage, notifier)
+    available = dict(channels or {})
+    if notifier is not None:
+        available.setdefault("telegram", notifier)
+    notice = compose(event, store, provider)
+    if notice is None or not notice.chat:
+        return False
+    channel_name, _, address = notice.request.owner.partition(":")
+    channel = available.get(channel_name)
+    key = _specific("push", notice.key)
+    if channel is None or key is None:
+        log.info("no chat channel for this notice", extra={"event_id": event.event_id, "channel": channel_name})
+        return False
+    if not _claim(store, "notify", event):
+        return False
+    text = push_text(key, notice.request.language, **notice.values)
+    try:
+        pdf = _certificate(notice, store, storage)
+        if pdf is not None:
+            channel.send_document(address, f"certificado-{notice.request.number}.pdf", pdf, text)
+        else:
+            channel.send_message(address, text)
+    except DomainError:
+        # Not sent: free the marker so the redelivered event tries again.
+        store.release_processed("notify", event.event_id)
+        raise
+    return True
+
+
+def email_message(notice: Notice, *, public_base_url: str, bot_username: str | None = None) -> tuple[str, str]:
+    """The e-mail's subject and body for a notice, in the request's language."""
+    lang, request = notice.request.language, notice.request
+    values = {**notice.values, "tracking_url": f"{public_base_url}/track/{request.request_id}",
+              "verification_url": f"{public_base_url}/v/{request.document_id}" if request.document_id else ""}
+    subject_key, body_key = _specific("email.subject", notice.key), _specific("email.body", notice.key)
+    if subject_key is None or body_key is None:
+        raise KeyError(f"no e-mail text for {notice.key}")
+    lines = [push_text(body_key, lang, **values), "", push_text("email.tracking", lang, **values)]
+    if bot_username:
+        lines.append(push_text("email.chat", lang,
+                               chat_url=f"https://t.me/{bot_username}?start=r_{request.request_id}"))
+    lines += ["", "—", push_text("email.footer", lang)]
+    return push_text(subject_key, lang, **values), "\n".join(lines)
+
+
+def notify_email(event: Event, *, store: Store, storage: DocumentStorage, email: EmailSender | None,
+                 suppressions: EmailSuppressions, public_base_url: str, clock: Any,
+                 provider: PaymentProvider | None = None, bot_username: str | None = None) -> bool:
+    """The e-mail notice, when the person gave an address that has not bounced or complained. Returns whether
+    a message was sent; a second delivery of the same event sends nothing."""
+    if email is None or event.name == "control.attendance_issued":
+        return False
+    notice = compose(event, store, provider)
+    address = notice.request.applicant.email if notice else None
+    if notice is None or not address:
+        return False
+    if suppressions.is_suppressed(address):
+        log.info("e-mail suppressed for this address", extra={"event_id": event.event_id})
+        return False
+    if not _claim(store, "email", event):
+        return False
+    subject, body = email_message(notice, public_base_url=public_base_url, bot_username=bot_username)
+    try:
+        pdf = _certificate(notice, store, storage)
+        attachments = [(f"certificado-{notice.request.number}.pdf", pdf, "application/pdf")] if pdf else []
+        email.send(address, subject, body, attachments)
+    except (EmailRejected, ValueError):
+        # Refused for good: no retry, and no more mail to that address.
+        suppressions.suppress(address, "rejected", clock.now())
+        log.info("e-mail address refused; suppressed", extra={"event_id": event.event_id})
+        return False
+    except DomainError:
+        store.release_processed("email", event.event_id)
+        raise
+    return True
 
 
 def _attendance(event: Event, store: Store, storage: DocumentStorage, notifier: Any) -> bool:
@@ -43,11 +267,7 @@ def _attendance(event: Event, store: Store, storage: DocumentStorage, notifier: 
     owner = str(event.data.get("owner", ""))
     if not owner.startswith("telegram:") or notifier is None:
         return False
-    tx = store.transaction()
-    tx.mark_processed("notify", event.event_id)
-    try:
-        tx.commit()
-    except AlreadyExists:
+    if not _claim(store, "notify", event):
         return False
     from ..domain.documents import KIND_ATTENDANCE
 
@@ -63,49 +283,6 @@ def _attendance(event: Event, store: Store, storage: DocumentStorage, notifier: 
         notifier.send_document(owner.split(":", 1)[1], f"constancia-{document.number}.pdf", pdf,
                                push_text("push.attendance", language, number=document.number))
     except DomainError:
-        store.release_processed("notify", event.event_id)
-        raise
-    return True
-
-
-def _request_for(event: Event, store: Store) -> CertificateRequest | None:
-    if event.name.startswith("document."):
-        document = store.get_document(event.aggregate_id)
-        return store.get_request(document.source_id) if document else None
-    return store.get_request(event.aggregate_id)
-
-
-def notify(event: Event, *, store: Store, storage: DocumentStorage, notifier: Any) -> bool:
-    """Returns whether a message was sent. A second delivery of the same event sends nothing."""
-    key = PUSH_FOR_EVENT.get(event.name)
-    if event.name == "control.attendance_issued":
-        return _attendance(event, store, storage, notifier)
-    request = _request_for(event, store) if key else None
-    if key is None or request is None or not request.owner.startswith("telegram:"):
-        return False
-    if event.name == "request.approved" and Status.IN_REVIEW not in {h.status for h in request.history}:
-        return False  # approved without review: the certificate follows within seconds, one message is enough
-    if notifier is None:
-        log.info("chat notifications are off (no bot token)", extra={"event_id": event.event_id})
-        return False
-    tx = store.transaction()
-    tx.mark_processed("notify", event.event_id)
-    try:
-        tx.commit()
-    except AlreadyExists:
-        return False  # this event's message was already sent
-    chat_id = request.owner.split(":", 1)[1]
-    text = push_text(key, request.language, number=request.number)
-    try:
-        if event.name == "request.issued" and request.document_id:
-            document = store.get_document(request.document_id)
-            pdf = storage.get(document.storage_key) if document else None
-            if pdf is not None:
-                notifier.send_document(chat_id, f"certificado-{request.number}.pdf", pdf, text)
-                return True
-        notifier.send_message(chat_id, text)
-    except DomainError:
-        # Not sent: free the marker so the redelivered event tries again.
         store.release_processed("notify", event.event_id)
         raise
     return True

@@ -1,7 +1,8 @@
 """`make set-webhook`: store the bot token (optional) and point Telegram's webhook at the deployed bot function.
 
 Reads the stack's outputs (function URL, secret ARNs), sends Telegram `setWebhook` with the URL and the secret
-token that bot.webhook checks, and, when the token changed, restarts the functions that had read the old one.
+token that bot.webhook checks, sets the command menu in Spanish and English, and, when the token changed,
+restarts the functions that had read the old one.
 Neither the token nor the secret token is ever printed.
 """
 
@@ -61,6 +62,21 @@ def set_webhook(api_base: str, token: str, url: str, secret_token: str) -> dict[
     return info
 
 
+def set_commands(api_base: str, token: str) -> list[str | None]:
+    """The "/" menu in both languages (bot/commands.py, texts from the bot's catalogues): a webhook bot never
+    polls, so this is where it gets its menu. Returns the language codes set (None: the default, Spanish)."""
+    from bot.commands import menus
+
+    done = []
+    for language_code, commands in menus():
+        body: dict[str, Any] = {"commands": commands, "scope": {"type": "default"}}
+        if language_code:
+            body["language_code"] = language_code
+        telegram(api_base, token, "setMyCommands", body)
+        done.append(language_code)
+    return done
+
+
 def recycle_functions(cloudformation: Any, lambda_: Any, stack: str, revision: str) -> list[str]:
     """Give every function of the stack a new SECRETS_REVISION so no warm container keeps the old token."""
     names = []
@@ -99,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     info = set_webhook(os.environ.get("TELEGRAM_API_BASE_URL") or DEFAULT_API, token, outputs["BotWebhookUrl"],
                        secret_token)
     print(f"webhook: {info.get('url')} (pending updates: {info.get('pending_update_count', 0)})")
+    languages = set_commands(os.environ.get("TELEGRAM_API_BASE_URL") or DEFAULT_API, token)
+    print(f"command menu set: {', '.join(code or 'default (es)' for code in languages)}")
     if changed:
         revision = secrets.describe_secret(SecretId=outputs["BotTokenSecretArn"]).get("VersionIdsToStages", {})
         current = next((v for v, stages in revision.items() if "AWSCURRENT" in stages), "new")

@@ -20,6 +20,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_ses as ses
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
@@ -43,6 +44,8 @@ API, WORKER = "api", "worker"
 SIZES = {API: (1024, 29), WORKER: (1024, 300)}  # memory MB, timeout s
 OUTBOX_FUNCTION = "HandleOutbox"
 OUTBOX_EVENT_SOURCE = "HandleOutboxDynamodbEventSource"
+FEEDBACK_FUNCTION = "EmailFeedback"  # app.email_feedback: SES bounces and complaints, through SNS
+FEEDBACK_EVENT_SOURCE = "EmailFeedbackSnsSubscription"
 DYNAMODB_DATA_ACTIONS = [
     # No Scan: request paths read by key and index only (the local worker's catch-up scan never runs here).
     # Transactions need no action of their own: each item is authorised as the Put/Update/Delete/Check it is.
@@ -166,6 +169,7 @@ class AntecedentesStack(cdk.Stack):
         if options.production and not options.messaging:
             cdk.Annotations.of(self).add_warning(
                 "No email_from: e-mails and SMS will not leave the system (-c email_from=<SES identity>)")
+        self.email_feedback = self._email_feedback()
         self.chalice = self._api()
         self.api_url = cdk.Fn.sub(
             "https://${Api}.execute-api.${AWS::Region}.${AWS::URLSuffix}/" + API_GATEWAY_STAGE,
@@ -341,7 +345,8 @@ class AntecedentesStack(cdk.Stack):
         if o.timestamp_url:
             env["TIMESTAMP_URL"] = o.timestamp_url
         if o.messaging:
-            env.update({"EMAIL_SENDER": "ses", "EMAIL_FROM": o.email_from, "SMS_SENDER": "sns"})
+            env.update({"EMAIL_SENDER": "ses", "EMAIL_FROM": o.email_from, "SMS_SENDER": "sns",
+                        "EMAIL_CONFIGURATION_SET": self.email_configuration_set})
         return env
 
     def _api(self) -> Any:
@@ -398,7 +403,33 @@ class AntecedentesStack(cdk.Stack):
         outbox.add_property_override(f"{source}.MaximumRecordAgeInSeconds", 86400)
         outbox.add_property_override(f"{source}.DestinationConfig", {
             "OnFailure": {"Type": "SQS", "Destination": self.dead_letters.queue_arn}})
+        # Likewise the SES feedback topic: app.py names a local placeholder; this stack owns the real topic.
+        app.get_resource(FEEDBACK_FUNCTION).add_property_override(
+            f"Events.{FEEDBACK_EVENT_SOURCE}.Properties.Topic", self.email_feedback.topic_arn)
         return app
+
+    def _email_feedback(self) -> sns.Topic:
+        """SES publishes bounces and complaints here; the app's email_feedback function stops mail to those
+        addresses. With a sender, a configuration set routes the feedback of every e-mail the workers send."""
+        topic = sns.Topic(self, "EmailFeedback", display_name=f"{APP_NAME} {self.options.stage} e-mail feedback",
+                          enforce_ssl=True)
+        topic.add_to_resource_policy(iam.PolicyStatement(
+            actions=["sns:Publish"], principals=[iam.ServicePrincipal("ses.amazonaws.com")],
+            resources=[topic.topic_arn], conditions={"StringEquals": {"AWS:SourceAccount": self.account}}))
+        if self.options.messaging:
+            configuration = ses.CfnConfigurationSet(self, "EmailConfigurationSet", name=self.email_configuration_set)
+            destination = ses.CfnConfigurationSetEventDestination(
+                self, "EmailFeedbackDestination", configuration_set_name=self.email_configuration_set,
+                event_destination=ses.CfnConfigurationSetEventDestination.EventDestinationProperty(
+                    enabled=True, matching_event_types=["bounce", "complaint"],
+                    sns_destination=ses.CfnConfigurationSetEventDestination.SnsDestinationProperty(
+                        topic_arn=topic.topic_arn)))
+            destination.add_dependency(configuration)
+        return topic
+
+    @property
+    def email_configuration_set(self) -> str:
+        return f"{APP_NAME}-{self.options.stage}"
 
     def _grant_api_functions(self) -> None:
         api, worker = self.roles[API], self.roles[WORKER]
@@ -426,8 +457,10 @@ class AntecedentesStack(cdk.Stack):
             identities = {sender, sender.rpartition("@")[2]}  # the address, or its domain, is the SES identity
             worker.add_to_policy(iam.PolicyStatement(
                 actions=["ses:SendRawEmail"],
-                resources=[self.format_arn(service="ses", resource="identity", resource_name=i)
-                           for i in sorted(identities)]))
+                resources=[*(self.format_arn(service="ses", resource="identity", resource_name=i)
+                             for i in sorted(identities)),
+                           self.format_arn(service="ses", resource="configuration-set",
+                                           resource_name=self.email_configuration_set)]))
             # An SMS sent straight to a phone number has no resource ARN either: IAM only accepts "*" for it.
             worker.add_to_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=["*"]))
 

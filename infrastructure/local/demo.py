@@ -15,10 +15,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from chalicelib.domain.identity import dni_check_characters  # noqa: E402
 from chalicelib.settings import load_settings  # noqa: E402
 from infrastructure.local.payment_simulator import pay_online  # noqa: E402
 
+ISSUE_DATES = {"45678912": "2019-03-15", "41234567": "2018-11-02"}
 ANA = {"nationality": "PER", "document_type": "DNI", "document_number": "45678912", "given_names": "Ana Lucía",
        "first_surname": "Quispe", "second_surname": "Mamani", "birth_date": "1990-04-12"}
 JOSE = {"nationality": "PER", "document_type": "DNI", "document_number": "41234567", "given_names": "José Luis",
@@ -78,8 +78,9 @@ def apply_and_pay(client: Client, person: dict[str, str]) -> dict[str, Any]:
     assert status == 201, created
     step(f"request {created['number']} created: {created['status']}")
     rid = created["request_id"]
+    # Possession of the card: its issue date, printed on it and held by the identity registry (the seed's).
     status, confirmed = client.call("POST", f"/v1/certificate-requests/{rid}/identity",
-                                    {"verification_character": dni_check_characters(person["document_number"])[0]})
+                                    {"issue_date": ISSUE_DATES[person["document_number"]]})
     assert status == 200, confirmed
     order = confirmed["payment"]
     step(f"identity confirmed; payment order {order['order_code']} for {order['currency']} {order['amount']}"

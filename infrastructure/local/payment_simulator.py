@@ -9,6 +9,7 @@ import json
 import re
 import secrets
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -23,17 +24,19 @@ from chalicelib.settings import load_settings
 
 
 def send_webhook(api_base: str, provider: str, secret: str, payload: dict[str, Any],
-                 timestamp: int | None = None) -> tuple[int, dict[str, Any]]:
-    """POST a correctly signed webhook; returns the HTTP status and the JSON answer."""
+                 timestamp: int | None = None, kind: str = "payments") -> tuple[int, dict[str, Any]]:
+    """POST a correctly signed webhook (payments or refunds); returns the HTTP status and the JSON answer."""
     body = json.dumps(payload).encode()
     header = sign_webhook(secret, int(time.time()) if timestamp is None else timestamp, body)
-    request = urllib.request.Request(f"{api_base}/v1/webhooks/payments/{provider}", data=body, method="POST",
+    request = urllib.request.Request(f"{api_base}/v1/webhooks/{kind}/{provider}", data=body, method="POST",
                                      headers={"Content-Type": "application/json", "X-Signature": header})
     try:
         with urllib.request.urlopen(request, timeout=10) as answer:
             return answer.status, json.loads(answer.read() or b"{}")
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"{}")
+    except OSError:
+        return 0, {}
 
 
 def pay_online(order_code: str, amount: str, currency: str = "PEN", api_base: str | None = None
@@ -68,6 +71,57 @@ button{{font-size:1.1rem;padding:.7rem 1rem;margin:.3rem 0;width:100%}}.note{{co
 <button name="method" value="agent">Pagar en Agente / Pay at an agent (voucher)</button></form></body></html>"""
 
 
+# Refunds the simulator was asked for, by payment id: asking again for the same payment answers the same refund.
+_REFUNDS: dict[str, str] = {}
+_REFUNDS_LOCK = threading.Lock()
+
+
+def confirm_refund_later(payment_id: str, refund_id: str, delay: float = 0.3, attempts: int = 8,
+                         api_base: str | None = None) -> threading.Thread:
+    """What a provider does once the money is back with the payer: a signed refund webhook, retried until the
+    API takes it (the API may still be committing the request that asked for the refund)."""
+
+    def run() -> None:
+        settings = load_settings()
+        wait = delay
+        for _ in range(attempts):
+            time.sleep(wait)
+            status, _answer = send_webhook(api_base or settings.public_base_url, "local",
+                                           settings.payment_webhook_secrets["local"],
+                                           {"refund_id": refund_id, "payment_id": payment_id, "status": "refunded"},
+                                           kind="refunds")
+            if status == 200:
+                return
+            wait = min(wait * 2, 5.0)
+
+    thread = threading.Thread(target=run, name="refund-confirmation", daemon=True)
+    thread.start()
+    return thread
+
+
+def take_refund(body: bytes, signature: str | None) -> tuple[int, dict[str, Any]]:
+    """A refund request from the API: checked like the webhooks are, recorded once per payment."""
+    from chalicelib.domain.errors import DomainError
+    from chalicelib.domain.payments import verify_webhook_signature
+
+    settings = load_settings()
+    try:
+        verify_webhook_signature(settings.payment_webhook_secrets["local"], signature, body, time.time(),
+                                 settings.payment_webhook_tolerance_seconds)
+        data = json.loads(body)
+        payment_id = str(data["payment_id"])
+    except (DomainError, ValueError, KeyError, TypeError):
+        return 401, {"error": "refused"}
+    with _REFUNDS_LOCK:
+        refund_id = _REFUNDS.get(payment_id)
+        fresh = refund_id is None
+        if refund_id is None:
+            refund_id = _REFUNDS[payment_id] = f"RF-{secrets.token_hex(6)}"
+    if fresh:
+        confirm_refund_later(payment_id, refund_id)
+    return 202, {"refund_id": refund_id, "payment_id": payment_id}
+
+
 class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature from the base class
         return
@@ -97,7 +151,19 @@ class _Handler(BaseHTTPRequestHandler):
         code, order = found
         self._page(200, code, f"{order.amount:.2f}", order.currency)
 
+    def _json(self, status: int, body: dict[str, Any]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
     def do_POST(self) -> None:  # noqa: N802
+        if self.path.split("?")[0] == "/refunds":
+            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self._json(*take_refund(raw, self.headers.get("X-Signature")))
+            return
         found = self._order()
         if not found or found[1] is None:
             self.send_error(404, "Unknown order")

@@ -35,6 +35,7 @@ def local_environment() -> dict[str, str]:
     ddb_port = os.environ.get("DYNAMODB_PORT", "8001")
     pay_port = os.environ.get("PAYMENT_SIMULATOR_PORT", "8002")
     pki_port = os.environ.get("PKI_SERVICES_PORT", "8003")
+    smtp_port = os.environ.get("SMTP_PORT", "8025")
     defaults = {
         "STAGE": "local",
         "AWS_ACCESS_KEY_ID": "local",
@@ -46,6 +47,9 @@ def local_environment() -> dict[str, str]:
         # The local test PKI's time-stamping authority: documents are signed at PAdES B-LT/B-LTA.
         "TIMESTAMP_URL": f"http://127.0.0.1:{pki_port}/tsa",
         "DATA_DIR": str(ROOT / ".local"),
+        # The API's e-mail port sends to the mail server started here (infrastructure/local/mailserver.py).
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": smtp_port,
     }
     return {**defaults, **{k: v for k, v in os.environ.items() if k in defaults and v}}
 
@@ -65,9 +69,13 @@ class LocalStack:
     """Every part of the local system; `start()` brings it up, `stop()` takes down what it started."""
 
     def __init__(self, *, port: int, ddb_port: int, pay_port: int, data_dir: Path | None,
-                 in_memory: bool = False, pki_port: int | None = None) -> None:
+                 in_memory: bool = False, pki_port: int | None = None, smtp_port: int | None = None,
+                 mail_web_port: int | None = None) -> None:
         self.port, self.ddb_port, self.pay_port = port, ddb_port, pay_port
         self.pki_port = pki_port or int(os.environ.get("PKI_SERVICES_PORT", "8003"))
+        self.smtp_port = smtp_port or int(os.environ.get("SMTP_PORT", "8025"))
+        self.mail_web_port = mail_web_port or int(os.environ.get("MAIL_WEB_PORT", "8026"))
+        self.mail: Any = None
         self.data_dir = data_dir
         self.in_memory = in_memory
         self._processes: list[subprocess.Popen[bytes]] = []
@@ -76,8 +84,14 @@ class LocalStack:
 
     def start(self) -> None:
         os.environ.update(local_environment())
+        os.environ["SMTP_PORT"] = str(self.smtp_port)
         settings = load_settings()
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+        from infrastructure.local.mailserver import MailServer
+
+        # First: the API (and the worker) send e-mail to it from their first event on.
+        self.mail = MailServer(settings.data_dir / "mail", self.smtp_port, self.mail_web_port).start()
+        self._stoppers.append(self.mail.stop)
         if dynamodb_local.port_open(self.ddb_port):
             log.info("DynamoDB Local already listening; using it", extra={"port": self.ddb_port})
         else:
@@ -162,6 +176,7 @@ def main() -> int:
     API                 http://127.0.0.1:{port}   (health: /health)
     payment simulator   http://127.0.0.1:{stack.pay_port}/pay/<order code>
     test PKI services   http://127.0.0.1:{stack.pki_port}   (OCSP /ocsp, CRL /crl/ca.crl, TSA /tsa)
+    e-mail received     {stack.mail.web_url}   (SMTP 127.0.0.1:{stack.smtp_port}; bounce@… is refused)
     DynamoDB Local      http://127.0.0.1:{stack.ddb_port}   (data in .local/dynamodb)
     documents           .local/documents
 {chat_lines}  Try: make demo    ·    operator token: make token ROLE=reviewer

@@ -97,6 +97,14 @@ def test_cloud_environment_replaces_storage_tokens_keys_and_secrets(cloud: dict[
     assert c.storage.get("certificates/x.pdf") == pdf
 
 
+def test_every_e_mail_goes_through_the_configuration_set_of_bounces_and_complaints(cloud: dict[str, Any]) -> None:
+    from chalicelib.adapters.aws.outbound import SesEmailSender
+
+    config = load_cloud_config({**cloud["env"], "EMAIL_CONFIGURATION_SET": "antecedentes-dev"})
+    chosen = cloud_adapters(Settings(), config)
+    assert isinstance(chosen.email, SesEmailSender) and chosen.email.configuration_set == "antecedentes-dev"
+
+
 def test_bot_token_placeholder_means_no_token(cloud: dict[str, Any], tmp_path: Path) -> None:
     client("secretsmanager", REGION).put_secret_value(SecretId=cloud["secrets"]["bot"], SecretString="unset")
 

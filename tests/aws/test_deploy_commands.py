@@ -93,6 +93,17 @@ def test_set_webhook_sends_the_function_url_and_the_secret_token(fake_telegram: 
     assert info["url"] == "https://abc.lambda-url.us-east-1.on.aws/"
 
 
+def test_set_webhook_also_sets_the_command_menu_in_both_languages(fake_telegram: dict[str, Any]) -> None:
+    assert set_webhook.set_commands(fake_telegram["url"], TOKEN) == [None, "en"]
+    menus = [body for _, method, body in fake_telegram["calls"] if method == "setMyCommands"]
+    assert [m.get("language_code") for m in menus] == [None, "en"]
+    assert [c["command"] for c in menus[0]["commands"]] == ["start", "estado", "control", "registrar", "ayuda",
+                                                            "cancelar"]
+    assert [c["command"] for c in menus[1]["commands"]] == ["start", "status", "control", "checkin", "help", "cancel"]
+    assert menus[0]["commands"][0]["description"] == "Pedir un certificado"
+    assert all(c["description"] for m in menus for c in m["commands"])
+
+
 def test_set_webhook_reports_telegrams_refusal_without_the_token(fake_telegram: dict[str, Any]) -> None:
     wrong = "987654321:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsXXX"
     with pytest.raises(SystemExit) as raised:

@@ -31,20 +31,28 @@ def api_stack(dynamodb_endpoint: str, tmp_path_factory: pytest.TempPathFactory) 
     saved = dict(os.environ)
     ddb_port = int(dynamodb_endpoint.rsplit(":", 1)[1])
     port, pay_port, pki_port = free_port(), free_port(), free_port()
+    smtp_port, mail_port = free_port(), free_port()
     prefix = f"b{uuid.uuid4().hex[:6]}-"
     os.environ.pop("TIMESTAMP_URL", None)  # derived from the PKI services' port below
     os.environ.update({"PORT": str(port), "DYNAMODB_PORT": str(ddb_port), "PAYMENT_SIMULATOR_PORT": str(pay_port),
                        "PKI_SERVICES_PORT": str(pki_port),
                        "DATA_DIR": str(tmp_path_factory.mktemp("bot-stack")), "TABLE_PREFIX": prefix,
-                       "DYNAMODB_ENDPOINT": dynamodb_endpoint})
+                       "DYNAMODB_ENDPOINT": dynamodb_endpoint, "SMTP_PORT": str(smtp_port),
+                       "MAIL_WEB_PORT": str(mail_port)})
+    # The API's notices (the worker runs in this process) go to one Bot API server for the whole package, as
+    # `make run` points them at its local chat; tests that read them use it as their `botapi`.
+    pushes = LocalBotApi(port=0).start()
+    os.environ.update({"TELEGRAM_BOT_TOKEN": pushes.token, "TELEGRAM_API_BASE_URL": pushes.base_url})
     stack = LocalStack(port=port, ddb_port=ddb_port, pay_port=pay_port, data_dir=None, in_memory=True,
-                       pki_port=pki_port)
+                       pki_port=pki_port, smtp_port=smtp_port, mail_web_port=mail_port)
     try:
         stack.start()
         yield {"api_base_url": f"http://127.0.0.1:{port}", "table_prefix": prefix,
-               "dynamodb_endpoint": dynamodb_endpoint, "pay_port": pay_port}
+               "dynamodb_endpoint": dynamodb_endpoint, "pay_port": pay_port,
+               "mail_url": stack.mail.web_url, "push_botapi": pushes}
     finally:
         stack.stop()
+        pushes.stop()
         bootstrap.use(None)
         os.environ.clear()
         os.environ.update(saved)

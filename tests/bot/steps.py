@@ -6,12 +6,15 @@ from typing import Any
 
 from bot.texts import text
 from tests.bot.harness import ChatUser
-from tests.factories import ANA, check_character
+from tests.factories import ANA, issue_date_typed
 
 
 def to_terms(user: ChatUser, lang: str = "es") -> list[dict[str, Any]]:
-    user.send("/start")
-    return user.press(text(f"button.lang.{lang}", lang))
+    """/start: the guide and the terms, in the person's Telegram language (or switched to `lang`)."""
+    replies = user.send("/start")
+    if user.user["language_code"][:2] != lang:
+        replies = user.press(text(f"button.switch.{lang}", lang))
+    return replies
 
 
 def to_document_number(user: ChatUser, lang: str = "es") -> list[dict[str, Any]]:
@@ -34,17 +37,23 @@ def birth_date_typed(person: dict[str, Any]) -> str:
     return f"{day}/{month}/{year}"
 
 
-def to_identity(user: ChatUser, person: dict[str, Any] | None = None, lang: str = "es") -> list[dict[str, Any]]:
+def to_summary(user: ChatUser, person: dict[str, Any] | None = None, lang: str = "es") -> list[dict[str, Any]]:
     person = person or ANA
     to_birth_date(user, person, lang)
-    user.send(birth_date_typed(person))
-    return user.press(text("button.skip", lang))
+    return user.send(birth_date_typed(person))
+
+
+def to_identity(user: ChatUser, person: dict[str, Any] | None = None, lang: str = "es") -> list[dict[str, Any]]:
+    """The request registered from the summary; the answer asks for the card's issue date."""
+    person = person or ANA
+    to_summary(user, person, lang)
+    return user.press(text("button.confirm", lang))
 
 
 def to_payment_order(user: ChatUser, person: dict[str, Any] | None = None, lang: str = "es") -> list[dict[str, Any]]:
     person = person or ANA
     to_identity(user, person, lang)
-    return user.send(check_character(person))
+    return user.send(issue_date_typed(person))
 
 
 def order_code(message: dict[str, Any]) -> str:

@@ -229,9 +229,7 @@ def test_a_seven_digit_dni_is_refused_before_the_next_question(person):
 
     to_document_number(person)
     replies = person.send("1234567")
-    assert replies[0]["text"] == text("err.document_number.DNI", "es")
-    assert replies[1]["text"] == text("ask.document_number", "es", document="DNI")
+    assert [m["text"] for m in replies] == [text("err.document_number.DNI", "es")]  # one message per error
     assert person.send("45678912")[-1]["text"] == text("ask.given_names", "es")
     refused = person.send("Ana 2")
-    assert refused[0]["text"] == text("err.name", "es", field=text("field.given_names", "es"))
-    assert refused[1]["text"] == text("ask.given_names", "es")
+    assert [m["text"] for m in refused] == [text("err.name", "es", field=text("field.given_names", "es"))]

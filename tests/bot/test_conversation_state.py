@@ -14,13 +14,13 @@ from tests.bot.harness import ChatUser, Container, Delivery, buttons
 from tests.bot.steps import (
     api_requests,
     birth_date_typed,
-    to_birth_date,
     to_document_number,
     to_identity,
+    to_summary,
     to_terms,
 )
 from tests.conftest import free_port
-from tests.factories import ANA, check_character
+from tests.factories import ANA, issue_date_typed
 
 
 class Clock:
@@ -74,12 +74,11 @@ def test_after_expiry_the_request_is_kept_status_works_and_start_resumes_it(cloc
     replies = clocked.send("/estado")
     assert replies[0]["text"] == text("expired", "es", hours="48")
     assert text("status.pending_identity", "es") in replies[1]["text"]
-    clocked.send("/start")
-    replies = clocked.press("Español")
+    replies = clocked.send("/start")
     assert replies[0]["text"].startswith("Tiene una solicitud en curso")
     assert buttons(replies[0]) == [text("button.resume", "es"), text("button.new_request", "es")]
-    assert clocked.press(text("button.resume", "es"))[0]["text"] == text("ask.verification_character", "es")
-    assert clocked.send(check_character(ANA))[-1]["text"].startswith("Orden de pago")
+    assert clocked.press(text("button.resume", "es"))[0]["text"] == text("ask.issue_date.DNI", "es")
+    assert "Orden de pago" in clocked.send(issue_date_typed(ANA))[-1]["text"]
 
 
 def test_a_second_container_continues_a_conversation_the_first_began(person, delivery, second_container):
@@ -94,15 +93,14 @@ def test_a_second_container_continues_a_conversation_the_first_began(person, del
     delivery.container = second_container
     person.send(ANA["second_surname"])
     person.send(birth_date_typed(ANA))
-    person.press(text("button.skip", "es"))
+    person.press(text("button.confirm", "es"))
     delivery.container = first
-    assert person.send(check_character(ANA))[-1]["text"].startswith("Orden de pago")
+    assert "Orden de pago" in person.send(issue_date_typed(ANA))[-1]["text"]
 
 
 def test_the_same_update_delivered_twice_is_answered_once_and_makes_one_request(person, delivery, api_stack):
-    to_birth_date(person)
-    person.send(birth_date_typed(ANA))
-    person.press(text("button.skip", "es"))
+    to_summary(person)
+    person.press(text("button.confirm", "es"))
     before = person.seq
     delivery.redeliver(delivery.delivered[-1])
     assert person.bot_messages_since(before) == []
@@ -113,10 +111,9 @@ def test_a_retried_update_whose_first_handling_was_lost_still_makes_one_request(
                                                                                api_stack):
     """The chat state may not get saved (a crash after the API call): the Idempotency-Key still holds."""
     store = ConversationStore(bot_settings)
-    to_birth_date(person)
-    person.send(birth_date_typed(ANA))
+    to_summary(person)
     before_submit = store.load(person.user["id"])
-    first = person.press(text("button.skip", "es"))[0]["text"]
+    first = person.press(text("button.confirm", "es"))[0]["text"]
     lost = store.load(person.user["id"])
     for name in ("step", "answers", "prompt_message_id", "recent_updates", "request_id", "request_number",
                  "document_type", "fixing"):
@@ -130,12 +127,12 @@ def test_a_retried_update_whose_first_handling_was_lost_still_makes_one_request(
 
 
 def test_a_button_on_an_older_message_is_answered_as_stale_and_changes_nothing(person, bot_settings):
-    first = person.send("/start")[0]
+    first = person.send("/start")[1]
     person.send("/start")
-    assert person.press("English", message_id=first["message_id"]) == []
+    assert person.press(text("button.switch.en", "en"), message_id=first["message_id"]) == []
     assert person.callback_answers[person.last_callback]["text"] == text("stale_button", "es")
     convo = ConversationStore(bot_settings).load(person.user["id"])
-    assert convo.current is Step.LANGUAGE and convo.language == "es"
+    assert convo.current is Step.TERMS and convo.language == "es"
 
 
 def test_two_quick_presses_on_one_keyboard_act_once_and_the_late_one_is_told_it_is_stale(person, delivery):
@@ -160,30 +157,32 @@ def test_help_in_the_middle_keeps_the_step_and_cancel_ends_it_keeping_the_reques
     assert text("status.pending_identity", "es") in person.send("/estado")[0]["text"]
 
 
-def test_when_the_api_is_down_the_person_is_told_and_can_press_again(botapi, bot_settings, new_user_id):
-    down = replace(bot_settings, api_base_url=f"http://127.0.0.1:{free_port()}")
-    container = Container(down)
-    delivery = Delivery(botapi, container)
-    person = ChatUser(botapi, new_user_id(), deliver=delivery)
+def test_when_the_api_is_down_the_person_is_told_and_can_press_again(person, delivery, bot_settings, api_stack):
+    from tests.bot.steps import api_requests
+
+    to_summary(person)
+    up = delivery.container
+    down = Container(replace(bot_settings, api_base_url=f"http://127.0.0.1:{free_port()}"))
     try:
-        person.send("/start")
-        assert [m["text"] for m in person.press("Español")] == [text("api.unavailable", "es")]
-        assert buttons(person.latest_with_button("Español")) == ["Español", "English"]
-        assert ConversationStore(bot_settings).load(person.user["id"]).current is Step.LANGUAGE
+        delivery.container = down
+        assert [m["text"] for m in person.press(text("button.confirm", "es"))] == [text("api.unavailable", "es")]
+        assert buttons(person.latest_with_button(text("button.confirm", "es")))[0] == text("button.confirm", "es")
+        assert ConversationStore(bot_settings).load(person.user["id"]).current is Step.SUMMARY
+        delivery.container = up
+        assert person.press(text("button.confirm", "es"))[0]["text"].startswith("Registramos su solicitud")
+        assert len(api_requests(api_stack["api_base_url"], person)) == 1
     finally:
-        person.close()
-        delivery.close()
-        container.close()
+        delivery.container = up
+        down.close()
 
 
 def test_a_status_check_in_the_middle_of_a_new_application_does_not_interrupt_it(person):
     from tests.bot.steps import to_payment_order
 
     to_payment_order(person)
-    person.send("/start")
-    assert person.press("Español")[0]["text"].startswith("Tiene una solicitud en curso")
+    assert person.send("/start")[0]["text"].startswith("Tiene una solicitud en curso")
     person.press(text("button.new_request", "es"))
     person.press(text("button.accept", "es"))
     person.press(text("button.peruvian", "es"))
-    assert person.send("/estado")[0]["text"].startswith("Orden de pago")
+    assert "Orden de pago" in person.send("/estado")[0]["text"]
     assert person.send(ANA["document_number"])[0]["text"] == text("ask.given_names", "es")

@@ -18,7 +18,7 @@ from infrastructure.local.dynamodb_local import port_open
 from infrastructure.local.run import wait_http
 from tests.bot.harness import ChatUser
 from tests.conftest import free_port
-from tests.factories import ANA, check_character
+from tests.factories import ANA, issue_date_typed
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,8 +34,8 @@ def test_the_polling_bot_guides_a_person_to_the_payment_order(botapi, polling_bo
     person = ChatUser(botapi, new_user_id())
     try:
         person.send("/start")
-        person.wait_for_text(text("welcome", "es"))
-        for label, expected in (("Español", text("terms", "es")), (text("button.accept", "es"), "nacionalidad"),
+        person.wait_for_text(text("terms", "es"))
+        for label, expected in ((text("button.accept", "es"), "nacionalidad"),
                                 (text("button.peruvian", "es"), text("ask.document_number", "es", document="DNI"))):
             person.press(label)
             person.wait_for_text(expected)
@@ -43,12 +43,12 @@ def test_the_polling_bot_guides_a_person_to_the_payment_order(botapi, polling_bo
                                 (ANA["given_names"], text("ask.first_surname", "es")),
                                 (ANA["first_surname"], text("ask.second_surname", "es")),
                                 (ANA["second_surname"], text("ask.birth_date", "es")),
-                                ("12/04/1990", text("ask.email", "es"))):
+                                ("12/04/1990", "Revise sus datos")):
             person.send(typed)
             person.wait_for_text(expected)
-        person.press(text("button.skip", "es"))
-        person.wait_for_text(text("ask.verification_character", "es"))
-        person.send(check_character(ANA))
+        person.press(text("button.confirm", "es"))
+        person.wait_for_text(text("ask.issue_date.DNI", "es"))
+        person.send(issue_date_typed(ANA))
         order = person.wait_for_text("Orden de pago")
         assert "S/ 37.70" in order["text"]
     finally:
@@ -68,6 +68,7 @@ def test_the_polling_bot_publishes_its_command_menu_in_both_languages(botapi, po
 def local_stack(tmp_path_factory):
     """`make run` itself (infrastructure/local/run.py) with no bot token: the local chat is part of it."""
     ports = {"PORT": free_port(), "DYNAMODB_PORT": free_port(), "PAYMENT_SIMULATOR_PORT": free_port(),
+             "SMTP_PORT": free_port(), "MAIL_WEB_PORT": free_port(),
              "LOCAL_BOTAPI_PORT": free_port(), "PKI_SERVICES_PORT": free_port()}
     env = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_") and k not in
            ("TABLE_PREFIX", "DYNAMODB_ENDPOINT", "PUBLIC_BASE_URL", "PAYMENT_PAY_URL_TEMPLATE", "API_BASE_URL",
@@ -117,17 +118,16 @@ def test_a_person_completes_a_request_and_pays_in_the_browser_chat(local_stack, 
                 page.locator(".msg.in .inline-keyboard").last.get_by_role("button", name=label, exact=True).click()
                 expect(page.locator(".msg.in").last).to_contain_text(then)
 
-            say("/start", "Elija su idioma")
-            press("Español", "¿Acepta?")
+            say("/start", "¿Acepta?")
             press("Acepto", "nacionalidad")
             press("Peruana (DNI)", "número de su DNI")
             say(ANA["document_number"], "nombres")
             say(ANA["given_names"], "primer apellido")
             say(ANA["first_surname"], "segundo apellido")
             say(ANA["second_surname"], "fecha de nacimiento")
-            say("12/04/1990", "correo electrónico")
-            press("Omitir", "carácter de verificación")
-            say(check_character(ANA), "Orden de pago")
+            say("12/04/1990", "Revise sus datos")
+            press(text("button.confirm", "es"), "fecha de emisión")
+            say(issue_date_typed(ANA), "Orden de pago")
             order = page.locator(".msg.in").last
             expect(order).to_contain_text("S/ 37.70")
             code = re.search(r"Código: ([A-Z0-9]+)", order.inner_text()).group(1)
@@ -142,7 +142,7 @@ def test_a_person_completes_a_request_and_pays_in_the_browser_chat(local_stack, 
             pay_page.click("button[value=online]")
             expect(pay_page.locator("body")).to_contain_text("HTTP 200")
             # The API's own notifications reach the local chat: payment confirmed, then the certificate PDF.
-            expect(page.locator(".msg.in", has_text="Recibimos el pago")).to_have_count(1, timeout=30_000)
+            expect(page.locator(".msg.in", has_text="Pago recibido")).to_have_count(1, timeout=30_000)
             document = page.locator(".msg.in a.file").last
             expect(document).to_contain_text(".pdf", timeout=30_000)
             page.screenshot(path=str(tmp_path / "certificate.png"), full_page=True)

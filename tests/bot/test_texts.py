@@ -12,7 +12,9 @@ from bot.errors import describe
 from bot.texts import CATALOGUE, placeholders, text
 
 ROOT = Path(__file__).resolve().parents[2]
-PUSH_KEYS = ("push.paid", "push.in_review", "push.approved", "push.issued", "push.expired")
+PUSH_KEYS = ("push.paid", "push.in_review", "push.in_review.record_found", "push.approved", "push.issued",
+             "push.expired", "push.revoked", "push.revoked.free", "push.refund_due", "push.refund_requested",
+             "push.refunded", "push.refund_failed")
 
 
 def test_every_key_exists_in_spanish_and_english_with_the_same_placeholders():
@@ -24,7 +26,7 @@ def test_every_key_exists_in_spanish_and_english_with_the_same_placeholders():
 
 def test_spanish_and_english_texts_differ_where_they_are_prose():
     same = [k for k in CATALOGUE["es"] if CATALOGUE["es"][k] == CATALOGUE["en"][k]]
-    assert set(same) <= {"button.lang.es", "button.lang.en", "doc.DNI", "doc.CE", "doc.PTP",
+    assert set(same) <= {"button.switch.es", "button.switch.en", "doc.DNI", "doc.CE", "doc.PTP",
                          "button.no"}
 
 
@@ -32,10 +34,23 @@ def test_the_push_texts_are_plain_json_in_both_languages_with_the_request_number
     data = json.loads((ROOT / "bot" / "push_texts.json").read_text(encoding="utf-8"))
     for key in PUSH_KEYS:
         assert set(data[key]) == {"es", "en"}
+        assert placeholders(data[key]["es"]) == placeholders(data[key]["en"]), key
+        assert "number" in placeholders(data[key]["es"]), key
         for lang in ("es", "en"):
-            assert placeholders(data[key][lang]) == {"number"}
             assert "<" not in data[key][lang]
-            assert text(key, lang, number="2026-000123") == data[key][lang].format(number="2026-000123")
+            values = dict.fromkeys(placeholders(data[key][lang]), "x") | {"number": "2026-000123"}
+            assert text(key, lang, **values) == data[key][lang].format(**values)
+
+
+def test_plural_texts_follow_each_languages_plural_forms():
+    from bot.texts import ntext
+
+    assert "Le queda 1 intento." in ntext("identity.failed", 1, "es")
+    assert "Le quedan 2 intentos." in ntext("identity.failed", 2, "es")
+    assert "You have 1 attempt left." in ntext("identity.failed", 1, "en")
+    assert "You have 0 attempts left." in ntext("identity.failed", 0, "en")
+    assert "1 caso " in ntext("verify.result.cases", 1, "es", result="R")
+    assert "3 cases " in ntext("verify.result.cases", 3, "en", result="R")
 
 
 def test_the_push_texts_agree_with_the_copy_the_api_notifier_reads():

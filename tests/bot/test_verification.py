@@ -14,7 +14,7 @@ import qrcode
 
 from bot.texts import text
 from tests.bot.harness import ChatUser, Container, Delivery
-from tests.factories import JOSE, check_character, request_body
+from tests.factories import JOSE, proof, request_body
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +30,7 @@ def issued_pdf(api_stack) -> bytes:
         created = api.post("/v1/certificate-requests", json=request_body(person)).json()
         rid = created["request_id"]
         ordered = api.post(f"/v1/certificate-requests/{rid}/identity",
-                           json={"verification_character": check_character(person)}).json()
+                           json=proof(person)).json()
         payment = ordered["payment"]
         pay_online(payment["order_code"], payment["amount"], payment["currency"], api_base=base)
         deadline = time.monotonic() + 30
@@ -49,10 +49,11 @@ def _png(image) -> bytes:
     return buffer.getvalue()
 
 
-def test_an_issued_certificate_sent_as_pdf_is_reported_authentic_and_current(person, issued_pdf):
+def test_an_issued_certificate_sent_as_pdf_is_reported_authentic_and_current_with_its_result(person, issued_pdf):
     replies = person.upload("document", issued_pdf, "certificado.pdf", "application/pdf")
     assert replies[-1]["text"].startswith(text("verify.pdf.valid", "es", issuer="Instituto Nacional Penitenciario"))
     assert "CERTIFICADO" in replies[-1]["text"].upper()
+    assert text("verify.result", "es", result="NO REGISTRA ANTECEDENTES JUDICIALES") in replies[-1]["text"]
 
 
 def test_a_certificate_changed_after_signing_is_reported_altered(person, issued_pdf):
@@ -82,7 +83,27 @@ def test_a_photo_of_the_certificates_qr_is_decoded_by_the_bot_and_reported_curre
 def test_a_forged_qr_is_reported_not_authentic(person, api_stack):
     forged = _png(qrcode.make(f"{api_stack['api_base_url']}/v/AAAAAAAAAAAAAAAAAAAAAA#1234567890123456"))
     replies = person.upload("photo", forged, "qr.png", "image/png")
-    assert replies[-1]["text"] in (text("verify.qr.invalid", "es"), text("verify.qr.unknown", "es"))
+    assert [m["text"] for m in replies if m.get("text")] == [text("verify.qr.invalid", "es")]
+
+
+def test_a_forged_qr_naming_a_genuine_revoked_document_gets_one_answer_and_nothing_about_it(person, issued_pdf,
+                                                                                           api_stack):
+    """The forger borrowed a real certificate's link: the answer must not lend it the real document's data."""
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    import zxingcpp
+    from PIL import Image
+
+    with tempfile.TemporaryDirectory() as folder:
+        Path(folder, "c.pdf").write_bytes(issued_pdf)
+        subprocess.run(["pdftoppm", "-r", "150", "-png", "-singlefile", f"{folder}/c.pdf", f"{folder}/p"],
+                       check=True)
+        (genuine,) = [r.text for r in zxingcpp.read_barcodes(Image.open(f"{folder}/p.png"))]
+    forged = _png(qrcode.make(genuine.split("#")[0] + "#forged.seal.value"))
+    replies = person.upload("photo", forged, "qr.png", "image/png")
+    assert [m["text"] for m in replies if m.get("text")] == [text("verify.qr.invalid", "es")]
 
 
 def test_a_genuine_qr_re_pointed_to_another_site_is_refused_and_the_site_named(person, api_stack, issued_pdf,

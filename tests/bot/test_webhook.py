@@ -55,7 +55,7 @@ def test_the_right_secret_token_is_processed_base64_bodies_too(person, delivery)
     event = {"headers": {"x-telegram-bot-api-secret-token": WEBHOOK_SECRET}, "isBase64Encoded": True,
              "body": base64.b64encode(json.dumps(update).encode()).decode()}
     assert webhook.handler(event)["statusCode"] == 200
-    assert [m["text"] for m in person.bot_messages_since(0)] == [text("welcome", "es")]
+    assert [m["text"] for m in person.bot_messages_since(0)][-1] == text("terms", "es")
 
 
 def test_a_body_that_is_not_an_update_is_refused(webhook_env):
@@ -66,7 +66,7 @@ def test_a_body_that_is_not_an_update_is_refused(webhook_env):
 def test_one_application_and_one_event_loop_serve_every_invocation(person):
     person.send("/start")
     app, loop = webhook.application(), webhook._event_loop()
-    person.press("Español")
+    person.press(text("button.accept", "es"))
     person.send("/ayuda")
     assert webhook.application() is app and webhook._event_loop() is loop and not loop.is_closed()
 
@@ -93,13 +93,15 @@ def test_a_failure_inside_a_handler_is_logged_with_the_update_id_and_the_person_
 
 def test_a_failure_on_a_button_press_still_answers_the_press_and_apologises_in_english(make_user, delivery,
                                                                                       monkeypatch):
-    person = make_user(language_code="en")
-    person.send("/start")
+    from tests.bot.steps import to_summary
 
-    async def broken(self, user):
+    person = make_user(language_code="en")
+    to_summary(person, lang="en")
+
+    async def broken(self, user, body, key):
         raise KeyError("boom")
 
-    monkeypatch.setattr(ApiClient, "latest_request", broken)
-    replies = person.press("English")
+    monkeypatch.setattr(ApiClient, "create_request", broken)
+    replies = person.press(text("button.confirm", "en"))
     assert [m["text"] for m in replies] == [text("retry", "en")]
     assert person.last_callback in person.callback_answers

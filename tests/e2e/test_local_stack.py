@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -26,7 +27,7 @@ BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networkin
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):  # type: ignore[no-untyped-def]
     ports = {"PORT": free_port(), "DYNAMODB_PORT": free_port(), "PAYMENT_SIMULATOR_PORT": free_port(),
-             "PKI_SERVICES_PORT": free_port()}
+             "PKI_SERVICES_PORT": free_port(), "SMTP_PORT": free_port(), "MAIL_WEB_PORT": free_port()}
     data_dir = tmp_path_factory.mktemp("local-data")
     env = {**{k: v for k, v in os.environ.items() if k != "TIMESTAMP_URL"}, **{k: str(v) for k, v in ports.items()},
            "DATA_DIR": str(data_dir), "PYTHONPATH": str(ROOT)}
@@ -36,7 +37,7 @@ def stack(tmp_path_factory):  # type: ignore[no-untyped-def]
                                stdout=output, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 90
     while not port_open(ports["PAYMENT_SIMULATOR_PORT"]) or not port_open(ports["PORT"]):
-        assert process.poll() is None, (data_dir / "run.log").read_text()
+        assert process.poll() is None, (data_dir / "run.log").read_text()[-3000:]
         assert time.monotonic() < deadline, "the local stack did not start in 90 s"
         time.sleep(0.3)
     yield process, ports, env
@@ -88,7 +89,7 @@ def test_demo_control_enrols_refuses_an_impostor_and_a_retry_and_finds_who_never
 
 def test_payment_simulator_page_shows_the_order(stack):
     _, ports, env = stack
-    from tests.factories import ANA, check_character, request_body
+    from tests.factories import ANA, proof, request_body
 
     base = f"http://127.0.0.1:{ports['PORT']}"
     headers = {"Authorization": "Bearer local-dev-channel-key", "X-Channel-User": "telegram:e2e",
@@ -101,7 +102,7 @@ def test_payment_simulator_page_shows_the_order(stack):
 
     created = call("/v1/certificate-requests", request_body())
     ordered = call(f"/v1/certificate-requests/{created['request_id']}/identity",
-                   {"verification_character": check_character(ANA)})
+                   proof(ANA))
     with urllib.request.urlopen(ordered["payment"]["pay_url"]) as page:
         html = page.read().decode()
     assert ordered["payment"]["order_code"] in html and "37.70" in html
@@ -155,6 +156,168 @@ def test_verification_page_in_a_browser_for_valid_revoked_and_unknown(stack):
         page.goto(f"{base}/v/{'Z' * 22}")
         assert page.locator("#verdict").get_attribute("data-status") == "unknown"
         assert "Documento no reconocido" in page.locator("#verdict").inner_text()
+        browser.close()
+
+
+def _api(ports: dict, path: str, body: object = None, *, user: str = "telegram:e2e-mail",
+         headers: dict | None = None, method: str | None = None) -> tuple[int, dict]:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{ports['PORT']}{path}", data=None if body is None else json.dumps(body).encode(),
+        method=method, headers=headers or {"Authorization": "Bearer local-dev-channel-key", "X-Channel-User": user,
+                                           "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def _operator(env: dict, role: str) -> dict:
+    from chalicelib.adapters.auth import LocalTokenVerifier
+    from chalicelib.settings import load_settings
+
+    settings = load_settings()
+    token = LocalTokenVerifier(settings.jwt_secret, settings.jwt_issuer, settings.jwt_audience).issue(
+        f"e2e-{role}", [role])
+    return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+
+def _until(check, seconds: float = 60):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.3)
+
+
+def _ordered(ports: dict, person: dict, user: str, email: str | None = None) -> dict:
+    from tests.factories import proof, request_body
+
+    applicant = {**person, **({"email": email} if email else {})}
+    status, created = _api(ports, "/v1/certificate-requests", request_body(applicant), user=user)
+    assert status == 201, created
+    status, ordered = _api(ports, f"/v1/certificate-requests/{created['request_id']}/identity", proof(person),
+                           user=user)
+    assert status == 200, ordered
+    return ordered
+
+
+def test_a_request_with_an_email_ends_with_its_messages_in_the_local_mail_server(stack):
+    from infrastructure.local.payment_simulator import pay_online
+    from tests.factories import ANA
+
+    _, ports, _ = stack
+    ordered = _ordered(ports, ANA, "telegram:e2e-mail", "ana.e2e@example.org")
+    payment = ordered["payment"]
+    assert pay_online(payment["order_code"], payment["amount"],
+                      api_base=f"http://127.0.0.1:{ports['PORT']}")[0] == 200
+    inbox = f"http://127.0.0.1:{ports['MAIL_WEB_PORT']}"
+
+    def four() -> list:
+        with urllib.request.urlopen(f"{inbox}/api/messages?to=ana.e2e@example.org") as answer:
+            found = json.loads(answer.read())["messages"]
+        return found if len(found) >= 4 else []
+
+    messages = _until(four)
+    assert len(messages) == 4, messages
+    assert {m["subject"].split(":")[0].split(" registrada")[0] for m in messages} == {f"Solicitud {ordered['number']}",
+                                                                                   "Su Certificado de Antecedentes "
+                                                                                   "Judiciales (solicitud "
+                                                                                   f"{ordered['number']})"}
+    certificate = next(m for m in messages if m["attachments"])
+    assert certificate["attachments"][0]["filename"] == f"certificado-{ordered['number']}.pdf"
+    with urllib.request.urlopen(inbox) as page:
+        assert f"Solicitud {ordered['number']}: comprobante de pago" in page.read().decode()
+    # The tracking link in every message opens the request's public page.
+    link = next(line for line in certificate["body"].splitlines() if "/track/" in line).split(": ", 1)[1]
+    with urllib.request.urlopen(link) as page:
+        assert ordered["number"] in page.read().decode()
+
+
+def test_a_refund_goes_from_payment_to_refunded_through_the_simulator(stack):
+    from infrastructure.local.payment_simulator import pay_online
+    from tests.factories import ANA
+
+    _, ports, env = stack
+    user = "telegram:e2e-refund"
+    ordered = _ordered(ports, ANA, user)
+    code, base = ordered["payment"]["order_code"], f"http://127.0.0.1:{ports['PORT']}"
+    assert pay_online(code, "37.70", api_base=base)[0] == 200
+    status, twice = pay_online(code, "37.70", api_base=base)
+    assert status == 409 and twice["error"]["details"]["recorded_for_refund"] is True
+    payment_id = twice["error"]["details"]["payment_id"]
+    status, listed = _api(ports, "/v1/admin/refunds", headers=_operator(env, "admin"))
+    assert status == 200 and payment_id in [r["payment_id"] for r in listed["items"]]
+    status, sent = _api(ports, f"/v1/admin/refunds/local/{payment_id}", {}, headers=_operator(env, "admin"))
+    assert status == 200 and sent["state"] == "requested", sent
+
+    def refunded() -> dict:
+        _, view = _api(ports, f"/v1/certificate-requests/{ordered['request_id']}", user=user)
+        return view if view["refunds"] and view["refunds"][0]["state"] == "refunded" else {}
+
+    view = _until(refunded)
+    assert view and view["refunds"][0]["operation"] == payment_id and view["receipt"]["amount"] == "37.70"
+
+
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def _axe(page) -> list:  # type: ignore[no-untyped-def]
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'best-practice']})")
+    return [(v["id"], v["impact"], [n["target"] for n in v["nodes"]]) for v in result["violations"]]
+
+
+@pytest.mark.browser
+def test_the_registra_page_and_the_upload_form_in_a_browser_are_accessible(stack, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    from infrastructure.local.payment_simulator import pay_online
+    from tests.factories import CARLOS
+
+    _, ports, env = stack
+    user = "telegram:e2e-registra"
+    ordered = _ordered(ports, CARLOS, user)
+    base = f"http://127.0.0.1:{ports['PORT']}"
+    pay_online(ordered["payment"]["order_code"], "37.70", api_base=base)
+    rid = ordered["request_id"]
+    assert _until(lambda: _api(ports, f"/v1/certificate-requests/{rid}", user=user)[1]["status"] == "in_review")
+    status, _ = _api(ports, f"/v1/admin/review-queue/{rid}/candidates/SIP-0001", {"decision": "confirmed"},
+                     headers=_operator(env, "reviewer"))
+    assert status == 200
+    assert _until(lambda: _api(ports, f"/v1/certificate-requests/{rid}", user=user)[1]["status"] == "issued")
+    view = _api(ports, f"/v1/certificate-requests/{rid}", user=user)[1]
+    request = urllib.request.Request(f"{base}/v1/certificate-requests/{rid}/document",
+                                     headers={"Authorization": "Bearer local-dev-channel-key", "X-Channel-User": user,
+                                              "Accept": "application/pdf"})
+    with urllib.request.urlopen(request) as answer:
+        (tmp_path / "registra.pdf").write_bytes(answer.read())
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=BROWSER_ARGS)
+        # The page's CSP lets no script in: only the test's own axe-core is let past it.
+        context = browser.new_context(viewport={"width": 390, "height": 844}, bypass_csp=True)
+        page = context.new_page()
+        page.goto(f"{base}/v/{view['document_id']}")
+        heading = page.locator("h1#verdict")
+        expect(heading).to_have_attribute("data-status", "valid")
+        expect(heading).to_contain_text("Documento auténtico y vigente")
+        expect(page.locator("table")).to_contain_text("REGISTRA ANTECEDENTES JUDICIALES — 1 caso")
+        assert "Hurto" not in page.content() and "00456-2015" not in page.content()
+        assert _axe(page) == []
+        page.screenshot(path=str(tmp_path / "registra-page.png"), full_page=True)
+
+        page.set_input_files("#file", str(tmp_path / "registra.pdf"))
+        page.get_by_role("button", name="Verificar / Check").click()
+        expect(page.locator("h1#verdict")).to_have_attribute("data-status", "authentic")
+        expect(page.locator(".verdict-status")).to_have_attribute("data-status", "valid")
+        assert page.url.endswith("/v/check")
+        assert _axe(page) == []
+        page.screenshot(path=str(tmp_path / "upload-result.png"), full_page=True)
+
+        page.goto(f"{base}/v/check")
+        expect(page.locator("h1")).to_contain_text("Verificar un documento del INPE")
+        assert _axe(page) == []
         browser.close()
 
 

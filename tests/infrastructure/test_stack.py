@@ -427,7 +427,8 @@ def test_templates_are_written_where_make_synth_reads_them(synthesised: dict[str
 def test_messages_leave_through_ses_and_sns_only_with_a_sender(synthesised: dict[str, Synthesised]) -> None:
     prod_worker = _role_statements(synthesised["prod"], "WorkerRole")
     ses = [s for s in prod_worker if "ses:SendRawEmail" in _as_list(s["Action"])]
-    assert len(ses) == 1 and all("identity/" in json.dumps(r) for r in _as_list(ses[0]["Resource"]))
+    assert len(ses) == 1 and all("identity/" in json.dumps(r) or "configuration-set/" in json.dumps(r)
+                                 for r in _as_list(ses[0]["Resource"]))
     assert "sns:Publish" in _actions(prod_worker)
     variables = _functions(synthesised["prod"])["HandleOutbox"]["Properties"]["Environment"]["Variables"]
     assert (variables["EMAIL_SENDER"], variables["EMAIL_FROM"], variables["SMS_SENDER"]) == (
@@ -449,3 +450,21 @@ def test_only_the_api_compares_faces_with_the_configured_threshold(dev: Synthesi
 def test_alarm_email_subscribes_to_the_alarm_topic(prod: Synthesised) -> None:
     prod.assertions().has_resource_properties("AWS::SNS::Subscription", {
         "Protocol": "email", "Endpoint": "ops@inpe.example.pe"})
+
+
+def test_ses_bounces_and_complaints_reach_the_suppression_handler_through_sns(synthesised: dict[str, Synthesised]
+                                                                              ) -> None:
+    for synth in synthesised.values():
+        topics = [k for k in synth.of_type("AWS::SNS::Topic") if k.startswith("EmailFeedback")]
+        assert len(topics) == 1
+        feedback = _functions(synth)["EmailFeedback"]
+        (event,) = feedback["Properties"]["Events"].values()
+        assert event["Type"] == "SNS" and _ref(event["Properties"]["Topic"]) == topics[0]
+    prod = synthesised["prod"]
+    (destination,) = prod.of_type("AWS::SES::ConfigurationSetEventDestination").values()
+    properties = destination["Properties"]["EventDestination"]
+    assert sorted(properties["MatchingEventTypes"]) == ["bounce", "complaint"] and properties["Enabled"] is True
+    assert _ref(properties["SnsDestination"]["TopicARN"]).startswith("EmailFeedback")
+    variables = _functions(prod)["HandleOutbox"]["Properties"]["Environment"]["Variables"]
+    assert variables["EMAIL_CONFIGURATION_SET"] == "antecedentes-prod"
+    assert not synthesised["dev"].of_type("AWS::SES::ConfigurationSet")

@@ -71,12 +71,12 @@ class Api:
         return dict(answer.json_body)
 
     def awaiting_payment(self, person: dict[str, Any] | None = None, user: str = "telegram:1001") -> dict[str, Any]:
-        from tests.factories import ANA, check_character
+        from tests.factories import ANA, proof
 
         person = person or ANA
         request = self.created(person, user)
         answer = self.post(f"/v1/certificate-requests/{request['request_id']}/identity",
-                           {"verification_character": check_character(person)}, user=user)
+                           proof(person), user=user)
         assert answer.status_code == 200, answer.body
         return dict(answer.json_body)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.factories import ANA, CE_ISSUE_DATE, LUIS_CE, applicant, check_character, request_body
+from tests.factories import ANA, CE_ISSUE_DATE, LUIS_CE, applicant, check_character, proof, request_body
 
 
 def test_post_certificate_request_returns_201_with_number_and_unguessable_id(api):
@@ -106,24 +106,31 @@ def test_channel_user_sees_only_their_own_requests(api):
     assert listed == []
 
 
-def test_identity_with_the_right_check_character_orders_payment(api):
+def test_identity_with_the_cards_issue_date_orders_payment(api):
     request = api.created()
-    answer = api.post(f"/v1/certificate-requests/{request['request_id']}/identity",
-                      {"verification_character": check_character(ANA)})
+    answer = api.post(f"/v1/certificate-requests/{request['request_id']}/identity", proof(ANA))
     body = answer.json_body
     assert answer.status_code == 200
-    assert body["status"] == "awaiting_payment"
+    assert body["status"] == "awaiting_payment" and body["identity_proof"] == "issue_date"
     assert body["payment"]["amount"] == "37.70" and body["payment"]["currency"] == "PEN"
     assert len(body["payment"]["order_code"]) == 10
     assert body["payment"]["order_code"] in body["payment"]["pay_url"]
 
 
-def test_identity_with_the_wrong_check_character_is_refused_and_counted(api):
+def test_the_check_character_alone_proves_nothing_so_the_issue_date_is_required(api):
+    """The check character is a public checksum of the number: anyone who knows a DNI number computes it."""
     request = api.created()
-    digit = check_character(ANA)
-    wrong = "0" if digit != "0" else "1"
     answer = api.post(f"/v1/certificate-requests/{request['request_id']}/identity",
-                      {"verification_character": wrong})
+                      {"verification_character": check_character(ANA)})
+    assert answer.status_code == 422
+    assert answer.json_body["error"]["code"] == "missing_field"
+    assert answer.json_body["error"]["field"] == "issue_date"
+    assert api.get(f"/v1/certificate-requests/{request['request_id']}").json_body["identity_attempts_left"] == 5
+
+
+def test_a_wrong_issue_date_is_refused_and_counted(api):
+    request = api.created()
+    answer = api.post(f"/v1/certificate-requests/{request['request_id']}/identity", {"issue_date": "2019-03-16"})
     assert answer.status_code == 422
     assert answer.json_body["error"]["code"] == "identity_not_confirmed"
     assert answer.json_body["error"]["details"]["attempts_left"] == 4
@@ -131,11 +138,73 @@ def test_identity_with_the_wrong_check_character_is_refused_and_counted(api):
     assert status["status"] == "pending_identity" and status["identity_attempts_left"] == 4
 
 
+def test_the_certificate_name_is_the_registrys_canonical_form_whatever_the_casing_typed(api):
+    typed = applicant(given_names="ana lucia", first_surname="QUISPE", second_surname="mamani")
+    request = api.created(typed)
+    assert request["applicant"]["given_names"] == "ana lucia"
+    answer = api.post(f"/v1/certificate-requests/{request['request_id']}/identity", proof(ANA)).json_body
+    assert (answer["applicant"]["given_names"], answer["applicant"]["first_surname"],
+            answer["applicant"]["second_surname"]) == ("Ana Lucía", "Quispe", "Mamani")
+    assert answer["identity_confirmed"] is True
+
+
+def test_an_expired_document_is_refused_naming_its_expiry_date_and_the_request_closes(api):
+    from tests.factories import ROSA, ROSA_EXPIRY
+
+    request = api.created(ROSA)
+    answer = api.post(f"/v1/certificate-requests/{request['request_id']}/identity", proof(ROSA))
+    assert answer.status_code == 422
+    error = answer.json_body["error"]
+    assert error["code"] == "document_expired" and error["details"]["expiry_date"] == ROSA_EXPIRY
+    assert ROSA_EXPIRY in error["message"]
+    status = api.get(f"/v1/certificate-requests/{request['request_id']}").json_body
+    assert status["status"] == "identity_rejected" and status["rejection"] == "document_expired"
+    assert status["payment"] is None
+
+
+def test_the_expiry_date_is_not_told_to_someone_who_cannot_prove_possession(api):
+    from tests.factories import ROSA
+
+    request = api.created(ROSA)
+    answer = api.post(f"/v1/certificate-requests/{request['request_id']}/identity", {"issue_date": "2016-08-02"})
+    assert answer.json_body["error"]["code"] == "identity_not_confirmed"
+    assert "2024" not in json.dumps(answer.json_body)
+
+
+def test_a_wrong_check_character_is_a_typo_that_costs_no_attempt(api):
+    request = api.created()
+    digit = check_character(ANA)
+    wrong = "0" if digit != "0" else "1"
+    answer = api.post(f"/v1/certificate-requests/{request['request_id']}/identity",
+                      {"verification_character": wrong, **proof(ANA)})
+    assert answer.json_body["error"]["code"] == "check_character_mismatch"
+    assert api.get(f"/v1/certificate-requests/{request['request_id']}").json_body["identity_attempts_left"] == 5
+
+
 def test_identity_of_a_person_not_in_the_registry_is_refused(api):
     request = api.created(applicant(document_number="12345678"))
-    answer = api.post(f"/v1/certificate-requests/{request['request_id']}/identity",
-                      {"verification_character": check_character({"document_number": "12345678"})})
+    answer = api.post(f"/v1/certificate-requests/{request['request_id']}/identity", {"issue_date": "2019-03-15"})
     assert answer.json_body["error"]["code"] == "identity_not_confirmed"
+
+
+def test_a_dni_typed_with_its_check_character_is_stored_without_it_and_a_wrong_one_is_a_typo(api):
+    digit = check_character(ANA)
+    request = api.created(applicant(document_number=f"{ANA['document_number']}-{digit}"))
+    assert request["applicant"]["document_number"].endswith("8912")
+    wrong = "0" if digit != "0" else "1"
+    answer = api.post("/v1/certificate-requests/validation",
+                      {"applicant": {"document_type": "DNI", "document_number": f"45678912-{wrong}"}})
+    assert answer.status_code == 422
+    assert answer.json_body["error"]["code"] == "check_character_mismatch"
+    assert answer.json_body["error"]["field"] == "document_number"
+
+
+def test_a_country_code_that_no_country_has_is_refused_where_it_is_typed(api):
+    for typed, code in (("VIETNAM", "invalid_field"), ("XYZ", "unknown_country")):
+        answer = api.post("/v1/certificate-requests/validation", {"applicant": {"nationality": typed}})
+        assert answer.status_code == 422
+        assert (answer.json_body["error"]["field"], answer.json_body["error"]["code"]) == ("nationality", code)
+    assert api.post("/v1/certificate-requests/validation", {"applicant": {"nationality": "VNM"}}).status_code == 200
 
 
 def test_too_many_failed_identity_attempts_reject_the_request(api):

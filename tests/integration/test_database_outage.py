@@ -9,7 +9,7 @@ from chalice.test import Client
 
 from infrastructure.local import dynamodb_local
 from tests.conftest import free_port
-from tests.factories import ANA, check_character, request_body
+from tests.factories import ANA, proof, request_body
 from tests.integration.conftest import Api
 
 
@@ -99,9 +99,9 @@ def test_identity_step_during_outage_is_retryable(outage):
     request = api.created()
     stop()
     answer = api.post(f"/v1/certificate-requests/{request['request_id']}/identity",
-                      {"verification_character": check_character(ANA)})
+                      proof(ANA))
     assert answer.status_code == 503
     start()
     retried = api.post(f"/v1/certificate-requests/{request['request_id']}/identity",
-                       {"verification_character": check_character(ANA)})
+                       proof(ANA))
     assert retried.json_body["status"] == "awaiting_payment"

@@ -46,9 +46,18 @@ class BotApiRecorder:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
-    def texts(self) -> list[str]:
+    def to(self, chat_id: str) -> list[tuple[str, bytes]]:
+        """The calls addressed to one chat: events other tests left in the shared stream go to other chats."""
+        def chat_of(method: str, body: bytes) -> str:
+            if method == "sendMessage":
+                return str(json.loads(body)["chat_id"])
+            return body.split(b'name="chat_id"\r\n\r\n', 1)[1].split(b"\r\n", 1)[0].decode()
+
+        return [(m, b) for m, b in self.calls if chat_of(m, b) == chat_id]
+
+    def texts(self, chat_id: str | None = None) -> list[str]:
         out = []
-        for method, body in self.calls:
+        for method, body in (self.to(chat_id) if chat_id else self.calls):
             if method == "sendMessage":
                 out.append(json.loads(body)["text"])
             else:
@@ -75,26 +84,26 @@ def test_payment_and_issue_are_pushed_with_the_pdf(chat):
     api, bot = chat
     api.paid(user="telegram:4001")
     api.run_worker()
-    methods = [m for m, _ in bot.calls]
+    methods = [m for m, _ in bot.to("4001")]
     assert methods == ["sendMessage", "sendDocument"]
-    assert "Recibimos el pago" in bot.texts()[0]
-    document = bot.calls[1][1]
-    assert b'name="chat_id"\r\n\r\n4001' in document and b"%PDF-" in document
-    assert "está listo" in bot.texts()[1]
+    assert "Pago recibido" in bot.texts("4001")[0]
+    document = bot.to("4001")[1][1]
+    assert b"%PDF-" in document
+    assert "está listo" in bot.texts("4001")[1]
 
 
 def test_messages_are_in_the_requests_language(chat):
     api, bot = chat
     answer = api.post("/v1/certificate-requests", request_body(language="en"), user="telegram:4002")
     request_id = answer.json_body["request_id"]
-    from tests.factories import ANA, check_character
+    from tests.factories import ANA, proof
 
     ordered = api.post(f"/v1/certificate-requests/{request_id}/identity",
-                       {"verification_character": check_character(ANA)}, user="telegram:4002").json_body
+                       proof(ANA), user="telegram:4002").json_body
     api.webhook({"payment_id": "PAY-EN", "order_code": ordered["payment"]["order_code"], "amount": "37.70",
                  "currency": "PEN"})
     api.run_worker()
-    assert "We received the payment" in bot.texts()[0]
+    assert "Payment received" in bot.texts("4002")[0]
 
 
 def test_an_event_handled_twice_sends_one_message(chat):
@@ -128,4 +137,4 @@ def test_chat_outage_is_retried_and_the_message_is_not_lost(chat):
         notify(event, store=api.c.store, storage=api.c.storage, notifier=api.c.notifier())
     bot.failures_left = 0
     assert notify(event, store=api.c.store, storage=api.c.storage, notifier=api.c.notifier())
-    assert len([t for t in bot.texts() if "Recibimos el pago" in t]) == 1
+    assert len([t for t in bot.texts("4004") if "Pago recibido" in t]) == 1

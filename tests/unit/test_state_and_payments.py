@@ -21,7 +21,7 @@ from chalicelib.domain.requests import TRANSITIONS, Status
 from chalicelib.services import certificate_requests as svc
 from chalicelib.services.review import check_records
 from chalicelib.services.time import FixedClock
-from tests.factories import ANA, check_character, request_body
+from tests.factories import ANA, proof, request_body
 from tests.fakes import FakeIdentityRegistry, FakePaymentProvider, FakePenitentiaryRegistry, FakeStore
 
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
@@ -38,7 +38,7 @@ def world():  # type: ignore[no-untyped-def]
 def _awaiting(w):  # type: ignore[no-untyped-def]
     request, _ = svc.create_request(request_body(), owner="telegram:1", idempotency_key=None, store=w["store"],
                                     clock=w["clock"])
-    return svc.confirm_identity(request.request_id, {"verification_character": check_character(ANA)},
+    return svc.confirm_identity(request.request_id, proof(ANA),
                                 owner="telegram:1", store=w["store"], identity=w["identity"],
                                 provider=w["provider"], clock=w["clock"], rules=w["rules"])
 

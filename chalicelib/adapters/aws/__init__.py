@@ -66,7 +66,8 @@ def cloud_adapters(settings: Settings, config: CloudConfig | None = None) -> Clo
     if config.email_sender == "ses":
         from .outbound import SesEmailSender
 
-        chosen["email"] = SesEmailSender(config.email_from, config.region)
+        chosen["email"] = SesEmailSender(config.email_from, config.region,
+                                         configuration_set=config.email_configuration_set or None)
     if config.sms_sender == "sns":
         from .outbound import SnsSmsSender
 

@@ -40,6 +40,7 @@ class CloudConfig:
     # Outbound messages and face matching.
     email_sender: str = ""  # "ses"
     email_from: str = ""
+    email_configuration_set: str = ""  # routes SES bounces and complaints to the feedback topic
     sms_sender: str = ""  # "sns"
     sms_sender_id: str = ""
     face_matcher: str = ""  # "rekognition"
@@ -130,6 +131,7 @@ def load_cloud_config(env: Mapping[str, str] | None = None) -> CloudConfig:
         cognito_token_uses=_ids(_get(env, "COGNITO_TOKEN_USES", ",".join(d.cognito_token_uses))),
         email_sender=_get(env, "EMAIL_SENDER").lower(),
         email_from=_get(env, "EMAIL_FROM"),
+        email_configuration_set=_get(env, "EMAIL_CONFIGURATION_SET"),
         sms_sender=_get(env, "SMS_SENDER").lower(),
         sms_sender_id=_get(env, "SMS_SENDER_ID"),
         face_matcher=_get(env, "FACE_MATCHER").lower(),

@@ -135,11 +135,6 @@ class Markers(Protocol):
     def marker(self, key: str) -> dict[str, Any] | None: ...
 
 
-class ChatNotifier(Protocol):
-    """Messages to a person's chat (the Telegram Bot API in production)."""
-
-    def send_message(self, chat_id: str, text: str) -> Any: ...
-
 
 @dataclass(frozen=True)
 class ControlStores:

@@ -11,8 +11,9 @@ from typing import Any
 from ...domain.control.calendar import district_has_reminders, reminders_due, within_sending_hours
 from ...domain.control.checkins import WindowState
 from ...domain.control.measures import Measure
-from ...domain.control.ports import Calendars, ChatNotifier, Checkins, Enrolments, Markers, Measures, Officers
+from ...domain.control.ports import Calendars, Checkins, Enrolments, Markers, Measures, Officers
 from ...domain.errors import DomainError
+from ...domain.outbound import ChatChannel
 from ...domain.ports import Clock
 from ..notifications import push_text
 from .calendar import next_window, window_for
@@ -30,7 +31,7 @@ def _day(value: date | str | None, language: str) -> str:
     return f"{day:%d/%m/%Y}"
 
 
-def push_once(key: str, owner: str | None, text_key: str, language: str, *, notifier: ChatNotifier | None,
+def push_once(key: str, owner: str | None, text_key: str, language: str, *, notifier: ChatChannel | None,
               markers: Markers, **values: str) -> bool:
     """One message to one chat, once: a marker guards it, released when the chat service fails so a retry
     sends it."""
@@ -48,7 +49,7 @@ def push_once(key: str, owner: str | None, text_key: str, language: str, *, noti
 
 
 def notify_person(event_id: str, name: str, measure_id: str, data: dict[str, Any], *, measures: Measures,
-                  enrolments: Enrolments, calendars: Calendars, notifier: ChatNotifier | None, markers: Markers,
+                  enrolments: Enrolments, calendars: Calendars, notifier: ChatChannel | None, markers: Markers,
                   clock: Clock) -> bool:
     """Handler of the control events that concern one person: the measure's linked chat is told, in the
     language it enrolled in, with the name on the court's record."""
@@ -102,7 +103,7 @@ REVIEW_TEXTS = {"annex3.f": "push.control_review_registered", "annex3.c": "push.
 
 
 def calendar_published(event_id: str, year: int, district: str, *, measures: Measures, enrolments: Enrolments,
-                       calendars: Calendars, notifier: ChatNotifier | None, markers: Markers) -> int:
+                       calendars: Calendars, notifier: ChatChannel | None, markers: Markers) -> int:
     """Handler of control.calendar_published: each enrolled person of the district learns their windows of
     the year."""
     calendar = calendars.get_calendar(year, district)
@@ -125,7 +126,7 @@ def calendar_published(event_id: str, year: int, district: str, *, measures: Mea
 
 
 def send_reminders(*, officers: Officers, measures: Measures, enrolments: Enrolments, checkins: Checkins,
-                   calendars: Calendars, notifier: ChatNotifier | None, markers: Markers, clock: Clock) -> int:
+                   calendars: Calendars, notifier: ChatChannel | None, markers: Markers, clock: Clock) -> int:
     """The hourly job: reminders the day before a window opens and the day before it closes, to each person
     who has not registered for it, in their language; only from 08:00 to 20:00 Peru time, never twice."""
     now = clock.now()
@@ -148,7 +149,7 @@ def send_reminders(*, officers: Officers, measures: Measures, enrolments: Enrolm
 
 
 def _remind(measure: Measure, today: date, *, enrolments: Enrolments, checkins: Checkins, calendars: Calendars,
-            notifier: ChatNotifier, markers: Markers) -> int:
+            notifier: ChatChannel, markers: Markers) -> int:
     enrolment = linked_enrolment(enrolments, measure.chain_id)
     if enrolment is None or not enrolment.active or not measure.in_force(today):
         return 0
