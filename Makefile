@@ -10,7 +10,8 @@ SUBJECT ?= local-$(ROLE)
 DISTRICTS ?= LIMA
 COURTS ?= 1801-JR-PE-01
 REGISTRY ?= identity
-BENCHES := bench/api.py bench/documents.py bench/qr_decoding.py bench/checkin.py bench/bot.py bench/coldstart.py
+BENCHES := bench/api.py bench/documents.py bench/qr_decoding.py bench/checkin.py bench/bot.py bench/coldstart.py \
+           bench/indicators.py
 
 export PYTHONPATH := $(CURDIR)
 export AWS_ACCESS_KEY_ID ?= local
@@ -29,7 +30,7 @@ CDK_CONTEXT = -c stage=$(CLOUD_STAGE) $(if $(ALARM_EMAIL),-c alarm_email=$(ALARM
 
 .PHONY: tools synth deploy set-webhook signing-cert test-infrastructure
 .PHONY: help install run test test-unit lint demo demo-control token verify-qr rotate-keys bench clean
-.PHONY: registry-down registry-up
+.PHONY: registry-down registry-up indicators-rebuild
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-18s %s\n", $$1, $$2}'
@@ -75,6 +76,9 @@ demo-control: install ## Drive virtual penal control (enrolment, three check-ins
 
 token: install ## Print an operator token for the local stack: make token ROLE=cvp_head [DISTRICTS=LIMA] [COURTS=1801-JR-PE-01]
 	@$(PY) -c "from chalicelib.bootstrap import build; print(build().tokens.issue('$(SUBJECT)', '$(ROLE)'.split(','), districts='$(DISTRICTS)'.split(','), courts='$(COURTS)'.split(',')))"
+
+indicators-rebuild: install ## Recompute the indicators from their kept facts and compare: make indicators-rebuild FROM=2026-01 TO=2026-11 [WRITE=1]
+	$(PY) -m chalicelib.handlers.indicators_rebuild --from $(FROM) --to $(TO) $(if $(WRITE),--write)
 
 registry-down: install ## Switch a registry off on the running local stack to try annex 5: make registry-down REGISTRY=identity|warrants
 	@$(PY) -m chalicelib.adapters.local_registries down $(REGISTRY)

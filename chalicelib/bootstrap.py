@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from .domain.biometrics import FaceMatcher
 from .domain.control.contingency import REGISTRIES, CircuitBreaker
 from .domain.control.ports import ControlStores, WarrantsRegistry
+from .domain.indicators import IndicatorStore
 from .domain.matching import MatchThresholds
 from .domain.outbound import ChatChannel, EmailSender, SmsSender
 from .domain.ports import (
@@ -50,6 +51,7 @@ class Container:
     email: EmailSender
     sms: SmsSender
     faces: FaceMatcher
+    indicators: IndicatorStore
     pki_factory: Callable[[], Any]
     producer_factory: Callable[[Any], Any]  # the document pipeline, given the keys
     rng: random.Random = field(default_factory=random.SystemRandom)
@@ -135,6 +137,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
     from .adapters.auth import LocalTokenVerifier
     from .adapters.aws import cloud_adapters
     from .adapters.dynamo_control import DynamoWarrantsRegistry, dynamo_control
+    from .adapters.dynamo_indicators import DynamoIndicators
     from .adapters.dynamo_store import DynamoAuditLog, DynamoIdentityRegistry, DynamoPenitentiaryRegistry, DynamoStore
     from .adapters.local_outbound import FileSmsSender
     from .adapters.local_payments import LocalPaymentProvider
@@ -178,6 +181,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
         email=cloud.email or _email_sender(settings),
         sms=cloud.sms or FileSmsSender(settings.outbox_dir / "sms"),
         faces=cloud.faces or InconclusiveFaceMatcher(),
+        indicators=DynamoIndicators(settings.aws_region, settings.dynamodb_endpoint),
         pki_factory=cloud.pki or local_pki,
         producer_factory=cloud.producer or local_producer,
     )

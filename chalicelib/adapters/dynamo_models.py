@@ -605,13 +605,50 @@ class EmailSuppressionModel(Model):
     at = UnicodeAttribute()
 
 
+# --- indicators (SPEC §5): the facts each counted event left, and the month's counters per scope -------------
+
+class IndicatorFactModel(Model):
+    """What one event contributed to the indicators (nothing personal): kept so the counters can be rebuilt."""
+
+    class Meta:
+        table_name = "indicator-facts"
+
+    period = UnicodeAttribute(hash_key=True)  # YYYY-MM, Peru time
+    event_id = UnicodeAttribute(range_key=True)
+    name = UnicodeAttribute()
+    occurred_at = UnicodeAttribute()
+    district = UnicodeAttribute(null=True)
+    data = JSONAttribute()
+
+
+class IndicatorCounterModel(Model):
+    """One counter of one month and scope (PERU or a judicial district), added to atomically."""
+
+    class Meta:
+        table_name = "indicator-counters"
+
+    key = UnicodeAttribute(hash_key=True)  # YYYY-MM#SCOPE
+    metric = UnicodeAttribute(range_key=True)
+    value = NumberAttribute(default=0)
+
+
+class IndicatorSettingModel(Model):
+    """Targets (baseline and expected value of an indicator) and the imported in-person attentions of a month."""
+
+    class Meta:
+        table_name = "indicator-settings"
+
+    key = UnicodeAttribute(hash_key=True)  # target#CODE | in_person#YYYY-MM
+    body = JSONAttribute()
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     RequestModel, IdempotencyModel, OrderModel, PaymentModel, OutboxModel, ProcessedModel, CounterModel,
     AuditModel, IdentityModel, RecordModel, NameIndexModel, LedgerModel, DocumentModel, StatusListModel,
     MeasureModel, EnrolmentModel, LinkAttemptModel, UnmatchedEnrolmentModel, CheckinModel, WindowModel,
     IncidentModel, WarrantModel, WarrantNameIndexModel, CalendarModel,
     OfficerModel, CaseModel, ControlMarkerModel, ContingencyModel, DailyReportModel,
-    EmailSuppressionModel,
+    EmailSuppressionModel, IndicatorFactModel, IndicatorCounterModel, IndicatorSettingModel,
 )
 _BASE_NAMES = {model: model.Meta.table_name for model in ALL_MODELS}
 

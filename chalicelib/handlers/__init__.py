@@ -59,6 +59,13 @@ def _email(event: Event, c: Container) -> None:
                  bot_username=c.settings.telegram_bot_username)
 
 
+def _indicators(event: Event, c: Container) -> None:
+    """The indicators' counters (SPEC §5), kept from the events, once each."""
+    from ..services.indicators import record
+
+    record(event, indicators=c.indicators, store=c.store, checkins=c.control.checkins, measures=c.control.measures)
+
+
 def _handlers() -> dict[str, list[Handler]]:
     from ..services.notifications import PUSH_FOR_EVENT
 
@@ -69,6 +76,10 @@ def _handlers() -> dict[str, list[Handler]]:
     handlers["control.registered"] = [_issue_attendance]
     for name, chain in control.HANDLERS.items():
         handlers.setdefault(name, []).extend(chain)
+    from ..services.indicators import COUNTED
+
+    for name in sorted(COUNTED):
+        handlers.setdefault(name, []).append(_indicators)
     return handlers
 
 

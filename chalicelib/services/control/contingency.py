@@ -141,7 +141,8 @@ def recover(*, registries: Registries, p: CheckinPorts) -> dict[str, Any]:
             breaker.record_success()
         tx = p.uow.begin()
         tx.close_outage(registry, outage.started_at, now)
-        tx.add_event(event("control.outage_ended", registry, now, registry=registry, ended_at=now.isoformat()))
+        tx.add_event(event("control.outage_ended", registry, now, registry=registry,
+                           started_at=outage.started_at.isoformat(), ended_at=now.isoformat()))
         try:
             tx.commit()
             restored.append(registry)

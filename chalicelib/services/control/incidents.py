@@ -43,7 +43,8 @@ def record(tx: ControlWrites, incident: Incident, *, new: bool = False) -> None:
     else:
         tx.put_incident(incident)
     tx.add_event(event("control.incident", incident.incident_id, incident.created_at, type=incident.type.value,
-                       district=incident.district))
+                       district=incident.district, checkin=incident.checkin_id is not None,
+                       day=incident.day.isoformat()))
 
 
 # --- forwarding ------------------------------------------------------------------------------------
