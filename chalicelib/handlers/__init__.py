@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from ..domain.requests import Event
-from . import control
+from . import control, jobs
 
 if TYPE_CHECKING:
     from ..bootstrap import Container
@@ -69,6 +69,7 @@ def _handlers() -> dict[str, list[Handler]]:
     handlers["control.registered"] = [_issue_attendance]
     for name, chain in control.HANDLERS.items():
         handlers.setdefault(name, []).extend(chain)
+    handlers["job.submitted"] = handlers["job.continue"] = [jobs.run_job]
     return handlers
 
 

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import calendar
-import csv
-import io
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from chalicelib.domain.control.calendar import parse_calendar
-from chalicelib.domain.control.warrants import parse_warrant_row
-from chalicelib.domain.requests import new_id
 from chalicelib.services import registries
 from chalicelib.services.time import peru_today
 
@@ -20,13 +16,10 @@ SEED_DIR = Path(__file__).resolve().parent / "seed"
 
 def seed(c: Any) -> dict[str, int]:
     counts = {}
-    for registry, name in (("identity", "identity.csv"), ("penitentiary", "penitentiary.csv")):
-        report = registries.import_csv(registry, (SEED_DIR / name).read_text(encoding="utf-8"), c)
+    importers = c.importers()
+    for registry in ("identity", "penitentiary", "warrants"):
+        report = registries.import_now(registry, (SEED_DIR / f"{registry}.csv").read_bytes(), importers)
         counts[registry] = report["imported"]
-    rows = csv.DictReader(io.StringIO((SEED_DIR / "warrants.csv").read_text(encoding="utf-8")))
-    warrants = [parse_warrant_row(row, new_id()) for row in rows]
-    c.warrants.put_warrants(warrants)
-    counts["warrants"] = len(warrants)
     year = peru_today(c.clock.now()).year
     # Seeded quietly: publishing a calendar (PUT /v1/admin/calendars/...) is what tells people their windows.
     tx = c.control.uow.begin()
