@@ -33,6 +33,8 @@ class CloudAdapters:
     email: Any = None
     sms: Any = None
     faces: Any = None
+    accounts: Any = None  # the console's operators: Cognito's users
+    media: Any = None  # short-lived links: S3 presigned URLs
 
 
 def cloud_adapters(settings: Settings, config: CloudConfig | None = None) -> CloudAdapters:
@@ -47,9 +49,11 @@ def cloud_adapters(settings: Settings, config: CloudConfig | None = None) -> Clo
         settings = cloud_settings(settings, config)
         chosen["settings"] = settings
     if config.s3_documents:
+        from ..media_links import S3MediaLinks
         from .s3 import S3DocumentStorage
 
         chosen["storage"] = S3DocumentStorage(config.documents_bucket, config.region)
+        chosen["media"] = S3MediaLinks(chosen["storage"])
     if config.kms_signer:
         from .kms import KmsPki, LazyProducer, kms_pipeline
 
