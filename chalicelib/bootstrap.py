@@ -62,6 +62,7 @@ class Container:
     jobs: Jobs
     media: MediaLinks  # short-lived links to stored files
     rng: random.Random = field(default_factory=random.SystemRandom)
+    hosted_ui: Any = None  # the console signs in through Cognito's hosted UI in the cloud; None: local accounts
     _built: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -205,6 +206,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
         sessions=DynamoConsoleSessions(),
         jobs=DynamoJobs(store.connection),
         media=cloud.media or SignedLocalLinks(settings.console_link_secret, urlsplit(settings.public_base_url).path),
+        hosted_ui=cloud.hosted_ui,
     )
     return c
 

@@ -69,8 +69,6 @@ class Settings:
     # slice of a job (a CSV import) may run before it hands on to the next.
     console_link_secret: str = DEV_CONSOLE_SECRET
     job_slice_seconds: float = 60.0
-    # In the cloud operators sign in through Cognito's hosted UI (MFA required): its base URL turns it on.
-    console_hosted_ui: str | None = None
 
     @property
     def documents_dir(self) -> Path:
@@ -149,5 +147,4 @@ def load_settings() -> Settings:
         telegram_bot_username=os.environ.get("TELEGRAM_BOT_USERNAME") or None,
         console_link_secret=_env("CONSOLE_LINK_SECRET", defaults.console_link_secret),
         job_slice_seconds=float(_env("JOB_SLICE_SECONDS", str(defaults.job_slice_seconds))),
-        console_hosted_ui=os.environ.get("CONSOLE_HOSTED_UI") or None,
     )

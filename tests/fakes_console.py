@@ -13,6 +13,8 @@ from chalicelib.domain.sessions import ConsoleSession
 
 
 class FakeOperatorAccounts:
+    manages_passwords = True
+
     def __init__(self) -> None:
         self.accounts: dict[str, OperatorAccount] = {}
 
@@ -29,6 +31,9 @@ class FakeOperatorAccounts:
 
     def list_accounts(self, limit: int = 500) -> list[OperatorAccount]:
         return sorted(self.accounts.values(), key=lambda a: a.username)[:limit]
+
+    def reset_password(self, username: str) -> None:
+        raise NotImplementedError("local accounts are reset by typing a new password")
 
 
 class FakeConsoleSessions:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pynamodb.connection import Connection
 
 from ..domain.accounts import OperatorAccount
+from ..domain.errors import DomainError
 from ..domain.jobs import Job, JobStatus
 from ..domain.operators import Operator
 from ..domain.requests import Event
@@ -40,6 +41,8 @@ def account_from_model(item: m.OperatorAccountModel) -> OperatorAccount:
 
 
 class DynamoOperatorAccounts:
+    manages_passwords = True
+
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
 
@@ -62,10 +65,17 @@ class DynamoOperatorAccounts:
     def list_accounts(self, limit: int = 500) -> list[OperatorAccount]:
         return [account_from_model(i) for i in m.OperatorAccountModel.listed.query("operators", limit=limit)]
 
+    def reset_password(self, username: str) -> None:
+        raise DomainError("Type a new password to reset a local account.", code="password_required",
+                          field="password")
+
 
 def session_to_model(s: ConsoleSession) -> m.ConsoleSessionModel:
     o = s.operator
-    return m.ConsoleSessionModel(s.session_id, expires=s.created_at + MAX_LIFETIME, body={
+    # The TTL only collects old rows (a session's expiry is decided by the domain's clock when it is read), so it
+    # counts from the wall clock of the write: a row is never reaped while it can still be valid.
+    expires = datetime.now(UTC) + MAX_LIFETIME
+    return m.ConsoleSessionModel(s.session_id, expires=expires, body={
         "subject": o.subject, "roles": sorted(o.roles), "districts": sorted(o.districts), "courts": sorted(o.courts),
         "name": s.name, "csrf": s.csrf, "language": s.language, "created_at": iso(s.created_at),
         "last_seen_at": iso(s.last_seen_at), "via": s.via, "draft": s.draft, "notice": s.notice, "extra": s.extra})

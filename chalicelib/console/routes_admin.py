@@ -23,7 +23,8 @@ def _account_data(ctx: Ctx) -> dict[str, Any]:
     form = ctx.form
     return {"username": form.get("username"), "name": form.get("name"), "roles": form.getall("roles"),
             "districts": form.get("districts"), "courts": form.get("courts"), "password": form.raw("password"),
-            "active": form.get("active", "true") == "true", "unlock": form.get("unlock") == "yes"}
+            "active": form.get("active", "true") == "true", "unlock": form.get("unlock") == "yes",
+            "reset_password": form.get("reset_password") == "yes"}
 
 
 @page(bp, "/console/admin/operators", roles=ADMIN)
@@ -35,6 +36,7 @@ def admin_operators(ctx: Ctx, errors: dict[str, str] | None = None, status: int 
                         a.active) for a in listed])
     return ctx.render("admin_operators.html", status=status, title=ctx.t("admin.operators.title"), accounts=listed,
                       roles=ROLES, errors=errors or {}, scope_text=scope_text,
+                      passwords=ctx.c.accounts.manages_passwords,
                       values={k: v[0] for k, v in ctx.form.fields.items() if v and k != "password"},
                       chosen_roles=ctx.form.getall("roles"))
 
@@ -55,6 +57,7 @@ def admin_operator(ctx: Ctx, username: str, errors: dict[str, str] | None = None
     account = operator_admin.get_operator(username, accounts=ctx.c.accounts)
     return ctx.render("admin_operator.html", status=status, title=ctx.t("admin.operator.title", name=account.name),
                       account=account, roles=ROLES, errors=errors or {}, scope_text=scope_text,
+                      passwords=ctx.c.accounts.manages_passwords,
                       locked=account.locked(ctx.c.clock.now()))
 
 

@@ -3,7 +3,10 @@ the stylesheet and script, and the signed links to stored files."""
 
 from __future__ import annotations
 
+import base64
 import hmac
+import json
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +20,7 @@ from .web import (
     LANG_COOKIE,
     LOGIN_COOKIE,
     Ctx,
+    _headers,
     cookies,
     login_page,
     page,
@@ -66,6 +70,51 @@ def console_login(ctx: Ctx) -> Response:
     ctx.set_cookies += [set_cookie(c, session_cookie(c), token), set_cookie(c, LOGIN_COOKIE, "", 0)]
     ctx.session = session
     return ctx.redirect(safe_path(target, home_of(session.operator.roles)))
+
+
+OAUTH_COOKIE = "console_oauth"
+
+
+@page(bp, "/console/auth/start", public=True)
+def console_auth_start(ctx: Ctx) -> Response:
+    """In the cloud: off to Cognito's hosted UI (password and MFA there), with a PKCE verifier and a state kept
+    in a short-lived cookie (SameSite=Lax, so that it comes back with the redirect)."""
+    hosted = ctx.c.hosted_ui
+    if hosted is None:
+        raise NotFound("The console signs in with local accounts here.")
+    from ..adapters.aws.cognito_hosted import pkce_pair
+
+    state = secrets.token_urlsafe(24)
+    verifier, challenge = pkce_pair()
+    target = safe_path(ctx.query.get("next"), "/console")
+    value = base64.urlsafe_b64encode(json.dumps([state, verifier, target]).encode()).decode()
+    ctx.set_cookies.append(set_cookie(ctx.c, OAUTH_COOKIE, value, 600).replace("SameSite=Strict", "SameSite=Lax"))
+    return Response(body="", status_code=303, headers=_headers(ctx, {
+        "Location": hosted.authorize_url(state, challenge, ctx.lang)}))
+
+
+@page(bp, "/console/auth/callback", public=True)
+def console_auth_callback(ctx: Ctx) -> Response:
+    """Back from the hosted UI: the state must match the cookie's; the code becomes an ID token, checked like any
+    operator token; then the same session as a local sign-in."""
+    c = ctx.c
+    if c.hosted_ui is None:
+        raise NotFound("The console signs in with local accounts here.")
+    try:
+        state, verifier, target = json.loads(base64.urlsafe_b64decode(cookies(ctx.request).get(OAUTH_COOKIE, "")))
+    except (ValueError, TypeError):
+        return login_page(ctx, 400, problem="stale_form")
+    if not hmac.compare_digest(str(state), ctx.query.get("state", "")) or not ctx.query.get("code"):
+        return login_page(ctx, 400, problem="stale_form")
+    operator = c.tokens.verify(c.hosted_ui.exchange(ctx.query["code"], str(verifier)))
+    token, session = console_auth.start_session(operator, operator.subject, ctx.lang, sessions=c.sessions,
+                                                audit=c.audit, clock=c.clock, via="cognito")
+    ctx.set_cookies += [set_cookie(c, session_cookie(c), token), set_cookie(c, OAUTH_COOKIE, "", 0)]
+    ctx.session = session
+    # The session cookie is SameSite=Strict: a redirect chain that began on the hosted UI would not carry it, so
+    # the next page is reached from this one (same site).
+    return ctx.render("signed_in.html", title=ctx.t("login.signed_in"),
+                      target=safe_path(str(target), home_of(operator.roles)))
 
 
 @page(bp, "/console/logout", methods=("POST",))

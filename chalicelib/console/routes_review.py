@@ -12,7 +12,7 @@ from ..domain.issued import RevocationReason
 from ..domain.operators import Role
 from ..domain.requests import CandidateDecision, CertificateRequest, Status
 from ..services import documents, review
-from ..services.notifications import has_text, push_text
+from ..services.notifications import has_text, texts
 from .exports import export
 from .web import Ctx, field_errors, page
 
@@ -23,6 +23,19 @@ TOLD = {Status.PAID: "push.paid", Status.IN_REVIEW: "push.in_review", Status.APP
         Status.IDENTITY_REJECTED: "push.identity_rejected"}
 
 
+class _Blank(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return "…"
+
+
+def _notice(key: str, request: CertificateRequest) -> str:
+    """The notice as the citizen read it (values the page does not hold show as an ellipsis)."""
+    entry = texts()[key]
+    receipt = request.receipt or {}
+    return entry.get(request.language, entry["es"]).format_map(_Blank(
+        number=request.number, amount=str(receipt.get("amount", "…")), currency=str(receipt.get("currency", ""))))
+
+
 def told(request: CertificateRequest) -> list[tuple[str, str, str | None]]:
     """What the citizen was told at each step, in their language: (status, when, the notice's text)."""
     result = []
@@ -30,7 +43,7 @@ def told(request: CertificateRequest) -> list[tuple[str, str, str | None]]:
         key = TOLD.get(entry.status)
         if key == "push.in_review" and request.check_outcome == "record_found":
             key = "push.in_review.record_found"
-        text = push_text(key, request.language, number=request.number) if key and has_text(key) else None
+        text = _notice(key, request) if key and has_text(key) else None
         result.append((entry.status.value, entry.at.isoformat(), text))
     return result
 

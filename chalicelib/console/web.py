@@ -237,7 +237,7 @@ def login_page(ctx: Ctx, status: int = 200, **values: Any) -> Response:
     token = secrets.token_urlsafe(24)
     ctx.set_cookies.append(set_cookie(ctx.c, LOGIN_COOKIE, token, 3600))
     defaults: dict[str, Any] = {"next": "", "expired": False, "problem": None, "username": "", "draft_fields": {},
-                                "draft_path": "", "hosted_ui": ctx.c.settings.console_hosted_ui}
+                                "draft_path": "", "hosted_ui": ctx.c.hosted_ui is not None}
     return ctx.render("login.html", status=status, login_token=token, **{**defaults, **values})
 
 
@@ -303,7 +303,7 @@ def page(bp: Blueprint, path: str, *, methods: tuple[str, ...] = ("GET",), roles
             bp.route(path, methods=list(methods), content_types=kinds)(wrapper)
         else:
             bp.route(path, methods=list(methods))(wrapper)
-        return wrapper
+        return view  # other views call it directly, with the request's context (to show a form again)
 
     return decorate
 

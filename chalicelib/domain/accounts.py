@@ -78,13 +78,19 @@ class OperatorAccount:
 
 
 class OperatorAccounts(Protocol):
-    """The console's operators (the local directory; Cognito's users in the cloud)."""
+    """The console's operators (the local directory; Cognito's users in the cloud, which keep the passwords:
+    ``manages_passwords`` is False there, and a reset is the directory's own)."""
+
+    manages_passwords: bool
 
     def get_account(self, username: str) -> OperatorAccount | None: ...
     def put_account(self, account: OperatorAccount) -> None:
         """Conditional on ``version`` (0: new); raises AlreadyExists or ConcurrentUpdate."""
         ...
     def list_accounts(self, limit: int = 500) -> list[OperatorAccount]: ...
+    def reset_password(self, username: str) -> None:
+        """A directory that keeps the passwords sends its own reset (local accounts: type a new password)."""
+        ...
 
 
 def _scope(value: Any, field: str) -> frozenset[str]:
@@ -107,7 +113,7 @@ def check_password(password: Any, field: str = "password") -> str:
     return password
 
 
-def parse_account(data: Any, *, existing: OperatorAccount | None) -> OperatorAccount:
+def parse_account(data: Any, *, existing: OperatorAccount | None, with_password: bool = True) -> OperatorAccount:
     """The administrator's form: username (new accounts), name, roles, districts, courts, active, password
     (required for a new account, optional to reset one), unlock (a password reset unlocks too)."""
     if not isinstance(data, dict):
@@ -133,9 +139,9 @@ def parse_account(data: Any, *, existing: OperatorAccount | None) -> OperatorAcc
         errors.append(ValidationError("CVP heads and officers need their districts.", field="districts"))
     if "court" in roles and not scopes.get("courts"):
         errors.append(ValidationError("Court staff need their courts.", field="courts"))
-    password = str(data.get("password") or "")
+    password = str(data.get("password") or "") if with_password else ""
     hashed = existing.password_hash if existing else ""
-    if password or existing is None:
+    if with_password and (password or existing is None):
         try:
             hashed = hash_password(check_password(password))
         except ValidationError as exc:

@@ -29,7 +29,8 @@ def save_operator(username: str | None, data: dict[str, Any], *, operator: Opera
     away from themselves, nor deactivate their own account."""
     existing = get_operator(username, accounts=accounts) if username else None
     now = clock.now()
-    account = replace(parse_account(data, existing=existing), updated_at=now, updated_by=operator.subject)
+    account = replace(parse_account(data, existing=existing, with_password=accounts.manages_passwords),
+                      updated_at=now, updated_by=operator.subject)
     if account.username == operator.subject and (Role.ADMIN.value not in account.roles or not account.active):
         raise DomainError("You cannot remove your own administrator role or deactivate yourself.",
                           code="own_account", field="roles")
@@ -37,6 +38,8 @@ def save_operator(username: str | None, data: dict[str, Any], *, operator: Opera
         accounts.put_account(account)
     except AlreadyExists:
         raise Conflict("An operator with that username exists.", code="username_taken", field="username") from None
+    if existing is not None and not accounts.manages_passwords and data.get("reset_password"):
+        accounts.reset_password(account.username)
     changes = {"roles": sorted(account.roles), "districts": scope_text(account.districts),
                "courts": scope_text(account.courts), "active": account.active,
                "password_reset": bool(data.get("password")), "unlocked": bool(data.get("unlock"))}

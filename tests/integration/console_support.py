@@ -40,7 +40,9 @@ class Console:
         self.last: Any = None
 
     def _cookie_header(self) -> dict[str, str]:
-        return {"Cookie": "; ".join(f"{k}={v}" for k, v in self.jar.items())} if self.jar else {}
+        """What a browser sends: its cookies, and an Accept header that takes anything (images, downloads)."""
+        accept = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+        return {**accept, "Cookie": "; ".join(f"{k}={v}" for k, v in self.jar.items())} if self.jar else accept
 
     def _keep(self, answer: Any) -> Any:
         cookies = answer.headers.get("Set-Cookie") or answer.headers.get("set-cookie") or []
@@ -95,6 +97,12 @@ class Console:
 
     def text(self) -> str:
         return str(self.last.body.decode("utf-8")) if self.last is not None else ""
+
+    def main(self) -> str:
+        """The page's main content (what a failing assertion shows)."""
+        text = self.text()
+        start = text.find("<main")
+        return text[start:text.find("</main>") + 7] if start >= 0 else text
 
 
 def multipart(fields: list[tuple[str, str]], files: dict[str, tuple[str, bytes, str]]) -> tuple[bytes, str]:
