@@ -138,8 +138,9 @@ def session_of(api: Api, role: str, *, subject: str | None = None, districts: tu
 
 def console_call(api: Api, method: str, path: str, headers: dict[str, str], csrf: str) -> Any:
     """The page as a browser asks for it: a GET, or a form (multipart where the route takes only that)."""
-    import app
     from urllib.parse import urlencode
+
+    import app
 
     if method == "GET":
         return api.client.http.get(path, headers=headers)

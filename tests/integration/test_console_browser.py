@@ -35,9 +35,10 @@ def world(module_api: Api) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def server(module_api: Api, world: dict[str, Any]) -> Iterator[str]:
     """The same app over real HTTP on 127.0.0.1 (chalice's local server, threaded for a browser)."""
-    import app
     from chalice.config import Config
     from chalice.local import create_local_server
+
+    import app
 
     port = free_port()
     local = create_local_server(app.app, Config.create(app_name="antecedentes"), "127.0.0.1", port)
@@ -61,7 +62,7 @@ def chromium(world: dict[str, Any], server: str) -> Iterator[Any]:
 
 def axe(page: Any) -> list[tuple[str, str, list[Any]]]:
     page.add_script_tag(path=str(AXE))
-    result = page.evaluate("axe.run(document, {runOnly: %s})" % WCAG)
+    result = page.evaluate("tags => axe.run(document, {runOnly: tags})", WCAG)
     return [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:5]) for v in result["violations"]]
 
 

@@ -97,8 +97,9 @@ def search_measures(court: str | None, query: str, *, operator: Operator, measur
         if status == "active" and not measure.active:
             continue
         person = measure.person
+        by_name = bool(words) and all(w in normalise_name(person.full_name).split() for w in words)
         if needle and not (needle in measure.case_file or needle == (person.document_number or "").upper()
-                           or all(w in normalise_name(person.full_name).split() for w in words)):
+                           or by_name):
             continue
         found.append(measure)
     audit.append(audit_entry(operator, clock.now(), "court.measures_search", code, count=len(found),
