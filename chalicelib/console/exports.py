@@ -13,7 +13,7 @@ from chalice import Response
 
 from ..domain.errors import ValidationError
 from ..domain.requests import new_id
-from .web import Ctx, _headers
+from .web import Ctx, page_headers
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -45,6 +45,17 @@ def to_xlsx(title: str, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -
     return buffer.getvalue()
 
 
+def export_lists(ctx: Ctx, name: str, lists: dict[str, tuple[Sequence[dict[str, Any]], Sequence[str]]], *,
+                 xlsx: Sequence[str] = ()) -> Response:
+    """One of a page's lists (``?list=``, the first by default) as a file: its items' named fields as columns."""
+    which = ctx.query.get("list") or next(iter(lists))
+    if which not in lists:
+        raise ValidationError(f"Expected one of {', '.join(lists)}.", field="list")
+    items, columns = lists[which]
+    return export(ctx, f"{name}-{which}", columns, [[item.get(c) for c in columns] for item in items],
+                  xlsx=which in xlsx)
+
+
 def export(ctx: Ctx, name: str, headers: Sequence[str], rows: Sequence[Sequence[Any]], *,
            xlsx: bool = False) -> Response:
     """The list as a file (``?format=csv`` or ``xlsx``), through a two-minute link; the export is audited."""
@@ -59,4 +70,4 @@ def export(ctx: Ctx, name: str, headers: Sequence[str], rows: Sequence[Sequence[
     stamp = ctx.c.clock.now().strftime("%Y%m%d-%H%M")
     link = ctx.c.media.link(key, subject=ctx.operator.subject, content_type=content_type,
                             filename=f"{name}-{stamp}.{kind}", seconds=120)
-    return Response(body="", status_code=303, headers=_headers(ctx, {"Location": link}))
+    return Response(body="", status_code=303, headers=page_headers(ctx, {"Location": link}))

@@ -12,7 +12,7 @@ from ..domain.errors import DomainError
 from ..domain.operators import Role
 from ..services import jobs, operator_admin, registries
 from .exports import export
-from .web import MULTIPART, Ctx, _headers, field_errors, page
+from .web import MULTIPART, Ctx, field_errors, page, page_headers
 
 bp = Blueprint(__name__)
 ADMIN = (Role.ADMIN,)
@@ -116,7 +116,7 @@ def admin_job_progress(ctx: Ctx, job_id: str) -> Response:
     view["numbers"] = ctx.t("job.numbers", checked=job.checked, total=job.total, written=job.written,
                             units=job.units)
     return Response(body=json.dumps(view), status_code=200,
-                    headers={**_headers(ctx), "Content-Type": "application/json; charset=utf-8"})
+                    headers={**page_headers(ctx), "Content-Type": "application/json; charset=utf-8"})
 
 
 @page(bp, "/console/admin/jobs/{job_id}/errors", roles=ADMIN)
@@ -128,4 +128,4 @@ def admin_job_errors(ctx: Ctx, job_id: str) -> Response:
     ctx.audit("job.errors_download", job_id)
     link = ctx.c.media.link(job.report_key, subject=ctx.operator.subject, content_type="text/csv; charset=utf-8",
                             filename=f"errores-{job_id[:8]}.csv", seconds=120)
-    return Response(body="", status_code=303, headers=_headers(ctx, {"Location": link}))
+    return Response(body="", status_code=303, headers=page_headers(ctx, {"Location": link}))

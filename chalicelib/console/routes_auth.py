@@ -20,10 +20,10 @@ from .web import (
     LANG_COOKIE,
     LOGIN_COOKIE,
     Ctx,
-    _headers,
     cookies,
     login_page,
     page,
+    page_headers,
     safe_path,
     session_cookie,
     set_cookie,
@@ -89,7 +89,7 @@ def console_auth_start(ctx: Ctx) -> Response:
     target = safe_path(ctx.query.get("next"), "/console")
     value = base64.urlsafe_b64encode(json.dumps([state, verifier, target]).encode()).decode()
     ctx.set_cookies.append(set_cookie(ctx.c, OAUTH_COOKIE, value, 600).replace("SameSite=Strict", "SameSite=Lax"))
-    return Response(body="", status_code=303, headers=_headers(ctx, {
+    return Response(body="", status_code=303, headers=page_headers(ctx, {
         "Location": hosted.authorize_url(state, challenge, ctx.lang)}))
 
 

@@ -14,9 +14,9 @@ from ..domain.errors import DomainError, NotFound, ValidationError
 from ..domain.operators import ALL, Role
 from ..services.control import calendar, cases, contingency, desk, enrolment, incidents, officers, reports
 from ..services.control.common import peru_today
-from .exports import export
+from .exports import export, export_lists
 from .routes_officer import render_person
-from .web import Ctx, _headers, field_errors, page
+from .web import Ctx, field_errors, page, page_headers
 
 bp = Blueprint(__name__)
 HEAD = (Role.CVP_HEAD,)
@@ -54,11 +54,12 @@ def cvp_home(ctx: Ctx, errors: dict[str, str] | None = None, status: int = 200) 
                                           clock=c.clock)
     roster = officers.list_officers(district, operator=who, officers=k.officers)
     if ctx.query.get("format"):
-        return export(ctx, f"incidencias-abiertas-{district.lower().replace(' ', '_')}",
-                      ["day", "type", "full_name", "identity_document", "case_file", "court", "detail",
-                       "observations", "status"],
-                      [(i["day"], i["type"], i["full_name"], i["identity_document"], i["case_file"], i["court"],
-                        i["detail"], i["observations"], i["status"]) for i in desk_view["items"]])
+        return export_lists(ctx, district.lower().replace(" ", "_"), {
+            "incidents": (desk_view["items"], ["day", "type", "full_name", "identity_document", "case_file", "court",
+                                               "detail", "observations", "status"]),
+            "callbacks": (callbacks, ["full_name", "mobile", "registry", "held_at", "callback_open"]),
+            "unmatched": (unmatched, ["full_name", "identity_document", "mobile", "address", "at"]),
+            "officers": (roster, ["officer_id", "name", "active", "assigned"])})
     return ctx.render("cvp_home.html", status=status, title=ctx.t("cvp.title", district=district),
                       district=district, districts=districts_of(ctx), desk=desk_view, callbacks=callbacks,
                       unmatched=unmatched, roster=roster, errors=errors or {},
@@ -190,7 +191,7 @@ def cvp_report_file(ctx: Ctx, district: str, day: str, document_id: str, kind: s
                                         reports=c.control.reports, documents=c.store, audit=c.audit, clock=c.clock)
     content_type = "application/pdf" if kind == "pdf" else "text/csv; charset=utf-8"
     link = c.media.link(key, subject=ctx.operator.subject, content_type=content_type, filename=name, seconds=120)
-    return Response(body="", status_code=303, headers=_headers(ctx, {"Location": link}))
+    return Response(body="", status_code=303, headers=page_headers(ctx, {"Location": link}))
 
 
 @page(bp, "/console/cvp/calendar", roles=HEAD)

@@ -13,7 +13,7 @@ from ..domain.errors import DomainError, NotFound
 from ..domain.operators import Role
 from ..services.control import cases, contingency, desk, enrolment, person_file, reviews
 from ..services.control.common import audit_entry, peru_today
-from .exports import export
+from .exports import export_lists
 from .person import person_view
 from .web import MULTIPART, Ctx, field_errors, page
 
@@ -28,17 +28,18 @@ def officer_home(ctx: Ctx) -> Response:
     k = c.control
     people = cases.officer_cases(operator=who, officers=k.officers, measures=k.measures, enrolments=k.enrolments,
                                  audit=c.audit, clock=c.clock)
-    if ctx.query.get("format"):
-        return export(ctx, "listado-asignado", ["measure_id", "full_name", "identity_document", "district",
-                                                "enrolment", "mobile", "calls", "last_call", "sms_sent", "opened_at"],
-                      [(p["measure_id"], p["full_name"], p["identity_document"], p["district"], p["enrolment"],
-                        p["mobile"], p["calls"], p["last_call"], p["sms_sent"], p["opened_at"]) for p in people],
-                      xlsx=True)
     held = reviews.held_for_review(operator=who, officers=k.officers, p=c.checkin_ports())
     c.audit.append(audit_entry(who, c.clock.now(), "officer.reviews_read", who.subject, count=len(held)))
     callbacks = contingency.officer_callbacks(operator=who, officers=k.officers, contingencies=k.contingencies,
                                               measures=k.measures, enrolments=k.enrolments, audit=c.audit,
                                               clock=c.clock)
+    if ctx.query.get("format"):
+        # The assigned list is the spreadsheet the procedure keeps (9.2): XLSX too.
+        return export_lists(ctx, "mis-personas", {
+            "assigned": (people, ["measure_id", "full_name", "identity_document", "district", "enrolment", "mobile",
+                                  "calls", "last_call", "sms_sent", "opened_at"]),
+            "to_review": (held, ["full_name", "window", "held_at", "reason"]),
+            "callbacks": (callbacks, ["full_name", "mobile", "registry", "held_at"])}, xlsx=("assigned",))
     recent = person_file.recent_checkins([p["measure_id"] for p in people], checkins=k.checkins)
     names = {p["measure_id"]: p["full_name"] for p in people}
     return ctx.render("officer_home.html", title=ctx.t("officer.title"), people=people,

@@ -184,7 +184,7 @@ class Ctx:
     def redirect(self, path: str, notice: str | None = None) -> Response:
         if notice and self.session is not None:
             self.session = console_auth.update_session(self.session, sessions=self.c.sessions, notice=notice)
-        return Response(body="", status_code=303, headers=_headers(self, {"Location": self.url(path)}))
+        return Response(body="", status_code=303, headers=page_headers(self, {"Location": self.url(path)}))
 
     def audit(self, action: str, target: str, **details: Any) -> None:
         who = self.operator
@@ -198,7 +198,7 @@ def csp(image_origins: Iterable[str] = ()) -> str:
             "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 
 
-def _headers(ctx: Ctx | None, extra: dict[str, str] | None = None) -> dict[str, str | list[str]]:
+def page_headers(ctx: Ctx | None, extra: dict[str, str] | None = None) -> dict[str, str | list[str]]:
     headers: dict[str, str | list[str]] = {
         "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
         "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "X-Robots-Tag": "noindex",
@@ -210,7 +210,7 @@ def _headers(ctx: Ctx | None, extra: dict[str, str] | None = None) -> dict[str, 
 
 
 def html_response(body: str, status: int, ctx: Ctx | None) -> Response:
-    return Response(body=body, status_code=status, headers=_headers(ctx))
+    return Response(body=body, status_code=status, headers=page_headers(ctx))
 
 
 def error_page(ctx: Ctx, status: int, code: str, message: str | None = None) -> Response:
@@ -229,7 +229,7 @@ def _language(request: Request, session: ConsoleSession | None) -> str:
 
 def _login_redirect(ctx: Ctx, expired: bool) -> Response:
     target = ctx.url("/console/login?next=" + quote(ctx.path, safe="/") + ("&expired=1" if expired else ""))
-    return Response(body="", status_code=303, headers=_headers(ctx, {"Location": target}))
+    return Response(body="", status_code=303, headers=page_headers(ctx, {"Location": target}))
 
 
 def login_page(ctx: Ctx, status: int = 200, **values: Any) -> Response:

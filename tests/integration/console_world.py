@@ -5,13 +5,13 @@ revisions, import jobs (one refused by line, one done), and one operator account
 
 from __future__ import annotations
 
-import io
 import secrets
 from datetime import date
 from typing import Any
 
 from chalicelib.adapters.local_registries import RegistrySwitch
 from chalicelib.domain.ports import IdentityRecord
+from infrastructure.local.demo_console import photo
 from tests.factories import JOSE
 from tests.integration.conftest import Api
 from tests.integration.console_support import account
@@ -30,21 +30,6 @@ from tests.integration.control_support import (
 )
 
 COURT = "1801-JR-PE-01"
-
-
-def photo(colour: tuple[int, int, int]) -> bytes:
-    """A real little JPEG (a face-coloured square), so that pages show an image rather than a broken one."""
-    from PIL import Image, ImageDraw
-
-    image = Image.new("RGB", (160, 160), colour)
-    draw = ImageDraw.Draw(image)
-    draw.ellipse((40, 30, 120, 130), fill=(224, 172, 105))
-    draw.ellipse((62, 62, 72, 72), fill=(40, 40, 40))
-    draw.ellipse((88, 62, 98, 72), fill=(40, 40, 40))
-    draw.arc((60, 80, 100, 110), 20, 160, fill=(120, 40, 40), width=3)
-    out = io.BytesIO()
-    image.save(out, "JPEG", quality=80)
-    return out.getvalue()
 
 
 def registry_person(api: Api, given: str, first: str, second: str) -> dict[str, Any]:
@@ -66,7 +51,7 @@ def selfie_check_in(api: Api, who: Person, where: tuple[float, float], answers: 
     cid = started.json_body["checkin_id"]
     assert who.step(cid, "location", location(api, *where)).status_code == 200
     headers = {**api.channel_headers(who.user), "Content-Type": "image/jpeg"}
-    api.client.http.post(f"/v1/control/check-ins/{cid}/selfie", body=photo((90, 120, 160)), headers=headers)
+    api.client.http.post(f"/v1/control/check-ins/{cid}/selfie", body=photo(1), headers=headers)
     from tests.integration.control_support import answers_of
 
     result = who.step(cid, "answers", {"answers": answers_of(who.person, answers)})
@@ -127,7 +112,7 @@ def build(api: Api) -> dict[str, Any]:
     teodoro = Person(api, nameless, "telegram:cw-teo", district=district)
     assert teodoro.enrol(**nameless).status_code == 201
     headers = {**api.channel_headers(teodoro.user), "Content-Type": "image/jpeg"}
-    api.client.http.post("/v1/control/enrolment/photo", body=photo((150, 110, 90)), headers=headers)
+    api.client.http.post("/v1/control/enrolment/photo", body=photo(4), headers=headers)
     world["teodoro"] = teodoro.measure["measure_id"]
     # Someone who never enrolled, past the deadline: the nightly job puts them on the officer's list.
     never = Person(api, {"has_document": True, "nationality": "PER", "document_type": "DNI",

@@ -399,3 +399,31 @@ def test_the_auditor_finds_who_read_a_persons_data_by_document_number(module_api
     too_long = browser.get("/console/audit?from=2026-01-01&to=2026-11-20")
     assert too_long.status_code == 422 and 'href="#f-from"' in browser.main()
 
+
+
+def test_a_form_posted_after_the_session_ran_out_comes_back_filled_in_after_signing_in(
+        module_api: Api, world: dict[str, Any]) -> None:
+    import html as html_module
+
+    from tests.integration.console_support import _LOGIN
+
+    api = module_api
+    browser = as_role(api, world, "officer")
+    page = f"/console/officer/people/{world['never']}"
+    browser.get(page)
+    session_cookie = browser.jar["console_session"]
+    api.c.sessions.delete_session(__import__("hashlib").sha256(session_cookie.encode()).hexdigest())  # it ran out
+    typed = "Llamé dos veces; la madre dice que vuelve el lunes."
+    answer = browser.post(f"{page}/incidents", {"type": "out_of_area", "day": "2026-11-19", "observations": typed,
+                                               "back": page})
+    assert answer.status_code == 401 and "Iniciar sesión" in browser.main()
+    kept = dict(re.findall(r'name="draft\.([a-z_]+)" value="([^"]*)"', browser.text()))
+    assert html_module.unescape(kept["observations"]) == typed and "csrf_token" not in kept
+    token = _LOGIN.search(browser.text()).group(1)  # type: ignore[union-attr]
+    fields = [("username", world["accounts"]["officer"]), ("password", "Clave-de-prueba-2026"),
+              ("login_token", token), ("next", page), ("draft_path", f"{page}/incidents"),
+              *[(f"draft.{k}", html_module.unescape(v)) for k, v in kept.items()]]
+    back = browser.post("/console/login", fields, csrf=False)
+    assert back.status_code == 200 and typed in html_module.unescape(browser.main())
+    assert 'value="2026-11-19"' in browser.main()
+    assert not [i for i in api.c.control.incidents.incidents_of_measure(world["never"]) if typed in i.observations]

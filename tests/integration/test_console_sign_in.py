@@ -106,3 +106,41 @@ def test_a_session_lives_at_most_twelve_hours_even_when_used(api: Api) -> None:
         browser.get("/console")
     assert browser.get("/console/audit", follow=False).status_code == 303
     assert timedelta(minutes=29 * 25) > timedelta(hours=12)
+
+
+class StubHostedUi:
+    """Stands in for Cognito's hosted UI: the code it hands back becomes a token of the local issuer."""
+
+    def __init__(self, api: Api) -> None:
+        self.api = api
+
+    def authorize_url(self, state: str, challenge: str, language: str) -> str:
+        return f"https://auth.example.invalid/oauth2/authorize?state={state}&code_challenge={challenge}"
+
+    def exchange(self, code: str, verifier: str) -> str:
+        assert code == "good-code" and len(verifier) >= 43
+        return str(self.api.c.tokens.issue("maria-cognito", ["cvp_head"], districts=["LIMA"]))
+
+
+def test_in_the_cloud_the_console_signs_in_through_the_hosted_ui_with_a_state_and_pkce(
+        api: Api, monkeypatch: object) -> None:
+    import re
+    from urllib.parse import parse_qs, urlsplit
+
+    monkeypatch.setattr(api.c, "hosted_ui", StubHostedUi(api))  # type: ignore[attr-defined]
+    browser = Console(api)
+    browser.get("/console/login")
+    assert "/console/auth/start" in browser.text() and 'name="password"' not in browser.text()
+    start = browser.get("/console/auth/start?next=/console/cvp", follow=False)
+    assert start.status_code == 303 and start.headers["Location"].startswith("https://auth.example.invalid/")
+    cookie = next(c for c in start.headers["Set-Cookie"] if c.startswith("console_oauth="))
+    assert "SameSite=Lax" in cookie and "HttpOnly" in cookie
+    state = parse_qs(urlsplit(start.headers["Location"]).query)["state"][0]
+    forged = browser.get("/console/auth/callback?code=good-code&state=another", follow=False)
+    assert forged.status_code == 400 and "console_session" not in browser.jar
+    done = browser.get(f"/console/auth/callback?code=good-code&state={state}", follow=False)
+    assert done.status_code == 200 and "console_session" in browser.jar
+    assert re.search(r'http-equiv="refresh" content="0; url=/console/cvp"', browser.text())
+    assert browser.get("/console/cvp?district=LIMA").status_code == 200
+    entries = api.c.audit.entries_for_day(api.c.clock.now().date(), 1000)
+    assert any(e.actor == "maria-cognito" and e.details.get("via") == "cognito" for e in entries)
