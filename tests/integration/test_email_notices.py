@@ -64,7 +64,7 @@ def test_mail_is_in_the_requests_language(api):
 
 
 def test_no_mail_without_an_address_and_one_mail_per_event_on_redelivery(api):
-    from chalicelib.services.events import dispatch
+    from chalicelib.handlers import dispatch
 
     from chalicelib.adapters import dynamo_models as m
     from chalicelib.adapters.dynamo_store import event_from_image
