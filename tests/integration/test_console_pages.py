@@ -28,7 +28,8 @@ def as_role(api: Api, world: dict[str, Any], role: str) -> Console:
 def audited(api: Api, action: str, target: str | None = None) -> bool:
     day = api.c.clock.now().date()
     return any(e.action == action and (target is None or e.target == target)
-               for e in api.c.audit.entries_for_day(day, 5000))
+               for e in (api.c.audit.entries_for_target(target, 500) if target
+                         else api.c.audit.entries_for_day(day, 100_000)))
 
 
 # --- the reviewer ------------------------------------------------------------------------------------------
