@@ -29,7 +29,41 @@ def seed(c: Any) -> dict[str, int]:
         c.control.officers.add_district(district)
     tx.commit()
     counts["calendars"] = 8
+    counts["operators"] = seed_operators(c)
     return counts
+
+
+# The console's operators on the local stack (README: "Signing in to the console"); fictitious, local only.
+OPERATORS = (
+    ("revisora", "Rocío Revisora", ("reviewer",), (), ()),
+    ("oficial", "Óscar Oficial de atención", ("officer",), ("LIMA",), ()),
+    ("jefe.cvp", "Julia Encargada del CVP", ("cvp_head",), ("LIMA",), ()),
+    ("juzgado", "Jaime Juez", ("court",), (), ("1801-JR-PE-01",)),
+    ("admin", "Ana Administradora", ("admin",), (), ()),
+    ("auditora", "Aurora Auditora", ("auditor",), (), ()),
+)
+LOCAL_PASSWORD = "Consola-Local-2026"
+
+
+def seed_operators(c: Any) -> int:
+    """One operator per role, created once (a password changed later is kept); CONSOLE_SEED_PASSWORD sets theirs."""
+    import os
+
+    from chalicelib.domain.accounts import OperatorAccount, hash_password
+    from chalicelib.domain.ports import AlreadyExists
+
+    hashed = hash_password(os.environ.get("CONSOLE_SEED_PASSWORD") or LOCAL_PASSWORD)
+    created = 0
+    for username, name, roles, districts, courts in OPERATORS:
+        if c.accounts.get_account(username) is not None:
+            continue
+        try:
+            c.accounts.put_account(OperatorAccount(username, name, frozenset(roles), frozenset(districts),
+                                                   frozenset(courts), password_hash=hashed))
+            created += 1
+        except AlreadyExists:
+            pass
+    return created
 
 
 def sample_calendar(year: int) -> dict[str, Any]:
