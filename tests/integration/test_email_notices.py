@@ -64,10 +64,9 @@ def test_mail_is_in_the_requests_language(api):
 
 
 def test_no_mail_without_an_address_and_one_mail_per_event_on_redelivery(api):
-    from chalicelib.handlers import dispatch
-
     from chalicelib.adapters import dynamo_models as m
     from chalicelib.adapters.dynamo_store import event_from_image
+    from chalicelib.handlers import dispatch
 
     _paid_with_email(api, "telegram:8203", "once@example.org")
     api.paid(user="telegram:8204")  # no e-mail given
