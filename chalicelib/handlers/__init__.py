@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from ..domain.requests import Event
-from . import control
+from . import control, jobs
 
 if TYPE_CHECKING:
     from ..bootstrap import Container
@@ -80,6 +80,7 @@ def _handlers() -> dict[str, list[Handler]]:
 
     for name in sorted(COUNTED):
         handlers.setdefault(name, []).append(_indicators)
+    handlers["job.submitted"] = handlers["job.continue"] = [jobs.run_job]
     return handlers
 
 

@@ -89,6 +89,26 @@ class Api:
         return request
 
 
+@pytest.fixture(scope="module")
+def module_api(dynamodb_endpoint: str, table_prefix: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """One app and container for a whole module (the console's tests build their world once)."""
+    import app
+    from chalicelib import bootstrap
+    from chalicelib.adapters.dynamo_models import configure
+    from chalicelib.services.time import FixedClock
+    from chalicelib.settings import Settings
+    from tests.conftest import TEST_NOW
+
+    settings = Settings(dynamodb_endpoint=dynamodb_endpoint, table_prefix=table_prefix,
+                        data_dir=tmp_path_factory.mktemp("module") / "data")
+    configure(settings)
+    c = bootstrap.build(settings, clock=FixedClock(TEST_NOW))
+    bootstrap.use(c)
+    with Client(app.app) as client:
+        yield Api(client, c)
+    bootstrap.use(None)
+
+
 @pytest.fixture
 def api(container: Any) -> Any:
     import app
