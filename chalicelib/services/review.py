@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from ..domain.errors import DomainError, NotFound, ValidationError
+from ..domain.errors import ConcurrentUpdate, DomainError, NotFound, ValidationError
 from ..domain.matching import MatchThresholds, Outcome, RegistryPerson, blocking_keys, match_applicant
 from ..domain.ports import AuditEntry, AuditLog, Clock, PenitentiaryRegistry, Store
 from ..domain.requests import CandidateDecision, CertificateRequest, Result, ReviewCandidate, Status
+
+log = logging.getLogger(__name__)
 
 
 def candidates_for(request: CertificateRequest, registry: PenitentiaryRegistry) -> list[RegistryPerson]:
@@ -21,8 +25,13 @@ def candidates_for(request: CertificateRequest, registry: PenitentiaryRegistry) 
 
 
 def check_records(request_id: str, *, store: Store, registry: PenitentiaryRegistry, clock: Clock,
-                  thresholds: MatchThresholds) -> CertificateRequest | None:
-    """Handler of request.paid. Runs once in effect: a request that is no longer paid is left alone."""
+                  thresholds: MatchThresholds, issue: Callable[[CertificateRequest], Any] | None = None
+                  ) -> CertificateRequest | None:
+    """Handler of request.paid. Runs once in effect: a request that is no longer paid is left alone.
+
+    With ``issue``, a clean record is issued in the same step: ``issue`` gets the approval (not yet written) and
+    writes the issued request with its request.issued event, whose history keeps the approval. Should issuing fail,
+    the approval is written with its request.approved event instead, and the issuer's own handler retries it."""
     request = store.get_request(request_id)
     if request is None or request.status is not Status.PAID:
         return request
@@ -34,6 +43,15 @@ def check_records(request_id: str, *, store: Store, registry: PenitentiaryRegist
     if result.outcome is Outcome.NO_RECORD:
         updated, event = request.transition(Status.APPROVED, now, "record-check",
                                             check_outcome=result.outcome.value, result=Result.NO_RECORD)
+        if issue is not None:
+            try:
+                issue(updated)
+                return updated  # issued now; the approval it was issued from
+            except ConcurrentUpdate:
+                raise  # the request changed meanwhile: the event is retried and reads it again
+            except Exception:
+                log.exception("issuing after the record check failed; the approval goes to the issuer",
+                              extra={"request_id": request_id})
     else:
         by_id = {p.record_id: p for p in people}
         candidates = tuple(

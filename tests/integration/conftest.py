@@ -47,15 +47,15 @@ class Api:
 
     def run_worker(self) -> int:
         """Deliver what the outbox stream holds to app.handle_outbox, as the cloud and `make run` do."""
-        import app
-        from infrastructure.local.worker import StreamWorker
+        from chalicelib.adapters.dynamo_models import OUTBOX_TABLE
+        from infrastructure.local.worker import StreamWorker, app_consumers
 
-        table = self.c.settings.table_name("outbox")
+        table = self.c.settings.table_name(OUTBOX_TABLE)
         worker = _WORKERS.get(table)
         if worker is None:
             # One worker per stream for the session, so later tests do not replay earlier events.
             worker = StreamWorker(self.c.settings.dynamodb_endpoint, self.c.settings.aws_region, table,
-                                  app.handle_outbox, self.c.settings.data_dir / "dead-letters.jsonl")
+                                  app_consumers(), self.c.settings.data_dir / "dead-letters.jsonl")
             _WORKERS[table] = worker
         total = 0
         while (count := worker.poll_once()) > 0:
