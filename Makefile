@@ -11,7 +11,7 @@ DISTRICTS ?= LIMA
 COURTS ?= 1801-JR-PE-01
 REGISTRY ?= identity
 BENCHES := bench/api.py bench/documents.py bench/qr_decoding.py bench/checkin.py bench/bot.py bench/coldstart.py \
-           bench/indicators.py
+           bench/indicators.py bench/console.py
 
 export PYTHONPATH := $(CURDIR)
 export AWS_ACCESS_KEY_ID ?= local
@@ -29,7 +29,7 @@ CDK = cd infrastructure && $(AWS_ENV) CDK_DISABLE_VERSION_CHECK=1 npx --no-insta
 CDK_CONTEXT = -c stage=$(CLOUD_STAGE) $(if $(ALARM_EMAIL),-c alarm_email=$(ALARM_EMAIL)) $(foreach c,$(CONTEXT),-c $(c))
 
 .PHONY: tools synth deploy set-webhook signing-cert test-infrastructure
-.PHONY: help install run test test-unit lint demo demo-control token verify-qr rotate-keys bench clean
+.PHONY: help install run test test-unit lint demo demo-control demo-console token verify-qr rotate-keys bench clean
 .PHONY: registry-down registry-up indicators-rebuild
 
 help: ## List the targets
@@ -73,6 +73,11 @@ demo: install ## Drive the certificate path against the running stack (start `ma
 
 demo-control: install ## Drive virtual penal control (enrolment, three check-ins) against the running stack
 	$(PY) infrastructure/local/demo_control.py
+
+demo-console: install ## Data on every page of the operators' console (runs demo and demo-control first); then sign in at /console
+	$(PY) infrastructure/local/demo.py
+	$(PY) infrastructure/local/demo_control.py
+	$(PY) infrastructure/local/demo_console.py
 
 token: install ## Print an operator token for the local stack: make token ROLE=cvp_head [DISTRICTS=LIMA] [COURTS=1801-JR-PE-01]
 	@$(PY) -c "from chalicelib.bootstrap import build; print(build().tokens.issue('$(SUBJECT)', '$(ROLE)'.split(','), districts='$(DISTRICTS)'.split(','), courts='$(COURTS)'.split(',')))"

@@ -11,6 +11,7 @@ from chalice import Chalice, Cron, Rate
 from chalicelib import logs
 from chalicelib.api import admin, certificate_requests, control, cvp, health, indicators, verification, webhooks
 from chalicelib.bootstrap import container
+from chalicelib.console.routes import BLUEPRINTS as CONSOLE
 from chalicelib.handlers import NOTICES, WORK, dispatch
 from chalicelib.services.certificate_requests import expire_unpaid_orders
 
@@ -19,9 +20,10 @@ log = logging.getLogger("app")
 
 app = Chalice(app_name="antecedentes")
 app.log.setLevel(logging.INFO)
-app.api.binary_types.extend(["application/pdf", "video/mp4", "multipart/form-data"])
+app.api.binary_types.extend(["application/pdf", "video/mp4", "multipart/form-data", "image/jpeg", "image/png",
+                             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"])
 for blueprint in (health.bp, certificate_requests.bp, webhooks.bp, admin.bp, verification.bp, control.bp, cvp.bp,
-                  indicators.bp):
+                  indicators.bp, *CONSOLE):
     app.register_blueprint(blueprint)
 
 # Lambda's init phase builds the container (X-Ray, the DynamoDB client) before the first request, and the consumer

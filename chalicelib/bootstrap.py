@@ -7,12 +7,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
+from .domain.accounts import OperatorAccounts
 from .domain.biometrics import FaceMatcher
 from .domain.control.contingency import REGISTRIES, CircuitBreaker
 from .domain.control.ports import ControlStores, WarrantsRegistry
 from .domain.indicators import IndicatorStore
+from .domain.jobs import Jobs, RowImporter
 from .domain.matching import MatchThresholds
+from .domain.media import MediaLinks
 from .domain.outbound import ChatChannel, EmailSender, SmsSender
 from .domain.ports import (
     AuditLog,
@@ -23,6 +27,7 @@ from .domain.ports import (
     PenitentiaryRegistry,
     Store,
 )
+from .domain.sessions import ConsoleSessions
 from .services.certificate_requests import RequestRules
 from .services.control.common import ControlRules
 from .services.control.contingency import Registries
@@ -54,7 +59,12 @@ class Container:
     indicators: IndicatorStore
     pki_factory: Callable[[], Any]
     producer_factory: Callable[[Any], Any]  # the document pipeline, given the keys
+    accounts: OperatorAccounts  # the console's operators (Cognito's users in the cloud)
+    sessions: ConsoleSessions
+    jobs: Jobs
+    media: MediaLinks  # short-lived links to stored files
     rng: random.Random = field(default_factory=random.SystemRandom)
+    hosted_ui: Any = None  # the console signs in through Cognito's hosted UI in the cloud; None: local accounts
     _built: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -100,6 +110,15 @@ class Container:
                             calendars=k.calendars, identity=self.identity, warrants=self.warrants, faces=self.faces,
                             storage=self.storage, contingencies=k.contingencies, uow=k.uow, clock=self.clock,
                             rules=self.control_rules)
+
+    def importers(self) -> dict[str, RowImporter]:
+        """Every registry's CSV import (the local registries' tables; the warrants registry's stand-in)."""
+        from .adapters.dynamo_store import DynamoIdentityRegistry, DynamoPenitentiaryRegistry
+        from .services.registries import IdentityImporter, PenitentiaryImporter, WarrantsImporter
+
+        return {"identity": IdentityImporter(DynamoIdentityRegistry()),
+                "penitentiary": PenitentiaryImporter(DynamoPenitentiaryRegistry()),
+                "warrants": WarrantsImporter(self.warrants)}
 
     def notifier(self) -> ChatChannel | None:
         """The chat notifier (one per process, so its connections are reused), or None without a bot token."""
@@ -153,11 +172,13 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
     from .adapters import dynamo_models
     from .adapters.auth import LocalTokenVerifier
     from .adapters.aws import cloud_adapters
+    from .adapters.dynamo_console import DynamoConsoleSessions, DynamoJobs, DynamoOperatorAccounts
     from .adapters.dynamo_control import DynamoWarrantsRegistry, dynamo_control
     from .adapters.dynamo_indicators import DynamoIndicators
     from .adapters.dynamo_store import DynamoAuditLog, DynamoIdentityRegistry, DynamoPenitentiaryRegistry, DynamoStore
     from .adapters.local_outbound import FileSmsSender
     from .adapters.local_payments import LocalPaymentProvider
+    from .adapters.media_links import SignedLocalLinks
     from .adapters.storage import LocalFileStorage
     from .domain.biometrics import InconclusiveFaceMatcher
     from .services.control.contingency import GuardedIdentityRegistry, GuardedWarrantsRegistry
@@ -182,9 +203,10 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
 
         return local_pipeline(pki, timestamp_url=settings.timestamp_url)
 
+    store = DynamoStore(settings.aws_region, settings.dynamodb_endpoint)
     c = Container(
         settings=settings,
-        store=DynamoStore(settings.aws_region, settings.dynamodb_endpoint),
+        store=store,
         audit=DynamoAuditLog(),
         identity=GuardedIdentityRegistry(identity, breakers["identity"], clock),
         registry=DynamoPenitentiaryRegistry(),
@@ -201,6 +223,11 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
         indicators=DynamoIndicators(settings.aws_region, settings.dynamodb_endpoint),
         pki_factory=cloud.pki or local_pki,
         producer_factory=cloud.producer or local_producer,
+        accounts=cloud.accounts or DynamoOperatorAccounts(store.connection),
+        sessions=DynamoConsoleSessions(),
+        jobs=DynamoJobs(store.connection),
+        media=cloud.media or SignedLocalLinks(settings.console_link_secret, urlsplit(settings.public_base_url).path),
+        hosted_ui=cloud.hosted_ui,
     )
     return c
 

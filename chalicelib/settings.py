@@ -11,6 +11,7 @@ from pathlib import Path
 DEV_CHANNEL_KEY = "local-dev-channel-key"
 DEV_WEBHOOK_SECRET = "local-dev-webhook-secret"
 DEV_JWT_SECRET = "local-dev-operator-jwt-secret-change-me"
+DEV_CONSOLE_SECRET = "local-dev-console-link-secret-change-me"
 
 
 def _env(name: str, default: str) -> str:
@@ -64,6 +65,10 @@ class Settings:
     smtp_port: int = 8025
     email_from: str = "no-reply@antecedentes.local"
     telegram_bot_username: str | None = None
+    # The operators' console (issue 11): the key of the local signed links to photos and files, and how long one
+    # slice of a job (a CSV import) may run before it hands on to the next.
+    console_link_secret: str = DEV_CONSOLE_SECRET
+    job_slice_seconds: float = 60.0
 
     @property
     def documents_dir(self) -> Path:
@@ -140,4 +145,6 @@ def load_settings() -> Settings:
         smtp_port=int(_env("SMTP_PORT", str(defaults.smtp_port))),
         email_from=_env("EMAIL_FROM", defaults.email_from),
         telegram_bot_username=os.environ.get("TELEGRAM_BOT_USERNAME") or None,
+        console_link_secret=_env("CONSOLE_LINK_SECRET", defaults.console_link_secret),
+        job_slice_seconds=float(_env("JOB_SLICE_SECONDS", str(defaults.job_slice_seconds))),
     )

@@ -184,6 +184,10 @@ class FakeMeasures:
         return sorted((m for m in self.data.table("measure").values() if m.active and m.district == district),
                       key=lambda m: m.created_at)
 
+    def measures_of_court(self, court_code: str, limit: int = 2000) -> list[Measure]:
+        return sorted((m for m in self.data.table("measure").values() if m.court_code == court_code),
+                      key=lambda m: m.created_at, reverse=True)[:limit]
+
 
 class FakeEnrolments:
     def __init__(self, data: ControlData) -> None:
@@ -258,6 +262,10 @@ class FakeIncidents:
     def incidents_of_measure(self, measure_id: str) -> list[Incident]:
         return sorted((i for i in self.data.table("incident").values() if i.measure_id == measure_id),
                       key=lambda i: i.created_at)
+
+    def open_incidents_of_district(self, district: str, limit: int = 500) -> list[Incident]:
+        return sorted((i for i in self.data.table("incident").values()
+                       if i.district == district and i.status != "closed"), key=lambda i: i.created_at)[:limit]
 
     def of_type(self, kind: str) -> list[Incident]:
         return [i for i in self.data.table("incident").values() if i.type.value == kind]
@@ -443,6 +451,9 @@ class MemoryAudit:
 
     def entries_for_day(self, day: date, limit: int) -> list[AuditEntry]:
         return [e for e in self.entries if e.at.date() == day][:limit]
+
+    def entries_for_target(self, target: str, limit: int) -> list[AuditEntry]:
+        return sorted((e for e in self.entries if e.target == target), key=lambda e: e.at)[:limit]
 
     def actions(self) -> list[str]:
         return [e.action for e in self.entries]

@@ -178,6 +178,18 @@ class AuditModel(Model):
     target = UnicodeAttribute()
     details = JSONAttribute()
 
+    class ByTarget(GlobalSecondaryIndex[Any]):
+        """Who did what to one record, across days: the auditor's search by person."""
+
+        class Meta:
+            index_name = "by-target"
+            projection = AllProjection()
+
+        target = UnicodeAttribute(hash_key=True)
+        entry = UnicodeAttribute(range_key=True)
+
+    by_target = ByTarget()
+
 
 class IdentityModel(Model):
     """The local identity registry (stands in for RENIEC / Migraciones)."""
@@ -278,8 +290,19 @@ class MeasureModel(Model):
     person_key = UnicodeAttribute(null=True)  # TYPE#NUMBER or NAME#normalised name, active measures only
     active_district = UnicodeAttribute(null=True)  # the district, active measures only: sparse index
     created_at = UnicodeAttribute(null=True)
+    court_code = UnicodeAttribute(null=True)  # 1801-JR-PE-01, from the case file: the court's own list
     body = JSONAttribute()
     version = VersionAttribute()
+
+    class ByCourt(GlobalSecondaryIndex[Any]):
+        """Every measure of a court, newest first (the court staff's list, searched in the console)."""
+
+        class Meta:
+            index_name = "by-court"
+            projection = AllProjection()
+
+        court_code = UnicodeAttribute(hash_key=True)
+        created_at = UnicodeAttribute(range_key=True)
 
     class ByPerson(GlobalSecondaryIndex[Any]):
         class Meta:
@@ -296,6 +319,7 @@ class MeasureModel(Model):
         active_district = UnicodeAttribute(hash_key=True)
         created_at = UnicodeAttribute(range_key=True)
 
+    by_court = ByCourt()
     by_person = ByPerson()
     by_district = ByDistrict()
 
@@ -427,8 +451,19 @@ class IncidentModel(Model):
     district_day = UnicodeAttribute()  # DISTRICT#YYYY-MM-DD (Peru): the daily report's key
     created_at = UnicodeAttribute()
     measure_id = UnicodeAttribute()
+    open_district = UnicodeAttribute(null=True)  # the district until the incident is closed: sparse index
     body = JSONAttribute()
     version = VersionAttribute()
+
+    class OpenByDistrict(GlobalSecondaryIndex[Any]):
+        """The CVP head's desk: incidents of the district not closed yet, whatever their day."""
+
+        class Meta:
+            index_name = "open-by-district"
+            projection = KeysOnlyProjection()
+
+        open_district = UnicodeAttribute(hash_key=True)
+        created_at = UnicodeAttribute(range_key=True)
 
     class ByDistrictDay(GlobalSecondaryIndex[Any]):
         class Meta:
@@ -448,6 +483,7 @@ class IncidentModel(Model):
 
     by_district_day = ByDistrictDay()
     by_measure = ByMeasure()
+    open_by_district = OpenByDistrict()
 
 
 class WarrantModel(Model):
@@ -651,6 +687,65 @@ class IndicatorSettingModel(Model):
     body = JSONAttribute()
 
 
+# --- the operators' console (issue 11) --------------------------------------------------------------------
+
+class OperatorAccountModel(Model):
+    """The console's operator accounts on the local stack (Cognito's users in the cloud)."""
+
+    class Meta:
+        table_name = "console-operators"
+
+    username = UnicodeAttribute(hash_key=True)
+    listing = UnicodeAttribute(default="operators")  # one partition of the index: the administrator's list
+    body = JSONAttribute()
+    version = VersionAttribute()
+
+    class Listed(GlobalSecondaryIndex[Any]):
+        class Meta:
+            index_name = "listed"
+            projection = AllProjection()
+
+        listing = UnicodeAttribute(hash_key=True)
+        username = UnicodeAttribute(range_key=True)
+
+    listed = Listed()
+
+
+class ConsoleSessionModel(Model):
+    """Console sessions, keyed by the hash of the cookie's token; gone after their absolute lifetime."""
+
+    class Meta:
+        table_name = "console-sessions"
+
+    session_id = UnicodeAttribute(hash_key=True)
+    body = JSONAttribute()
+    expires = TTLAttribute()
+
+
+class JobModel(Model):
+    """Long work (CSV imports) with its progress and error report."""
+
+    class Meta:
+        table_name = "jobs"
+
+    job_id = UnicodeAttribute(hash_key=True)
+    listing = UnicodeAttribute(default="jobs")  # one partition of the index: the admin's list of recent jobs
+    created_at = UnicodeAttribute()
+    body = JSONAttribute()
+    expires = TTLAttribute(null=True)
+    version = VersionAttribute()
+
+    class Recent(GlobalSecondaryIndex[Any]):
+        class Meta:
+            index_name = "recent"
+            projection = AllProjection()
+
+        listing = UnicodeAttribute(hash_key=True)
+        created_at = UnicodeAttribute(range_key=True)
+
+    recent = Recent()
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     RequestModel, IdempotencyModel, OrderModel, PaymentModel, OutboxModel, ProcessedModel, CounterModel,
     AuditModel, IdentityModel, RecordModel, NameIndexModel, LedgerModel, DocumentModel, StatusListModel,
@@ -658,6 +753,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     IncidentModel, WarrantModel, WarrantNameIndexModel, CalendarModel,
     OfficerModel, CaseModel, ControlMarkerModel, ContingencyModel, DailyReportModel,
     EmailSuppressionModel, IndicatorFactModel, IndicatorCounterModel, IndicatorSettingModel,
+    OperatorAccountModel, ConsoleSessionModel, JobModel,
 )
 _BASE_NAMES = {model: model.Meta.table_name for model in ALL_MODELS}
 

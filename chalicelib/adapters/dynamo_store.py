@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -320,6 +320,10 @@ class DynamoStore:
         self._connection = m.connection_for(region, host)
         self._bases: dict[str, int] = {}
 
+    @property
+    def connection(self) -> Connection:
+        return self._connection
+
     @translate_errors
     def get_request(self, request_id: str) -> CertificateRequest | None:
         try:
@@ -450,9 +454,16 @@ class DynamoAuditLog:
 
     @translate_errors
     def entries_for_day(self, day: date, limit: int) -> list[AuditEntry]:
-        return [AuditEntry(at=datetime.fromisoformat(e.entry.split("#")[0]), actor=e.actor, role=e.role,
-                           action=e.action, target=e.target, details=e.details)
-                for e in m.AuditModel.query(day.isoformat(), limit=limit)]
+        return [_audit_entry(e) for e in m.AuditModel.query(day.isoformat(), limit=limit)]
+
+    @translate_errors
+    def entries_for_target(self, target: str, limit: int) -> list[AuditEntry]:
+        return [_audit_entry(e) for e in m.AuditModel.by_target.query(target, limit=limit)]
+
+
+def _audit_entry(e: m.AuditModel) -> AuditEntry:
+    return AuditEntry(at=datetime.fromisoformat(e.entry.split("#")[0]), actor=e.actor, role=e.role, action=e.action,
+                      target=e.target, details=e.details)
 
 
 class DynamoIdentityRegistry:
@@ -473,6 +484,14 @@ class DynamoIdentityRegistry:
     @translate_errors
     def put(self, record: IdentityRecord) -> None:
         m.IdentityModel(f"{record.document_type}#{record.document_number}", body=identity_to_dict(record)).save()
+
+    @translate_errors
+    def put_many(self, records: Sequence[IdentityRecord]) -> None:
+        """Bulk import: batches of 25 (BatchWriteItem); writing a record again replaces it."""
+        with m.IdentityModel.batch_write() as batch:
+            for record in records:
+                batch.save(m.IdentityModel(f"{record.document_type}#{record.document_number}",
+                                           body=identity_to_dict(record)))
 
 
 def identity_to_dict(record: IdentityRecord) -> dict[str, Any]:
@@ -519,17 +538,24 @@ class DynamoPenitentiaryRegistry:
             return None
         return _person(item.record_id, item.body)
 
-    @translate_errors
     def put(self, person: RegistryPerson, surnames: tuple[str, ...]) -> None:
-        """Registry import: the person, then their blocking keys (re-import is harmless)."""
-        body = {"full_name": person.full_name, "document_type": person.document_type,
-                "document_number": person.document_number,
-                "birth_date": person.birth_date.isoformat() if person.birth_date else None,
-                "cases": list(person.cases)}
-        m.RecordModel(person.record_id, document_number=person.document_number or None, body=body).save()
+        self.put_many([(person, surnames)])
+
+    @translate_errors
+    def put_many(self, people: Sequence[tuple[RegistryPerson, tuple[str, ...]]]) -> None:
+        """Registry import: the people, then their blocking keys, in batches (re-import is harmless)."""
+        with m.RecordModel.batch_write() as batch:
+            for person, _ in people:
+                body = {"full_name": person.full_name, "document_type": person.document_type,
+                        "document_number": person.document_number,
+                        "birth_date": person.birth_date.isoformat() if person.birth_date else None,
+                        "cases": list(person.cases)}
+                batch.save(m.RecordModel(person.record_id, document_number=person.document_number or None,
+                                         body=body))
         with m.NameIndexModel.batch_write() as batch:
-            for key in blocking_keys(*surnames):
-                batch.save(m.NameIndexModel(key, person.record_id))
+            for person, surnames in people:
+                for key in blocking_keys(*surnames):
+                    batch.save(m.NameIndexModel(key, person.record_id))
 
 
 def _person(record_id: str, body: dict[str, Any]) -> RegistryPerson:

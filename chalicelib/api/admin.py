@@ -55,18 +55,53 @@ def decide(request_id, record_id):  # type: ignore[no-untyped-def]
 @bp.route("/v1/admin/audit", methods=["GET"])
 @handled(_request)
 def audit_log():  # type: ignore[no-untyped-def]
+    """?day=YYYY-MM-DD (one UTC day, as before), or a search: ?operator= &person= (document number) &record=
+    &from= &to= (Peru days, at most 31) &reads=1 (reads of person-level data only)."""
+    from ..services.audit_search import parse_query, search_audit
+    from ..services.control.common import peru_today
+
     request, c = bp.current_request, container()
     who = operator(request)
     who.require(Role.AUDITOR, Role.ADMIN)
-    raw_day = (request.query_params or {}).get("day") or c.clock.now().date().isoformat()
-    try:
-        day = date.fromisoformat(raw_day)
-    except ValueError:
-        raise ValidationError("Expected a date as YYYY-MM-DD.", field="day") from None
-    entries = c.audit.entries_for_day(day, query_int(request, "limit", 200, 1, 1000))
+    params = dict(request.query_params or {})
+    if not set(params) & {"operator", "person", "record", "from", "to", "reads"}:
+        raw_day = params.get("day") or c.clock.now().date().isoformat()
+        try:
+            day = date.fromisoformat(raw_day)
+        except ValueError:
+            raise ValidationError("Expected a date as YYYY-MM-DD.", field="day") from None
+        entries = c.audit.entries_for_day(day, query_int(request, "limit", 200, 1, 1000))
+    else:
+        entries = search_audit(parse_query(params, peru_today(c.clock.now())), operator=who, audit=c.audit,
+                               measures=c.control.measures, clock=c.clock)
     return json_response({"items": [
         {"at": e.at.isoformat(), "actor": e.actor, "role": e.role, "action": e.action, "target": e.target,
          "details": e.details} for e in entries]})
+
+
+@bp.route("/v1/admin/registries/{registry}/jobs", methods=["POST"],
+          content_types=["text/csv", "application/octet-stream"])
+@handled(_request)
+def submit_import_job(registry):  # type: ignore[no-untyped-def]
+    """A large CSV import as a job: 202 at once with the job; GET /v1/admin/jobs/{id} follows its progress."""
+    from ..services import jobs
+
+    request, c = bp.current_request, container()
+    who = operator(request)
+    who.require(Role.ADMIN)
+    job = jobs.submit_import(registry, request.raw_body or b"", f"{registry}.csv", operator=who, jobs=c.jobs,
+                             storage=c.storage, importers=c.importers(), audit=c.audit, clock=c.clock)
+    return json_response(jobs.job_view(job), 202)
+
+
+@bp.route("/v1/admin/jobs/{job_id}", methods=["GET"])
+@handled(_request)
+def get_import_job(job_id):  # type: ignore[no-untyped-def]
+    from ..services import jobs
+
+    who = operator(bp.current_request)
+    who.require(Role.ADMIN)
+    return json_response(jobs.job_view(jobs.get_job(job_id, jobs=container().jobs)))
 
 
 @bp.route("/v1/admin/registries/{registry}/import", methods=["POST"],
@@ -76,8 +111,7 @@ def import_registry(registry):  # type: ignore[no-untyped-def]
     request, c = bp.current_request, container()
     who = operator(request)
     who.require(Role.ADMIN)
-    text = (request.raw_body or b"").decode("utf-8-sig", errors="strict")
-    report = registries.import_csv(registry, text, c)
+    report = registries.import_now(registry, request.raw_body or b"", c.importers())
     c.audit.append(registries.audit_entry(who, registry, report, c.clock.now()))
     return json_response(report)
 

@@ -170,6 +170,19 @@ def create_measure():  # type: ignore[no-untyped-def]
     return json_response(measure_view(measure), 201)
 
 
+@bp.route("/v1/court/measures", methods=["GET"])
+@handled(_request)
+def search_measures():  # type: ignore[no-untyped-def]
+    """The court's measures: ?court=1801-JR-PE-01 (optional with one court), ?q= a document number, name or case
+    file, ?status=active|all."""
+    who, c = _court()
+    params = dict(bp.current_request.query_params or {})
+    code, found = measures.search_measures(params.get("court"), params.get("q", ""), operator=who,
+                                           measures=c.control.measures, audit=c.audit, clock=c.clock,
+                                           status=params.get("status", "active"))
+    return json_response({"court": code, "items": [measure_view(m) for m in found]})
+
+
 @bp.route("/v1/court/measures/import", methods=["POST"], content_types=["text/csv"])
 @handled(_request)
 def import_measures():  # type: ignore[no-untyped-def]

@@ -7,7 +7,7 @@ from chalice import Blueprint, Response
 
 from ..bootstrap import Container, container
 from ..domain.operators import Operator, Role
-from ..services.control import cases, contingency, enrolment, incidents, officers, reports, reviews
+from ..services.control import cases, contingency, desk, enrolment, incidents, officers, reports, reviews
 from ..services.control.common import audit_entry
 from .http import handled, json_body, json_response, operator
 
@@ -42,6 +42,35 @@ def put_officer(district, officer_id):  # type: ignore[no-untyped-def]
     return json_response(officers.put_officer(district, officer_id, json_body(bp.current_request), operator=who,
                                               officers=k.officers, measures=k.measures, uow=k.uow, rng=c.rng,
                                               clock=c.clock))
+
+
+@bp.route("/v1/cvp/districts/{district}/officers/{officer_id}/hand-over", methods=["POST"])
+@handled(_request)
+def hand_over(district, officer_id):  # type: ignore[no-untyped-def]
+    """{"to": "<officer id>"} moves the officer's open list to that officer; {"to": ""} shares it by the draw."""
+    who, c = _as(Role.CVP_HEAD, Role.ADMIN)
+    k = c.control
+    return json_response(officers.hand_over(district, officer_id, json_body(bp.current_request), operator=who,
+                                            officers=k.officers, measures=k.measures, uow=k.uow, rng=c.rng,
+                                            clock=c.clock))
+
+
+@bp.route("/v1/cvp/districts/{district}/open-incidents", methods=["GET"])
+@handled(_request)
+def open_incidents(district):  # type: ignore[no-untyped-def]
+    who, c = _as(Role.CVP_HEAD, Role.ADMIN)
+    return json_response(desk.open_incidents(district, operator=who, incidents=c.control.incidents, audit=c.audit,
+                                             clock=c.clock))
+
+
+@bp.route("/v1/cvp/incidents/{incident_id}/warrant-decision", methods=["POST"])
+@handled(_request)
+def warrant_decision(incident_id):  # type: ignore[no-untyped-def]
+    """A name-only warrant match: {"decision": "confirmed"|"dismissed", "note"}; confirmed goes to the police."""
+    who, c = _as(Role.CVP_HEAD)
+    k = c.control
+    return json_response(desk.decide_warrant(incident_id, json_body(bp.current_request), operator=who,
+                                             incidents=k.incidents, markers=k.markers, uow=k.uow, clock=c.clock))
 
 
 @bp.route("/v1/cvp/districts/{district}/enrolments", methods=["GET"])
@@ -167,6 +196,16 @@ def log_call(measure_id):  # type: ignore[no-untyped-def]
     k = c.control
     return json_response(cases.log_call(measure_id, json_body(bp.current_request), operator=who, officers=k.officers,
                                         measures=k.measures, enrolments=k.enrolments, uow=k.uow, clock=c.clock), 201)
+
+
+@bp.route("/v1/officer/enrolments/{measure_id}/incidents", methods=["POST"])
+@handled(_request)
+def record_incident(measure_id):  # type: ignore[no-untyped-def]
+    """An incident recorded by hand (annex 4): {"type", "day", "observations"}."""
+    who, c = _as(Role.OFFICER)
+    k = c.control
+    return json_response(desk.record_incident(measure_id, json_body(bp.current_request), operator=who,
+                                              officers=k.officers, measures=k.measures, uow=k.uow, clock=c.clock), 201)
 
 
 @bp.route("/v1/officer/enrolments/{measure_id}/first-registration", methods=["POST"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -95,6 +96,9 @@ class Store(Protocol):
 class AuditLog(Protocol):
     def append(self, entry: AuditEntry) -> None: ...
     def entries_for_day(self, day: date, limit: int) -> list[AuditEntry]: ...
+    def entries_for_target(self, target: str, limit: int) -> list[AuditEntry]:
+        """Every entry about one record (a measure, a request, a check-in), oldest first."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,18 @@ class IdentityRegistry(Protocol):
     def ping(self) -> None:
         """Raises when the registry cannot be read (the contingency plan's probe)."""
         ...
+
+
+class IdentityWriter(Protocol):
+    """The local identity registry's bulk import (batched, idempotent: a record is keyed by its document)."""
+
+    def put_many(self, records: Sequence[IdentityRecord]) -> None: ...
+
+
+class RecordWriter(Protocol):
+    """The penitentiary registry's bulk import: each person with the surnames its name index is built from."""
+
+    def put_many(self, people: Sequence[tuple[RegistryPerson, tuple[str, ...]]]) -> None: ...
 
 
 class PenitentiaryRegistry(Protocol):

@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from ..domain.requests import CertificateRequest, Event
-from . import control
+from . import control, jobs
 
 if TYPE_CHECKING:
     from ..bootstrap import Container
@@ -100,6 +100,7 @@ def _handlers() -> dict[str, dict[str, list[Handler]]]:
         work.setdefault(name, []).extend(chain)
     for name in sorted(COUNTED):
         work.setdefault(name, []).append(_indicators)
+    work["job.submitted"] = work["job.continue"] = [jobs.run_job]
     return {WORK: work, NOTICES: notices}
 
 

@@ -1,46 +1,28 @@
-"""Bulk CSV import of the local registries: all rows are checked first, then all are written, or none."""
+"""Bulk CSV imports of the registries (identity and penitentiary for local use, the warrants registry's stand-in):
+one importer per registry, run either as a job (the console, large files) or at once (the JSON route, the seed);
+either way every row is checked first and nothing is written if any is wrong."""
 
 from __future__ import annotations
 
-import csv
-import io
 import secrets
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
+from ..domain.control.ports import WarrantsRegistry
+from ..domain.control.warrants import WARRANT_COLUMNS, Warrant, parse_warrant_row
 from ..domain.errors import NotFound, ValidationError
 from ..domain.identity import DocumentType, clean_name, parse_date, validate_document
+from ..domain.jobs import RowImporter, error_row, read_rows
 from ..domain.matching import RegistryPerson
-from ..domain.ports import AuditEntry, IdentityRecord
+from ..domain.ports import AuditEntry, IdentityRecord, IdentityWriter, RecordWriter
+from ..domain.requests import new_id
 
 IDENTITY_COLUMNS = ("document_type", "document_number", "given_names", "first_surname", "second_surname",
                     "birth_date", "issue_date", "expiry_date", "nationality", "father_name", "mother_name")
 RECORD_COLUMNS = ("record_id", "given_names", "first_surname", "second_surname", "document_type",
                   "document_number", "birth_date", "case_file", "court", "offence", "case_date")
-MAX_ROWS = 50_000
-
-
-def columns(registry: str) -> list[str]:
-    if registry == "identity":
-        return list(IDENTITY_COLUMNS)
-    if registry == "penitentiary":
-        return list(RECORD_COLUMNS)
-    raise NotFound("Unknown registry; expected identity or penitentiary.")
-
-
-def _rows(text: str, expected: tuple[str, ...]) -> list[dict[str, str]]:
-    reader = csv.DictReader(io.StringIO(text))
-    header = tuple(reader.fieldnames or ())
-    missing = [c for c in expected if c not in header]
-    if missing:
-        raise ValidationError(f"The CSV header lacks columns: {', '.join(missing)}.", field="header",
-                              code="missing_columns")
-    rows = []
-    for row in reader:
-        rows.append({k: (v or "").strip() for k, v in row.items() if k})
-        if len(rows) > MAX_ROWS:
-            raise ValidationError(f"At most {MAX_ROWS} rows per import.", field="rows", code="too_many_rows")
-    return rows
+REGISTRIES = ("identity", "penitentiary", "warrants")
 
 
 def _optional_date(value: str, field: str) -> date | None:
@@ -61,64 +43,114 @@ def parse_identity_row(row: dict[str, str]) -> IdentityRecord:
         father_name=row.get("father_name", ""), mother_name=row.get("mother_name", ""))
 
 
-def parse_record_rows(rows: list[dict[str, str]]) -> tuple[list[tuple[RegistryPerson, tuple[str, str]]],
-                                                                list[dict[str, Any]]]:
-    people: dict[str, dict[str, Any]] = {}
-    errors: list[dict[str, Any]] = []
-    for line, row in enumerate(rows, start=2):
-        try:
-            record_id = row["record_id"] or f"R-{secrets.token_hex(6)}"
-            given = clean_name(row["given_names"], "given_names")
-            first = clean_name(row["first_surname"], "first_surname")
-            second = clean_name(row["second_surname"], "second_surname", required=False)
-            number = None
-            kind = None
-            if row["document_number"]:
-                kind, number = validate_document(row["document_type"] or "DNI", row["document_number"])
-            birth = _optional_date(row["birth_date"], "birth_date")
-            case = {"case_file": row["case_file"], "court": row["court"], "offence": row["offence"],
-                    "date": row["case_date"]}
-        except ValidationError as exc:
-            errors.append({"line": line, "field": exc.field, "message": exc.message})
+def _duplicates(parsed: list[tuple[int, Any]], key: Any, field: str, what: str) -> tuple[list[Any], list[dict]]:
+    seen: dict[Any, int] = {}
+    units, errors = [], []
+    for line, item in parsed:
+        k = key(item)
+        if k in seen:
+            errors.append(error_row(line, ValidationError(f"The same {what} as line {seen[k]}.", field=field,
+                                                          code="duplicate_row")))
             continue
-        entry = people.setdefault(record_id, {
-            "full_name": " ".join(p for p in (given, first, second) if p), "document_type": kind,
-            "document_number": number, "birth_date": birth, "cases": [], "surnames": (first, second)})
-        if any(case.values()):
-            entry["cases"].append(case)
-    parsed = [
-        (RegistryPerson(record_id=rid, full_name=e["full_name"],
-                        document_type=e["document_type"].value if e["document_type"] else None,
-                        document_number=e["document_number"], birth_date=e["birth_date"], cases=tuple(e["cases"])),
-         e["surnames"])
-        for rid, e in people.items()]
-    return parsed, errors
+        seen[k] = line
+        units.append(item)
+    return units, errors
 
 
-def import_csv(registry: str, text: str, c: Any) -> dict[str, Any]:
-    """Validate every row; write only if all are valid, so a bad file changes nothing."""
-    rows = _rows(text, tuple(columns(registry)))
+class IdentityImporter:
+    columns = IDENTITY_COLUMNS
+
+    def __init__(self, writer: IdentityWriter) -> None:
+        self.writer = writer
+
+    def parse(self, row: dict[str, str]) -> IdentityRecord:
+        return parse_identity_row(row)
+
+    def units(self, parsed: list[tuple[int, Any]]) -> tuple[list[Any], list[dict[str, Any]]]:
+        return _duplicates(parsed, lambda r: (r.document_type, r.document_number), "document_number", "document")
+
+    def write_batch(self, units: Sequence[Any]) -> None:
+        self.writer.put_many(list(units))
+
+
+class PenitentiaryImporter:
+    """A person's cases come one per row, under the same record id: rows group into one record each."""
+
+    columns = RECORD_COLUMNS
+
+    def __init__(self, writer: RecordWriter) -> None:
+        self.writer = writer
+
+    def parse(self, row: dict[str, str]) -> dict[str, Any]:
+        given = clean_name(row["given_names"], "given_names")
+        first = clean_name(row["first_surname"], "first_surname")
+        second = clean_name(row["second_surname"], "second_surname", required=False)
+        kind, number = None, None
+        if row["document_number"]:
+            kind, number = validate_document(row["document_type"] or "DNI", row["document_number"])
+        return {"record_id": row["record_id"] or f"R-{secrets.token_hex(6)}",
+                "full_name": " ".join(p for p in (given, first, second) if p),
+                "document_type": kind.value if kind else None, "document_number": number,
+                "birth_date": _optional_date(row["birth_date"], "birth_date"), "surnames": (first, second),
+                "case": {"case_file": row["case_file"], "court": row["court"], "offence": row["offence"],
+                         "date": row["case_date"]}}
+
+    def units(self, parsed: list[tuple[int, Any]]) -> tuple[list[Any], list[dict[str, Any]]]:
+        people: dict[str, dict[str, Any]] = {}
+        for _, row in parsed:
+            entry = people.setdefault(row["record_id"], {**row, "cases": []})
+            if any(row["case"].values()):
+                entry["cases"].append(row["case"])
+        return [(RegistryPerson(record_id=rid, full_name=e["full_name"], document_type=e["document_type"],
+                                document_number=e["document_number"], birth_date=e["birth_date"],
+                                cases=tuple(e["cases"])), e["surnames"]) for rid, e in people.items()], []
+
+    def write_batch(self, units: Sequence[Any]) -> None:
+        self.writer.put_many(list(units))
+
+
+class WarrantsImporter:
+    columns = WARRANT_COLUMNS
+
+    def __init__(self, registry: WarrantsRegistry) -> None:
+        self.registry = registry
+
+    def parse(self, row: dict[str, str]) -> tuple[Warrant, str]:
+        return parse_warrant_row(row, new_id())
+
+    def units(self, parsed: list[tuple[int, Any]]) -> tuple[list[Any], list[dict[str, Any]]]:
+        return _duplicates(parsed, lambda w: w[0].warrant_id, "warrant_id", "warrant")
+
+    def write_batch(self, units: Sequence[Any]) -> None:
+        self.registry.put_warrants(list(units))
+
+
+def columns(registry: str) -> list[str]:
+    if registry not in REGISTRIES:
+        raise NotFound("Unknown registry; expected identity, penitentiary or warrants.")
+    return list({"identity": IDENTITY_COLUMNS, "penitentiary": RECORD_COLUMNS, "warrants": WARRANT_COLUMNS}[registry])
+
+
+def import_now(registry: str, data: bytes, importers: Mapping[str, RowImporter]) -> dict[str, Any]:
+    """The same import as the job, at once, for small files: validate every row; write only if all are valid."""
+    importer = importers.get(registry)
+    if importer is None:
+        raise NotFound("Unknown registry; expected identity, penitentiary or warrants.")
+    parsed: list[tuple[int, Any]] = []
     errors: list[dict[str, Any]] = []
-    if registry == "identity":
-        records = []
-        for line, row in enumerate(rows, start=2):
-            try:
-                records.append(parse_identity_row(row))
-            except ValidationError as exc:
-                errors.append({"line": line, "field": exc.field, "message": exc.message})
-        if errors:
-            raise ValidationError(f"{len(errors)} row(s) are invalid; nothing was imported.", field="rows",
-                                  code="invalid_rows", details={"errors": errors[:100]})
-        for record in records:
-            c.identity.put(record)
-        return {"registry": registry, "imported": len(records)}
-    people, errors = parse_record_rows(rows)
+    for line, row in read_rows(data, importer.columns):
+        try:
+            parsed.append((line, importer.parse(row)))
+        except ValidationError as exc:
+            errors.append(error_row(line, exc))
+    units, file_errors = importer.units(parsed)
+    errors = sorted([*errors, *file_errors], key=lambda e: int(e["line"]))
     if errors:
         raise ValidationError(f"{len(errors)} row(s) are invalid; nothing was imported.", field="rows",
                               code="invalid_rows", details={"errors": errors[:100]})
-    for person, surnames in people:
-        c.registry.put(person, surnames)
-    return {"registry": registry, "imported": len(people)}
+    for start in range(0, len(units), 25):
+        importer.write_batch(units[start:start + 25])
+    return {"registry": registry, "imported": len(units)}
 
 
 def audit_entry(who: Any, registry: str, report: dict[str, Any], at: datetime) -> AuditEntry:

@@ -233,7 +233,15 @@ class AntecedentesStack(cdk.Stack):
             versioned=True,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             removal_policy=self.options.removal_policy,
-            lifecycle_rules=[s3.LifecycleRule(abort_incomplete_multipart_upload_after=cdk.Duration.days(7))],
+            lifecycle_rules=[
+                s3.LifecycleRule(abort_incomplete_multipart_upload_after=cdk.Duration.days(7)),
+                # The console's exports (person-level lists behind two-minute links) and import uploads are not
+                # records: they go after a day and after the jobs' 90 days, every version of them.
+                s3.LifecycleRule(id="ConsoleExports", prefix="exports/", expiration=cdk.Duration.days(1),
+                                 noncurrent_version_expiration=cdk.Duration.days(1)),
+                s3.LifecycleRule(id="ImportJobs", prefix="jobs/", expiration=cdk.Duration.days(90),
+                                 noncurrent_version_expiration=cdk.Duration.days(1)),
+            ],
         )
 
     def _signing_key(self, construct_id: str, purpose: str) -> kms.Key:
@@ -270,7 +278,7 @@ class AntecedentesStack(cdk.Stack):
             self_sign_up_enabled=False,
             sign_in_aliases=cognito.SignInAliases(email=True, username=True),
             account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
-            mfa=cognito.Mfa.OPTIONAL,
+            mfa=cognito.Mfa.REQUIRED,  # the console's hosted UI asks every operator for a second factor
             mfa_second_factor=cognito.MfaSecondFactor(sms=False, otp=True),
             password_policy=cognito.PasswordPolicy(min_length=12, require_symbols=True),
             # The operator's scope (procedure 5.4 h): the judicial districts of a CVP head or an officer and the
@@ -295,8 +303,25 @@ class AntecedentesStack(cdk.Stack):
             access_token_validity=cdk.Duration.hours(1),
             id_token_validity=cdk.Duration.hours(1),
             refresh_token_validity=cdk.Duration.hours(12),
+            **self._console_sign_in(pool),
         )
         return pool, client
+
+    def _console_sign_in(self, pool: cognito.UserPool) -> dict[str, Any]:
+        """The console signs operators in through the hosted UI (authorization code with PKCE), returning to
+        `public_base_url`/console/auth/callback: it needs that stable URL, so without it there is no hosted UI."""
+        self.hosted_ui_url = ""
+        base = self.options.public_base_url.rstrip("/")
+        if not base:
+            return {}
+        domain = pool.add_domain("ConsoleSignIn", cognito_domain=cognito.CognitoDomainOptions(
+            domain_prefix=f"{APP_NAME}-{self.options.stage}-{cdk.Aws.ACCOUNT_ID}"))
+        self.hosted_ui_url = domain.base_url()
+        return {"o_auth": cognito.OAuthSettings(
+                    flows=cognito.OAuthFlows(authorization_code_grant=True),
+                    scopes=[cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL, cognito.OAuthScope.PROFILE],
+                    callback_urls=[f"{base}/console/auth/callback"], logout_urls=[f"{base}/console/login"]),
+                "supported_identity_providers": [cognito.UserPoolClientIdentityProvider.COGNITO]}
 
     # --- the Chalice app ---------------------------------------------------------------------------
 
@@ -342,6 +367,8 @@ class AntecedentesStack(cdk.Stack):
             "COGNITO_USER_POOL_ID": self.user_pool.user_pool_id,
             "COGNITO_APP_CLIENT_ID": self.user_pool_client.user_pool_client_id,
         })
+        if self.hosted_ui_url:
+            env["COGNITO_HOSTED_UI"] = self.hosted_ui_url
         if o.cvp_head_email:
             env["CVP_HEAD_EMAIL"] = o.cvp_head_email
         if kind == API:
@@ -459,6 +486,12 @@ class AntecedentesStack(cdk.Stack):
             role.add_to_policy(iam.PolicyStatement(actions=["kms:GetPublicKey"], resources=[self.qr_key.key_arn]))
         self.secrets["channel_key"].grant_read(api)
         self.secrets["payment_webhook"].grant_read(api)
+        # The console's administrator manages the operators, who are the user pool's users.
+        api.add_to_policy(iam.PolicyStatement(actions=[
+            "cognito-idp:AdminGetUser", "cognito-idp:AdminCreateUser", "cognito-idp:AdminUpdateUserAttributes",
+            "cognito-idp:AdminListGroupsForUser", "cognito-idp:AdminAddUserToGroup",
+            "cognito-idp:AdminRemoveUserFromGroup", "cognito-idp:AdminEnableUser", "cognito-idp:AdminDisableUser",
+            "cognito-idp:AdminResetUserPassword", "cognito-idp:ListUsers"], resources=[self.user_pool.user_pool_arn]))
         # CompareFaces has no resource to name (it stores nothing): IAM only accepts "*" for it.
         api.add_to_policy(iam.PolicyStatement(actions=["rekognition:CompareFaces"], resources=["*"]))
         self.secrets["bot_token"].grant_read(worker)

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import calendar
-import csv
-import io
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from chalicelib.domain.control.calendar import parse_calendar
-from chalicelib.domain.control.warrants import parse_warrant_row
-from chalicelib.domain.requests import new_id
 from chalicelib.services import registries
 from chalicelib.services.time import peru_today
 
@@ -20,13 +16,10 @@ SEED_DIR = Path(__file__).resolve().parent / "seed"
 
 def seed(c: Any) -> dict[str, int]:
     counts = {}
-    for registry, name in (("identity", "identity.csv"), ("penitentiary", "penitentiary.csv")):
-        report = registries.import_csv(registry, (SEED_DIR / name).read_text(encoding="utf-8"), c)
+    importers = c.importers()
+    for registry in ("identity", "penitentiary", "warrants"):
+        report = registries.import_now(registry, (SEED_DIR / f"{registry}.csv").read_bytes(), importers)
         counts[registry] = report["imported"]
-    rows = csv.DictReader(io.StringIO((SEED_DIR / "warrants.csv").read_text(encoding="utf-8")))
-    warrants = [parse_warrant_row(row, new_id()) for row in rows]
-    c.warrants.put_warrants(warrants)
-    counts["warrants"] = len(warrants)
     year = peru_today(c.clock.now()).year
     # Seeded quietly: publishing a calendar (PUT /v1/admin/calendars/...) is what tells people their windows.
     tx = c.control.uow.begin()
@@ -36,7 +29,41 @@ def seed(c: Any) -> dict[str, int]:
         c.control.officers.add_district(district)
     tx.commit()
     counts["calendars"] = 8
+    counts["operators"] = seed_operators(c)
     return counts
+
+
+# The console's operators on the local stack (README: "Signing in to the console"); fictitious, local only.
+OPERATORS = (
+    ("revisora", "Rocío Revisora", ("reviewer",), (), ()),
+    ("oficial", "Óscar Oficial de atención", ("officer",), ("LIMA",), ()),
+    ("jefe.cvp", "Julia Encargada del CVP", ("cvp_head",), ("LIMA",), ()),
+    ("juzgado", "Jaime Juez", ("court",), (), ("1801-JR-PE-01",)),
+    ("admin", "Ana Administradora", ("admin",), (), ()),
+    ("auditora", "Aurora Auditora", ("auditor",), (), ()),
+)
+LOCAL_PASSWORD = "Consola-Local-2026"
+
+
+def seed_operators(c: Any) -> int:
+    """One operator per role, created once (a password changed later is kept); CONSOLE_SEED_PASSWORD sets theirs."""
+    import os
+
+    from chalicelib.domain.accounts import OperatorAccount, hash_password
+    from chalicelib.domain.ports import AlreadyExists
+
+    hashed = hash_password(os.environ.get("CONSOLE_SEED_PASSWORD") or LOCAL_PASSWORD)
+    created = 0
+    for username, name, roles, districts, courts in OPERATORS:
+        if c.accounts.get_account(username) is not None:
+            continue
+        try:
+            c.accounts.put_account(OperatorAccount(username, name, frozenset(roles), frozenset(districts),
+                                                   frozenset(courts), password_hash=hashed))
+            created += 1
+        except AlreadyExists:
+            pass
+    return created
 
 
 def sample_calendar(year: int) -> dict[str, Any]:

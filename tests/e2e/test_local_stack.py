@@ -380,6 +380,32 @@ def test_the_indicators_of_the_demo_read_back_from_the_api_the_csv_and_the_publi
         assert _axe(page, ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice")) == []
         browser.close()
 
+def test_demo_console_leaves_data_on_every_page_for_the_seeded_operators(stack):
+    """`make demo-console` after the other demos: each seeded operator signs in and finds their page filled."""
+    import http.cookiejar
+    import re
+    import urllib.parse
+
+    _, ports, env = stack
+    result = subprocess.run([sys.executable, "infrastructure/local/demo_console.py"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stdout + result.stderr
+    base = f"http://127.0.0.1:{ports['PORT']}"
+    expected = {"revisora": ("/console/review", "Posible homonimia"),
+                "oficial": ("/console/officer", "Por confirmar"),
+                "jefe.cvp": ("/console/cvp", "Marco Antonio Vílchez Rojas"),
+                "juzgado": ("/console/court/measures", "medidas del juzgado 1801-JR-PE-01"),
+                "admin": ("/console/admin/operators", "jefe.cvp"),
+                "auditora": ("/console/audit", "console.sign_in")}
+    for username, (landing, shown) in expected.items():
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        page = opener.open(f"{base}/console/login").read().decode()
+        token = re.search(r'name="login_token" value="([^"]+)"', page).group(1)
+        form = urllib.parse.urlencode({"username": username, "password": "Consola-Local-2026", "login_token": token})
+        answer = opener.open(f"{base}/console/login", form.encode())
+        text = answer.read().decode()
+        assert answer.geturl() == base + landing and shown in text, (username, answer.geturl())
+
 
 def test_ctrl_c_stops_everything_it_started(stack):
     process, ports, _ = stack

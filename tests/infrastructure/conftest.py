@@ -23,7 +23,8 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")  # chalice package need
 
 # Production as an operator deploys it (with an SES sender); dev with nothing but its name.
 STAGES = {"dev": {"stage": "dev"},
-          "prod": {"stage": "prod", "email_from": "no-reply@inpe.example.pe", "alarm_email": "ops@inpe.example.pe"}}
+          "prod": {"stage": "prod", "email_from": "no-reply@inpe.example.pe", "alarm_email": "ops@inpe.example.pe",
+                   "public_base_url": "https://antecedentes.example.pe"}}
 
 
 class Synthesised:

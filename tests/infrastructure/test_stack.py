@@ -343,6 +343,23 @@ def test_operator_pool_has_a_group_per_role_and_a_public_app_client(dev: Synthes
     template.has_resource_properties("AWS::Cognito::UserPoolClient", {"GenerateSecret": False})
 
 
+def test_operators_sign_in_to_the_console_through_the_hosted_ui_with_mfa(synthesised: dict[str, Synthesised],
+                                                                        prod: Synthesised) -> None:
+    for synth in synthesised.values():
+        pool = next(iter(synth.of_type("AWS::Cognito::UserPool").values()))["Properties"]
+        assert pool["MfaConfiguration"] == "ON" and pool["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
+    client = next(iter(prod.of_type("AWS::Cognito::UserPoolClient").values()))["Properties"]
+    assert client["AllowedOAuthFlows"] == ["code"] and client["AllowedOAuthFlowsUserPoolClient"] is True
+    assert client["CallbackURLs"] == ["https://antecedentes.example.pe/console/auth/callback"]
+    assert len(prod.of_type("AWS::Cognito::UserPoolDomain")) == 1
+    api = [f for f in _functions(prod).values()
+           if "COGNITO_HOSTED_UI" in f["Properties"].get("Environment", {}).get("Variables", {})]
+    assert api, "the API functions know the hosted UI"
+    rules = {r.get("Id"): r for b in prod.of_type("AWS::S3::Bucket").values()
+             for r in b["Properties"].get("LifecycleConfiguration", {}).get("Rules", [])}
+    assert rules["ConsoleExports"]["Prefix"] == "exports/" and rules["ConsoleExports"]["ExpirationInDays"] == 1
+
+
 def test_operators_carry_a_scope_they_cannot_change_themselves(dev: Synthesised) -> None:
     pool = next(iter(dev.of_type("AWS::Cognito::UserPool").values()))["Properties"]
     custom = {a["Name"]: a for a in pool["Schema"]}

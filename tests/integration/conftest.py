@@ -89,6 +89,26 @@ class Api:
         return request
 
 
+@pytest.fixture(scope="module")
+def module_api(dynamodb_endpoint: str, table_prefix: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """One app and container for a whole module (the console's tests build their world once)."""
+    import app
+    from chalicelib import bootstrap
+    from chalicelib.adapters.dynamo_models import configure
+    from chalicelib.services.time import FixedClock
+    from chalicelib.settings import Settings
+    from tests.conftest import TEST_NOW
+
+    settings = Settings(dynamodb_endpoint=dynamodb_endpoint, table_prefix=table_prefix,
+                        data_dir=tmp_path_factory.mktemp("module") / "data")
+    configure(settings)
+    c = bootstrap.build(settings, clock=FixedClock(TEST_NOW))
+    bootstrap.use(c)
+    with Client(app.app) as client:
+        yield Api(client, c)
+    bootstrap.use(None)
+
+
 @pytest.fixture
 def api(container: Any) -> Any:
     import app
@@ -120,3 +140,22 @@ def chat(api: Api, monkeypatch: pytest.MonkeyPatch) -> Any:
     from tests.integration.control_support import record_chat
 
     return record_chat(api, monkeypatch)
+
+
+@pytest.fixture
+def bot_api(settings, clock):  # type: ignore[no-untyped-def]
+    """The app with its chat channel pointed at a recording Bot API peer: (Api, recorder)."""
+    import dataclasses
+
+    import app
+    from chalicelib import bootstrap
+    from tests.integration.bot_api_recorder import BotApiRecorder
+
+    recorder = BotApiRecorder()
+    c = bootstrap.build(dataclasses.replace(settings, telegram_bot_token="123:local",
+                                            telegram_api_base_url=recorder.url), clock=clock)
+    bootstrap.use(c)
+    with Client(app.app) as client:
+        yield Api(client, c), recorder
+    recorder.server.shutdown()
+    bootstrap.use(None)

@@ -41,7 +41,11 @@ def matrix() -> list[tuple[str, str, frozenset[str], str]]:
 
 
 ROWS = matrix()
-OPERATOR_ROWS = [r for r in ROWS if not r[2] & PSEUDO_ROLES]
+# The JSON routes are walked with bearer tokens; the console's pages with a signed-in session (a cookie and the
+# session's CSRF token on every form).
+OPERATOR_ROWS = [r for r in ROWS if not r[2] & PSEUDO_ROLES and not r[1].startswith("/console")]
+CONSOLE_ROWS = [r for r in ROWS if not r[2] & PSEUDO_ROLES and r[1].startswith("/console")]
+PUBLIC_CONSOLE_ROWS = [r for r in ROWS if "public" in r[2] and r[1].startswith("/console")]
 
 
 def test_every_route_of_the_app_is_in_the_matrix_and_nothing_else_is() -> None:
@@ -59,8 +63,10 @@ def test_every_route_of_the_app_is_in_the_matrix_and_nothing_else_is() -> None:
 def fill(path: str, **values: str) -> str:
     defaults = {"district": "LIMA", "day": "2026-11-20", "year": "2026", "registry": "identity",
                 "measure_id": "m" * 22, "checkin_id": "c" * 22, "incident_id": "i" * 22, "request_id": "r" * 22,
-                "record_id": "x", "document_id": "d" * 22, "officer_id": "someone", "provider": "local",
-                "payment_id": "p" * 22, "code": "IOP.04.03", "period": "2026-11", **values}
+                "record_id": "x", "document_id": "d" * 22, "officer_id": "someone", "job_id": "j" * 22,
+                "username": "nobody-here", "token": "t" * 40, "name": "console.css", "code": "es", "kind": "pdf",
+                "provider": "local", "payment_id": "p" * 12, "period": "2026-11",
+                **({"code": "IOP.04.03"} if "/indicators/" in path else {}), **values}
     return re.sub(r"\{(\w+)\}", lambda m: defaults[m.group(1)], path)
 
 
@@ -73,13 +79,16 @@ BODIES: dict[str, Any] = {
     "/reopen": {"window": "2026-P11", "reason": "Verificado por teléfono"},
     "/first-registration": {"features": {"height_cm": 170}},
     "/review": {"decision": "confirmed", "note": "Verificado por teléfono"},
+    "/incidents": {"type": "out_of_area", "observations": "Prueba de acceso por rol."},
+    "/warrant-decision": {"decision": "dismissed", "note": "Prueba de acceso por rol."},
+    "/hand-over": {"to": ""},
 }
 
 
 def call(api: Api, method: str, path: str, headers: dict[str, str]) -> Any:
     """The route with a body of the media type it takes."""
     bare = path.split("?")[0]
-    if method == "POST" and bare.endswith("/import"):
+    if method == "POST" and (bare.endswith("/import") or bare.endswith("/jobs")):
         media, body = "text/csv", b"a,b\n"
     elif bare.endswith("/photo"):
         media, body = "image/jpeg", b"\xff\xd8\xff" + b"x" * 64
@@ -110,6 +119,90 @@ def test_a_district_in_the_path_outside_the_token_is_refused(api: Api, method: s
         answer = call(api, method, fill(path, district="LIMA") + ("?day=2026-11-20" if "/incidents" in path else ""),
                       headers)
         assert answer.status_code == 403 and json.loads(answer.body)["error"]["code"] == "out_of_scope", answer.body
+
+
+# --- the console: the same rows, with sessions ---------------------------------------------------------------
+
+def session_of(api: Api, role: str, *, subject: str | None = None, districts: tuple[str, ...] = ("*",),
+               courts: tuple[str, ...] = ("*",)) -> tuple[dict[str, str], str]:
+    """A signed-in session of the role (made directly: signing in is tested on its own): its cookie header and
+    its CSRF token."""
+    from chalicelib.domain.operators import Operator
+    from chalicelib.domain.sessions import new_session
+
+    operator = Operator(subject or f"walk-{role}", frozenset({role}), frozenset(districts), frozenset(courts))
+    token, session = new_session(operator, "Walk", "es", api.c.clock.now())
+    api.c.sessions.put_session(session)
+    return {"Cookie": f"console_session={token}", "Accept": "*/*"}, session.csrf
+
+
+def console_call(api: Api, method: str, path: str, headers: dict[str, str], csrf: str) -> Any:
+    """The page as a browser asks for it: a GET, or a form (multipart where the route takes only that)."""
+    from urllib.parse import urlencode
+
+    import app
+
+    if method == "GET":
+        return api.client.http.get(path, headers=headers)
+    route = app.app.routes[re.sub(r"\?.*", "", ROUTE_OF[path])][method]
+    if "application/x-www-form-urlencoded" in route.content_types:
+        body, media = urlencode({"csrf_token": csrf}).encode(), "application/x-www-form-urlencoded"
+    else:
+        body = (f'--b\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{csrf}\r\n--b--\r\n').encode()
+        media = "multipart/form-data; boundary=b"
+    return api.client.http.request(method, path, headers={**headers, "Content-Type": media}, body=body)
+
+
+ROUTE_OF = {fill(path): path for _, path, _, _ in CONSOLE_ROWS + PUBLIC_CONSOLE_ROWS}
+
+
+def refused_by_role(answer: Any) -> bool:
+    return answer.status_code == 403 and b'data-code="missing_role"' in answer.body
+
+
+@pytest.mark.parametrize(("method", "path", "roles", "scope"), CONSOLE_ROWS, ids=lambda v: str(v))
+def test_each_role_is_admitted_or_refused_on_the_console_as_written(api: Api, method: str, path: str,
+                                                                   roles: frozenset[str], scope: str) -> None:
+    url = fill(path)
+    for role in Role:
+        headers, csrf = session_of(api, role.value)
+        answer = console_call(api, method, url, headers, csrf)
+        assert refused_by_role(answer) is (role.value not in roles), (role.value, answer.status_code,
+                                                                      answer.body[:300])
+    # No session: the sign-in page (a form posted then is kept on it).
+    anonymous = console_call(api, method, url, {"Accept": "*/*"}, "")
+    assert anonymous.status_code == (303 if method == "GET" else 401)
+    if method == "GET":
+        assert "/console/login?next=" in anonymous.headers["Location"]
+
+
+@pytest.mark.parametrize(("method", "path", "roles", "scope"), PUBLIC_CONSOLE_ROWS, ids=lambda v: str(v))
+def test_the_consoles_public_doors_answer_without_a_session(api: Api, method: str, path: str,
+                                                            roles: frozenset[str], scope: str) -> None:
+    answer = console_call(api, method, fill(path), {"Accept": "*/*"}, "")
+    location = answer.headers.get("Location", "")
+    assert answer.status_code in (200, 303, 400, 404) and "next=" not in location, (answer.status_code, location)
+
+
+@pytest.mark.parametrize(("method", "path", "roles", "scope"),
+                         [r for r in CONSOLE_ROWS if r[3] == "district" and ("{district}" in r[1] or r[0] == "GET")
+                          and "people" not in r[1] and "/reports/" not in r[1]], ids=str)
+def test_a_district_outside_the_session_is_refused_on_the_console(api: Api, method: str, path: str,
+                                                                  roles: frozenset[str], scope: str) -> None:
+    headers, csrf = session_of(api, "cvp_head", subject="walk-elsewhere", districts=("CUSCO",))
+    url = fill(path, district="LIMA") + ("" if "{district}" in path else "?district=LIMA")
+    answer = console_call(api, method, url, headers, csrf)
+    assert answer.status_code == 403 and b'data-code="out_of_scope"' in answer.body, answer.body[:300]
+
+
+def test_a_console_form_without_the_csrf_token_is_refused_whatever_the_role(api: Api) -> None:
+    for method, path, roles, _ in CONSOLE_ROWS:
+        if method != "POST":
+            continue
+        role = sorted(roles)[0]
+        headers, _ = session_of(api, role)
+        answer = console_call(api, method, fill(path), headers, "forged-token")
+        assert answer.status_code == 403 and b'data-code="csrf_failed"' in answer.body, path
 
 
 @pytest.fixture

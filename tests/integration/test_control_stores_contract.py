@@ -226,3 +226,34 @@ def test_a_marker_is_claimed_once_until_released(stores: ControlStores) -> None:
     assert stores.markers.marker(key)["by"] == "x"
     stores.markers.release(key)
     assert stores.markers.claim(key)
+
+
+def test_a_courts_measures_are_listed_newest_first_whatever_their_status(stores: ControlStores) -> None:
+    court = f"{secrets.randbelow(9000) + 1000}-JR-PE-{secrets.randbelow(90) + 10}"
+    older = saved(stores, replace(a_measure(case_file=f"00001-2020-0-{court}"), created_at=NOW.replace(hour=1)))
+    newer = saved(stores, a_measure(case_file=f"00002-2020-0-{court}"))
+    tx = stores.uow.begin()
+    tx.put_measure(older.revoked())
+    tx.commit()
+    listed = stores.measures.measures_of_court(court)
+    assert [m.measure_id for m in listed] == [newer.measure_id, older.measure_id]
+    assert listed[1].status == "revoked"
+    assert stores.measures.measures_of_court("9999-XX-XX-99") == []
+
+
+def test_open_incidents_of_a_district_are_listed_until_closed(stores: ControlStores) -> None:
+    measure = a_measure("PUNO")
+    first = new_incident(new_id(), IncidentType.OUT_OF_AREA, measure, NOW, "prueba")
+    second = new_incident(new_id(), IncidentType.WARRANT, measure, NOW.replace(hour=16), "prueba")
+    tx = stores.uow.begin()
+    tx.add_incident(first)
+    tx.add_incident(replace(second, status="awaiting_review"))
+    tx.commit()
+    listed = [i.incident_id for i in stores.incidents.open_incidents_of_district("PUNO")]
+    assert first.incident_id in listed and second.incident_id in listed
+    assert listed.index(first.incident_id) < listed.index(second.incident_id)
+    stored = stores.incidents.get_incident(first.incident_id)
+    tx = stores.uow.begin()
+    tx.put_incident(replace(stored, status="closed"))
+    tx.commit()
+    assert first.incident_id not in [i.incident_id for i in stores.incidents.open_incidents_of_district("PUNO")]

@@ -33,6 +33,9 @@ class CloudAdapters:
     email: Any = None
     sms: Any = None
     faces: Any = None
+    accounts: Any = None  # the console's operators: Cognito's users
+    media: Any = None  # short-lived links: S3 presigned URLs
+    hosted_ui: Any = None  # the console's sign-in: Cognito's hosted UI
 
 
 def cloud_adapters(settings: Settings, config: CloudConfig | None = None) -> CloudAdapters:
@@ -47,9 +50,11 @@ def cloud_adapters(settings: Settings, config: CloudConfig | None = None) -> Clo
         settings = cloud_settings(settings, config)
         chosen["settings"] = settings
     if config.s3_documents:
+        from ..media_links import S3MediaLinks
         from .s3 import S3DocumentStorage
 
         chosen["storage"] = S3DocumentStorage(config.documents_bucket, config.region)
+        chosen["media"] = S3MediaLinks(chosen["storage"])
     if config.kms_signer:
         from .kms import KmsPki, LazyProducer, kms_pipeline
 
@@ -63,6 +68,14 @@ def cloud_adapters(settings: Settings, config: CloudConfig | None = None) -> Clo
 
         chosen["tokens"] = CognitoTokenVerifier(config.cognito_issuer_url, config.cognito_app_client_id,
                                                 config.cognito_jwks, token_uses=config.cognito_token_uses)
+        from .cognito_accounts import CognitoOperatorAccounts
+
+        chosen["accounts"] = CognitoOperatorAccounts(config.cognito_user_pool_id, config.region)
+        if config.cognito_hosted_ui:
+            from .cognito_hosted import CognitoHostedUi
+
+            chosen["hosted_ui"] = CognitoHostedUi(config.cognito_hosted_ui, config.cognito_app_client_id,
+                                                  f"{settings.public_base_url}/console/auth/callback")
     if config.email_sender == "ses":
         from .outbound import SesEmailSender
 

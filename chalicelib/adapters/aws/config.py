@@ -37,6 +37,7 @@ class CloudConfig:
     cognito_jwks_url: str = ""
     cognito_issuer: str = ""
     cognito_token_uses: tuple[str, ...] = ("id", "access")
+    cognito_hosted_ui: str = ""  # the hosted UI's base URL: operators sign in to the console there (with MFA)
     # Outbound messages and face matching.
     email_sender: str = ""  # "ses"
     email_from: str = ""
@@ -129,6 +130,7 @@ def load_cloud_config(env: Mapping[str, str] | None = None) -> CloudConfig:
         cognito_jwks_url=_get(env, "COGNITO_JWKS_URL"),
         cognito_issuer=_get(env, "COGNITO_ISSUER"),
         cognito_token_uses=_ids(_get(env, "COGNITO_TOKEN_USES", ",".join(d.cognito_token_uses))),
+        cognito_hosted_ui=_get(env, "COGNITO_HOSTED_UI"),
         email_sender=_get(env, "EMAIL_SENDER").lower(),
         email_from=_get(env, "EMAIL_FROM"),
         email_configuration_set=_get(env, "EMAIL_CONFIGURATION_SET"),

@@ -90,7 +90,8 @@ class DynamoCheckins:
 
 def incident_to_model(i: Incident) -> m.IncidentModel:
     item = m.IncidentModel(i.incident_id, district_day=f"{i.district}#{i.day.isoformat()}",
-                           created_at=iso(i.created_at), measure_id=i.measure_id, body={
+                           created_at=iso(i.created_at), measure_id=i.measure_id,
+                           open_district=i.district if i.status != "closed" else None, body={
                                "type": i.type.value, "district": i.district, "day": i.day.isoformat(),
                                "full_name": i.full_name, "identity_document": i.identity_document,
                                "case_file": i.case_file, "court": i.court, "detail": i.detail,
@@ -125,6 +126,13 @@ class DynamoIncidents:
     def incidents_of_measure(self, measure_id: str) -> list[Incident]:
         keys = [k.incident_id for k in m.IncidentModel.by_measure.query(measure_id)]
         return sorted((incident_from_model(i) for i in m.IncidentModel.batch_get(keys)), key=lambda i: i.created_at)
+
+    @translate_errors
+    def open_incidents_of_district(self, district: str, limit: int = 500) -> list[Incident]:
+        keys = [k.incident_id for k in m.IncidentModel.open_by_district.query(district, limit=limit)]
+        # The index is eventually consistent: each incident is read again and kept only if still open.
+        found = (incident_from_model(i) for i in m.IncidentModel.batch_get(keys))
+        return sorted((i for i in found if i.status != "closed"), key=lambda i: i.created_at)
 
     @translate_errors
     def incidents_of_day(self, district: str, day: date) -> list[Incident]:

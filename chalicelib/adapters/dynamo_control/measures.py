@@ -45,7 +45,7 @@ def measure_to_model(measure: Measure) -> m.MeasureModel:
     active = measure.active
     item = m.MeasureModel(measure.measure_id, person_key=measure.person.key if active else None,
                           active_district=measure.district if active else None, created_at=iso(measure.created_at),
-                          body=body)
+                          court_code=measure.court_code, body=body)
     if measure.version:
         item.version = measure.version
     return item
@@ -100,6 +100,12 @@ class DynamoMeasures:
         except m.ControlMarkerModel.DoesNotExist:
             return None
         return str((item.body or {}).get("measure_id") or "") or None
+
+    @translate_errors
+    def measures_of_court(self, court_code: str, limit: int = 2000) -> list[Measure]:
+        """Every measure of a court, newest first, read from the index itself (a list, not a decision)."""
+        return [measure_from_model(i) for i in m.MeasureModel.by_court.query(court_code, scan_index_forward=False,
+                                                                              limit=limit)]
 
     @translate_errors
     def active_measures_of_district(self, district: str) -> list[Measure]:

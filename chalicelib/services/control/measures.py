@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import replace
 from typing import Any
 
 from ...domain.control.measures import Measure, parse_authorisation, parse_measure
 from ...domain.control.ports import Calendars, Checkins, Enrolments, Incidents, Measures, Officers, UnitOfWork
 from ...domain.errors import Conflict, DomainError, Forbidden, ValidationError
+from ...domain.matching import normalise_name
 from ...domain.operators import Operator, Role
 from ...domain.ports import AlreadyExists, AuditLog, Clock
 from ...domain.requests import new_id
@@ -60,6 +62,58 @@ def create_measure(payload: Any, *, operator: Operator, measures: Measures, cale
         # A concurrent duplicate won the race for the person and case file.
         raise _duplicate(measures.measure_holding_key(measure.identity_key) or "") from None
     officers.add_district(measure.district)
+    return measure
+
+
+COURT_CODE = re.compile(r"\d{4}-[A-Z]{2}-[A-Z]{2}-\d{2}")
+
+
+def court_of(operator: Operator, wanted: str | None) -> str:
+    """The court whose list is asked for: the one named, or the operator's only court."""
+    text = (wanted or "").strip().upper()
+    if not text:
+        mine = sorted(c for c in operator.courts if c != "*")
+        if len(mine) != 1 or "*" in operator.courts:
+            raise ValidationError("Choose the court, e.g. 1801-JR-PE-01.", field="court", code="court_required")
+        text = mine[0]
+    if not COURT_CODE.fullmatch(text):
+        raise ValidationError("Expected a court code such as 1801-JR-PE-01.", field="court")
+    if not operator.covers_court(text):
+        raise Forbidden("This court is outside your scope.", code="out_of_scope", field="court")
+    return text
+
+
+def search_measures(court: str | None, query: str, *, operator: Operator, measures: Measures, audit: AuditLog,
+                    clock: Clock, status: str = "active") -> tuple[str, list[Measure]]:
+    """A court's measures, newest first, found by document number, name (every word, accents and case aside) or
+    case file; ``status`` active (default) or all. The search is audited (what was looked for is not kept)."""
+    code = court_of(operator, court)
+    if status not in ("active", "all"):
+        raise ValidationError("Expected active or all.", field="status")
+    words = normalise_name(query).split()
+    needle = query.strip().upper()
+    found = []
+    for measure in measures.measures_of_court(code):
+        if status == "active" and not measure.active:
+            continue
+        person = measure.person
+        by_name = bool(words) and all(w in normalise_name(person.full_name).split() for w in words)
+        if needle and not (needle in measure.case_file or needle == (person.document_number or "").upper()
+                           or by_name):
+            continue
+        found.append(measure)
+    audit.append(audit_entry(operator, clock.now(), "court.measures_search", code, count=len(found),
+                             searched=bool(needle)))
+    return code, found
+
+
+def preview_measure(payload: Any, *, operator: Operator, measures: Measures, calendars: Calendars,
+                    clock: Clock) -> Measure:
+    """What create_measure would record, checked the same way (fields, area, scope, duplicates), not saved:
+    the court sees the area on the map before saving."""
+    measure = parse_measure(payload, measure_id="preview", now=clock.now(), created_by=operator.subject,
+                            known_groups=_groups_for(payload, calendars))
+    _check_new(measure, operator, measures)
     return measure
 
 

@@ -156,6 +156,32 @@ def put_officer(district: str, officer_id: str, payload: Any, *, operator: Opera
     return {**officer_view(officer), "reassigned": moved, "assigned_from_waiting": taken, "levelled": levelled}
 
 
+def hand_over(district: str, officer_id: str, payload: Any, *, operator: Operator, officers: Officers,
+              measures: Measures, uow: UnitOfWork, rng: random.Random, clock: Clock) -> dict[str, Any]:
+    """The CVP head moves an officer's open list: to one named, active officer of the district ({"to": id}),
+    or shared among the others by the equitable draw ({"to": ""}). The officer stays as they were."""
+    district = parse_district(district)
+    operator.require_district(district)
+    target = payload.get("to", "") if isinstance(payload, dict) else None
+    if not isinstance(target, str) or (target and not _OFFICER_ID.fullmatch(target)) or target == officer_id:
+        raise ValidationError("Expected another officer of the district, or none to share the list.", field="to")
+    if officers.get_officer(district, officer_id) is None:
+        raise ValidationError("No such officer in this district.", field="officer_id", code="unknown_officer")
+    if target:
+        receiver = officers.get_officer(district, target)
+        if receiver is None or not receiver.active:
+            raise ValidationError("The receiving officer must be active in this district.", field="to",
+                                  code="officer_not_active")
+    moved = 0
+    for case in _open_cases_in_force(officers, measures, district, officer_id, clock):
+        moved += _move_case(case.chain_id, officer_id, target or None, officers=officers, uow=uow, rng=rng)
+    tx = uow.begin()
+    tx.add_audit(audit_entry(operator, clock.now(), "officer.hand_over", f"{district}#{officer_id}",
+                             to=target or "draw", moved=moved))
+    tx.commit()
+    return {"district": district, "officer_id": officer_id, "to": target or None, "moved": moved}
+
+
 def _level(district: str, newcomer: str, *, officers: Officers, measures: Measures, uow: UnitOfWork,
            rng: random.Random, clock: Clock) -> int:
     """The backlog is spread when an officer joins: the most loaded officers hand over their cases not yet

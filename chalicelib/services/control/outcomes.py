@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from ...domain.control.areas import PlaceVerdict, check_with_authorisations
@@ -14,6 +15,7 @@ from ...domain.control.checkins import MAX_BORDERLINE, Checkin, CheckinStep, Out
 from ...domain.control.contingency import REGISTRY_LABELS, Contingency, RegistryUnavailable
 from ...domain.control.incidents import Incident, IncidentType, new_incident
 from ...domain.control.measures import Measure
+from ...domain.control.warrants import Warrant
 from ...domain.errors import ConcurrentUpdate, DomainError
 from ...domain.ports import AlreadyExists
 from ...domain.requests import new_id
@@ -78,10 +80,23 @@ def after_identity(p: CheckinPorts, checkin: Checkin, measure: Measure,
     checkin = checkin.record(now, "warrant_check", possible=bool(warrants))
     incidents = []
     if warrants:
-        incidents.append(new_incident(new_id(), IncidentType.WARRANT, measure, now, "Coincidencia en requisitorias: "
-                                      + "; ".join(f"{w.warrant_id} ({w.issued_by})" for w in warrants),
-                                      checkin.checkin_id))
+        incidents.append(warrant_incident(warrants, measure, now, checkin.checkin_id))
     return register(p, checkin, measure, incidents, window)
+
+
+def warrant_incident(warrants: list[Warrant], measure: Measure, now: datetime, checkin_id: str) -> Incident:
+    """A match on the document number goes to the police at once; a match on the name only waits for the CVP
+    head to confirm it is the same person (status awaiting_review) before anyone outside is told."""
+    number = measure.person.document_number
+    by_document = bool(number) and any(w.document_number == number for w in warrants)
+    listed = "; ".join(f"{w.warrant_id} ({w.issued_by})" for w in warrants)
+    if by_document:
+        return new_incident(new_id(), IncidentType.WARRANT, measure, now,
+                            f"Coincidencia en requisitorias por documento: {listed}", checkin_id)
+    return replace(new_incident(new_id(), IncidentType.WARRANT, measure, now,
+                                f"Coincidencia en requisitorias solo por nombre: {listed}. Espera la confirmación "
+                                "del Encargado del CVP antes de comunicarla a la policía.", checkin_id),
+                   status="awaiting_review")
 
 
 def register(p: CheckinPorts, checkin: Checkin, measure: Measure, incidents: list[Incident],

@@ -164,3 +164,38 @@ def report_file(district: str, day: str, kind: str, *, operator: Operator, repor
     audit.append(audit_entry(operator, clock.now(), "report.download", f"{report.district}#{report.day.isoformat()}",
                              kind=kind, revision=report.revision))
     return data
+
+
+def report_revisions(report: DailyReport, *, documents: Store) -> list[dict[str, Any]]:
+    """Every revision of a day's report, newest first, with its document (earlier ones verify as superseded)."""
+    ids = [report.document_id, *reversed(report.previous)]
+    result = []
+    for offset, document_id in enumerate(ids):
+        document = documents.get_document(document_id)
+        result.append({"revision": report.revision - offset, "document_id": document_id,
+                       "number": document.number if document else None,
+                       "issued_at": document.issued_at.isoformat() if document else None,
+                       "current": offset == 0})
+    return result
+
+
+def report_file_key(district: str, day: str, document_id: str, kind: str, *, operator: Operator, reports: Reports,
+                    documents: Store, audit: AuditLog, clock: Clock) -> tuple[str, str]:
+    """Where one revision's PDF or CSV is stored (for a short-lived link), and its file name; audited."""
+    if kind not in ("pdf", "csv"):
+        raise NotFound("No such file.")
+    report = get_report(district, day, operator=operator, reports=reports)
+    if document_id == report.document_id:
+        pdf_key, revision = report.pdf_key, report.revision
+    elif document_id in report.previous:
+        document = documents.get_document(document_id)
+        if document is None:
+            raise NotFound("No such revision.")
+        pdf_key, revision = document.storage_key, report.previous.index(document_id) + 1
+    else:
+        raise NotFound("No such revision.")
+    key = pdf_key if kind == "pdf" else pdf_key.removesuffix(".pdf") + ".csv"
+    audit.append(audit_entry(operator, clock.now(), "report.download", f"{report.district}#{report.day.isoformat()}",
+                             kind=kind, revision=revision))
+    name = f"reporte-incidencias-{report.district.replace(' ', '_').lower()}-{report.day.isoformat()}-r{revision}"
+    return key, f"{name}.{kind}"

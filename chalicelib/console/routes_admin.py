@@ -1,0 +1,131 @@
+"""The administrator's pages: operators and their roles and scope, and registry imports as jobs — a CSV upload
+that returns at once, then a page with the job's progress bar and, by line, the rows it refused."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint, Response
+
+from ..domain.accounts import scope_text
+from ..domain.errors import DomainError
+from ..domain.operators import Role
+from ..services import jobs, operator_admin, registries
+from .exports import export
+from .web import MULTIPART, Ctx, field_errors, page, page_headers
+
+bp = Blueprint(__name__)
+ADMIN = (Role.ADMIN,)
+ROLES = [r.value for r in Role]
+
+
+def _account_data(ctx: Ctx) -> dict[str, Any]:
+    form = ctx.form
+    return {"username": form.get("username"), "name": form.get("name"), "roles": form.getall("roles"),
+            "districts": form.get("districts"), "courts": form.get("courts"), "password": form.raw("password"),
+            "active": form.get("active", "true") == "true", "unlock": form.get("unlock") == "yes",
+            "reset_password": form.get("reset_password") == "yes"}
+
+
+@page(bp, "/console/admin/operators", roles=ADMIN)
+def admin_operators(ctx: Ctx, errors: dict[str, str] | None = None, status: int = 200) -> Response:
+    listed = operator_admin.list_operators(accounts=ctx.c.accounts)
+    if ctx.query.get("format"):
+        return export(ctx, "operadores", ["username", "name", "roles", "districts", "courts", "active"],
+                      [(a.username, a.name, ",".join(sorted(a.roles)), scope_text(a.districts), scope_text(a.courts),
+                        a.active) for a in listed])
+    return ctx.render("admin_operators.html", status=status, title=ctx.t("admin.operators.title"), accounts=listed,
+                      roles=ROLES, errors=errors or {}, scope_text=scope_text,
+                      passwords=ctx.c.accounts.manages_passwords,
+                      values={k: v[0] for k, v in ctx.form.fields.items() if v and k != "password"},
+                      chosen_roles=ctx.form.getall("roles"))
+
+
+@page(bp, "/console/admin/operators", methods=("POST",), roles=ADMIN)
+def admin_create_operator(ctx: Ctx) -> Response:
+    c = ctx.c
+    try:
+        account = operator_admin.save_operator(None, _account_data(ctx), operator=ctx.operator, accounts=c.accounts,
+                                               audit=c.audit, clock=c.clock)
+    except DomainError as refused:
+        return admin_operators(ctx, errors=field_errors(refused), status=refused.status)
+    return ctx.redirect(f"/console/admin/operators/{account.username}", notice="operator_saved")
+
+
+@page(bp, "/console/admin/operators/{username}", roles=ADMIN)
+def admin_operator(ctx: Ctx, username: str, errors: dict[str, str] | None = None, status: int = 200) -> Response:
+    account = operator_admin.get_operator(username, accounts=ctx.c.accounts)
+    return ctx.render("admin_operator.html", status=status, title=ctx.t("admin.operator.title", name=account.name),
+                      account=account, roles=ROLES, errors=errors or {}, scope_text=scope_text,
+                      passwords=ctx.c.accounts.manages_passwords,
+                      locked=account.locked(ctx.c.clock.now()))
+
+
+@page(bp, "/console/admin/operators/{username}", methods=("POST",), roles=ADMIN)
+def admin_update_operator(ctx: Ctx, username: str) -> Response:
+    c = ctx.c
+    try:
+        operator_admin.save_operator(username, _account_data(ctx), operator=ctx.operator, accounts=c.accounts,
+                                     audit=c.audit, clock=c.clock)
+    except DomainError as refused:
+        if refused.status == 404:
+            raise
+        return admin_operator(ctx, username, errors=field_errors(refused), status=refused.status)
+    return ctx.redirect(f"/console/admin/operators/{username}", notice="operator_saved")
+
+
+@page(bp, "/console/admin/imports", roles=ADMIN)
+def admin_imports(ctx: Ctx, errors: dict[str, str] | None = None, status: int = 200) -> Response:
+    recent = ctx.c.jobs.recent_jobs(30)
+    return ctx.render("admin_imports.html", status=status, title=ctx.t("admin.imports.title"), recent=recent,
+                      registries=[(r, registries.columns(r)) for r in registries.REGISTRIES], errors=errors or {},
+                      chosen=ctx.form.get("registry"))
+
+
+@page(bp, "/console/admin/imports", methods=("POST",), roles=ADMIN, content_types=(MULTIPART,))
+def admin_submit_import(ctx: Ctx) -> Response:
+    """The upload is stored and queued; the page returns at once and the job runs on the worker."""
+    c = ctx.c
+    upload = ctx.form.file("file")
+    try:
+        job = jobs.submit_import(ctx.form.get("registry"), upload[1] if upload else b"",
+                                 upload[0] if upload else "", operator=ctx.operator, jobs=c.jobs, storage=c.storage,
+                                 importers=c.importers(), audit=c.audit, clock=c.clock)
+    except DomainError as refused:
+        errors = field_errors(refused)
+        if refused.status == 404:
+            errors = {"registry": refused.message}
+        return admin_imports(ctx, errors=errors, status=422 if refused.status == 404 else refused.status)
+    return ctx.redirect(f"/console/admin/jobs/{job.job_id}", notice="import_queued")
+
+
+@page(bp, "/console/admin/jobs/{job_id}", roles=ADMIN)
+def admin_job(ctx: Ctx, job_id: str) -> Response:
+    job = jobs.get_job(job_id, jobs=ctx.c.jobs)
+    return ctx.render("admin_job.html", title=ctx.t("admin.job.title", name=job.file_name), job=job)
+
+
+@page(bp, "/console/admin/jobs/{job_id}/progress", roles=ADMIN)
+def admin_job_progress(ctx: Ctx, job_id: str) -> Response:
+    """The progress bar's data, for the page's small script (the page works without it: reload)."""
+    import json
+
+    job = jobs.get_job(job_id, jobs=ctx.c.jobs)
+    view = jobs.job_view(job)
+    view["label"] = ctx.t(f"job.status.{job.status.value}")
+    view["numbers"] = ctx.t("job.numbers", checked=job.checked, total=job.total, written=job.written,
+                            units=job.units)
+    return Response(body=json.dumps(view), status_code=200,
+                    headers={**page_headers(ctx), "Content-Type": "application/json; charset=utf-8"})
+
+
+@page(bp, "/console/admin/jobs/{job_id}/errors", roles=ADMIN)
+def admin_job_errors(ctx: Ctx, job_id: str) -> Response:
+    """The whole per-row error report (line, field, code, message) as CSV, through a short-lived link."""
+    job = jobs.get_job(job_id, jobs=ctx.c.jobs)
+    if not job.report_key:
+        return ctx.redirect(f"/console/admin/jobs/{job_id}")
+    ctx.audit("job.errors_download", job_id)
+    link = ctx.c.media.link(job.report_key, subject=ctx.operator.subject, content_type="text/csv; charset=utf-8",
+                            filename=f"errores-{job_id[:8]}.csv", seconds=120)
+    return Response(body="", status_code=303, headers=page_headers(ctx, {"Location": link}))

@@ -1,0 +1,126 @@
+"""Long work as a job (ARCHITECTURE: "never inside one HTTP request"): a bulk CSV import is checked row by row,
+reported by line, and written in batches from a checkpoint, in slices a worker runs one after another. Any kind
+of import plugs in as a :class:`RowImporter`."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+from .errors import ValidationError
+
+MAX_ROWS = 50_000
+MAX_BYTES = 8 * 1024 * 1024
+KEPT_ERRORS = 100  # on the job itself; the whole report is a CSV beside the input
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    VALIDATING = "validating"  # every row is checked before anything is written
+    WRITING = "writing"
+    DONE = "done"
+    FAILED = "failed"  # bad rows (nothing written) or a fault; the report says which
+
+
+@dataclass(frozen=True)
+class Job:
+    job_id: str
+    kind: str  # e.g. "import:identity"
+    created_by: str
+    created_at: datetime
+    input_key: str
+    file_name: str = ""
+    status: JobStatus = JobStatus.QUEUED
+    total: int = 0  # rows in the file
+    checked: int = 0  # rows validated
+    units: int = 0  # records to write (rows may group, e.g. one person's cases)
+    written: int = 0  # records written: the checkpoint a next slice resumes from
+    error_count: int = 0
+    errors: tuple[dict[str, Any], ...] = ()
+    report_key: str | None = None
+    message: str = ""
+    slices: int = 0
+    updated_at: datetime | None = None
+    finished_at: datetime | None = None
+    version: int = 0
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (JobStatus.DONE, JobStatus.FAILED)
+
+    @property
+    def percent(self) -> int:
+        """Progress over both phases: checking is the first fifth, writing the rest."""
+        if self.status is JobStatus.DONE:
+            return 100
+        checking = 20 * self.checked // self.total if self.total else 0
+        writing = 80 * self.written // self.units if self.units else 0
+        return min(99, checking + writing) if self.status is not JobStatus.QUEUED else 0
+
+    def progressed(self, now: datetime, **changes: Any) -> Job:
+        return replace(self, updated_at=now, **changes)
+
+
+class Jobs(Protocol):
+    def get_job(self, job_id: str) -> Job | None: ...
+    def put_job(self, job: Job, event: Any = None) -> None:
+        """Conditional on ``version`` (0: new); with ``event``, the outbox event lands in the same transaction."""
+        ...
+    def recent_jobs(self, limit: int = 50) -> list[Job]: ...
+
+
+class RowImporter(Protocol):
+    """One kind of import: its columns, how a row is read (raising ValidationError naming the field), how read
+    rows become the records to write, and how a batch of them is written (idempotently: a slice that
+    stopped half-way is written again from its checkpoint)."""
+
+    @property
+    def columns(self) -> tuple[str, ...]: ...
+
+    def parse(self, row: dict[str, str]) -> Any: ...
+    def units(self, parsed: list[tuple[int, Any]]) -> tuple[list[Any], list[dict[str, Any]]]:
+        """Records to write, and errors that only the whole file shows (duplicates), by line."""
+        ...
+    def write_batch(self, units: Sequence[Any]) -> None: ...
+
+
+def read_rows(data: bytes, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
+    """The CSV's rows with their line numbers (the header is line 1); UTF-8 with or without a byte-order mark,
+    commas or semicolons (what a spreadsheet in Spanish saves)."""
+    if len(data) > MAX_BYTES:
+        raise ValidationError(f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB.", field="file",
+                              code="too_large")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValidationError("The file is not UTF-8 text: save it as CSV UTF-8.", field="file",
+                              code="not_utf8") from None
+    first = text.split("\n", 1)[0]
+    delimiter = ";" if first.count(";") > first.count(",") else ","
+    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
+    header = tuple(h.strip() for h in (reader.fieldnames or ()))
+    missing = [c for c in columns if c not in header]
+    if missing:
+        raise ValidationError(f"The CSV header lacks columns: {', '.join(missing)}.", field="header",
+                              code="missing_columns")
+    for count, row in enumerate(reader, start=1):
+        if count > MAX_ROWS:
+            raise ValidationError(f"At most {MAX_ROWS} rows per import.", field="rows", code="too_many_rows")
+        yield reader.line_num, {(k or "").strip(): (v or "").strip() for k, v in row.items() if k}
+
+
+def error_row(line: int, error: ValidationError) -> dict[str, Any]:
+    return {"line": line, "field": error.field, "code": error.code, "message": error.message}
+
+
+def report_csv(errors: Sequence[dict[str, Any]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(("line", "field", "code", "message"))
+    writer.writerows((e["line"], e.get("field") or "", e.get("code") or "", e.get("message") or "") for e in errors)
+    return out.getvalue().encode("utf-8-sig")

@@ -1,0 +1,141 @@
+"""Jobs: submit a CSV import (stored, queued, announced on the outbox) and run it in slices — every row checked
+first and reported by line, nothing written if any row is wrong, then batches written from a checkpoint, with
+progress saved as it goes. A slice that runs out of time hands on to the next through the outbox."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import Any
+
+from ..domain.errors import ConcurrentUpdate, NotFound, ValidationError
+from ..domain.jobs import KEPT_ERRORS, MAX_BYTES, Job, Jobs, JobStatus, RowImporter, error_row, read_rows, report_csv
+from ..domain.operators import Operator
+from ..domain.ports import AuditEntry, AuditLog, Clock, DocumentStorage
+from ..domain.requests import Event, new_id
+
+log = logging.getLogger(__name__)
+
+BATCH = 25  # DynamoDB's BatchWriteItem takes 25 items
+PROGRESS_ROWS = 5_000  # rows checked between two progress saves in the checking phase
+PROGRESS_SECONDS = 1.0  # at most one progress save a second while writing
+
+
+def submit_import(kind: str, data: bytes, file_name: str, *, operator: Operator, jobs: Jobs,
+                  storage: DocumentStorage, importers: Mapping[str, RowImporter], audit: AuditLog,
+                  clock: Clock) -> Job:
+    """The upload is kept beside the job and the job announced; the request returns at once."""
+    if kind not in importers:
+        raise NotFound("Unknown registry.")
+    if not data.strip():
+        raise ValidationError("Choose a CSV file.", field="file", code="missing_file")
+    if len(data) > MAX_BYTES:
+        raise ValidationError(f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB.", field="file",
+                              code="too_large")
+    now = clock.now()
+    job_id = new_id()
+    key = f"jobs/{job_id}/input.csv"
+    storage.put(key, data, "text/csv")
+    name = "".join(ch for ch in file_name[-120:] if ch.isprintable()) or "import.csv"
+    job = Job(job_id=job_id, kind=kind, created_by=operator.subject, created_at=now, input_key=key,
+              file_name=name, updated_at=now)
+    jobs.put_job(job, event=Event(new_id(), "job.submitted", job_id, now, {"kind": kind}))
+    audit.append(AuditEntry(at=now, actor=operator.subject, role=",".join(sorted(operator.roles)),
+                            action="job.submit", target=job_id, details={"kind": kind, "bytes": len(data)}))
+    return replace(job, version=1)
+
+
+def get_job(job_id: str, *, jobs: Jobs) -> Job:
+    job = jobs.get_job(job_id) if 8 <= len(job_id) <= 64 else None
+    if job is None:
+        raise NotFound("No such job.")
+    return job
+
+
+class _Saver:
+    """Saves the job's progress (versioned: a second runner of the same job stops at its first save)."""
+
+    def __init__(self, jobs: Jobs, clock: Clock, timer: Callable[[], float]) -> None:
+        self.jobs, self.clock, self.timer = jobs, clock, timer
+        self.last = timer()
+
+    def __call__(self, job: Job, event: Event | None = None, **changes: Any) -> Job:
+        updated = job.progressed(self.clock.now(), **changes)
+        self.jobs.put_job(updated, event=event)
+        self.last = self.timer()
+        return replace(updated, version=updated.version + 1)
+
+
+def run_slice(job_id: str, *, jobs: Jobs, storage: DocumentStorage, importers: Mapping[str, RowImporter],
+              clock: Clock, budget_seconds: float = 60.0,
+              timer: Callable[[], float] = time.monotonic) -> Job | None:
+    """One slice of a job: check every row (first slice), then write from the checkpoint until done or the
+    budget is spent; then a job.continue event hands on. Running a slice of a finished job does nothing."""
+    job = jobs.get_job(job_id)
+    if job is None or job.finished:
+        return job
+    started = timer()
+    save = _Saver(jobs, clock, timer)
+    try:
+        return _run(job, importers[job.kind], storage, save, started, budget_seconds, timer)
+    except ConcurrentUpdate:
+        log.info("another runner has this job", extra={"job_id": job_id})
+        return jobs.get_job(job_id)
+
+
+def _run(job: Job, importer: RowImporter, storage: DocumentStorage, save: _Saver, started: float,
+         budget: float, timer: Callable[[], float]) -> Job:
+    data = storage.get(job.input_key)
+    if data is None:
+        return save(job, status=JobStatus.FAILED, message="input_missing", finished_at=save.clock.now())
+    first = job.status is JobStatus.QUEUED
+    job = save(job, status=JobStatus.VALIDATING, slices=1) if first else replace(job, slices=job.slices + 1)
+    parsed: list[tuple[int, Any]] = []
+    errors: list[dict[str, Any]] = []
+    total = 0
+    try:
+        for line, row in read_rows(data, importer.columns):
+            total += 1
+            try:
+                parsed.append((line, importer.parse(row)))
+            except ValidationError as exc:
+                errors.append(error_row(line, exc))
+            if first and total % PROGRESS_ROWS == 0:
+                job = save(job, checked=total)
+    except ValidationError as whole:
+        errors.append(error_row(1, whole))
+    units, file_errors = importer.units(parsed)
+    errors = sorted([*errors, *file_errors], key=lambda e: int(e["line"]))
+    if errors or total == 0:
+        if not errors:
+            errors = [{"line": 1, "field": "rows", "code": "empty_file", "message": "The file has no rows."}]
+        report_key = job.input_key.rsplit("/", 1)[0] + "/errors.csv"
+        storage.put(report_key, report_csv(errors), "text/csv")
+        return save(job, status=JobStatus.FAILED, total=total, checked=total, error_count=len(errors),
+                    errors=tuple(errors[:KEPT_ERRORS]), report_key=report_key, message="invalid_rows",
+                    finished_at=save.clock.now())
+    if first or job.status is not JobStatus.WRITING:
+        job = save(job, status=JobStatus.WRITING, total=total, checked=total, units=len(units))
+    written = job.written
+    while written < len(units):
+        batch = units[written:written + BATCH]
+        importer.write_batch(batch)
+        written += len(batch)
+        if written < len(units) and timer() - started > budget:
+            # Out of time: save the checkpoint and hand on, in one transaction.
+            return save(job, written=written, slices=job.slices,
+                        event=Event(new_id(), "job.continue", job.job_id, save.clock.now(), {"kind": job.kind}))
+        if timer() - save.last >= PROGRESS_SECONDS and written < len(units):
+            job = save(job, written=written)
+    return save(job, status=JobStatus.DONE, written=written, slices=job.slices, finished_at=save.clock.now())
+
+
+def job_view(job: Job) -> dict[str, Any]:
+    return {"job_id": job.job_id, "kind": job.kind, "file_name": job.file_name, "status": job.status.value,
+            "percent": job.percent, "total": job.total, "checked": job.checked, "units": job.units,
+            "written": job.written, "error_count": job.error_count, "errors": list(job.errors),
+            "message": job.message, "created_by": job.created_by, "created_at": job.created_at.isoformat(),
+            "updated_at": job.updated_at.isoformat() if job.updated_at else None,
+            "finished_at": job.finished_at.isoformat() if job.finished_at else None, "slices": job.slices}
