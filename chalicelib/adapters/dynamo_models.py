@@ -221,14 +221,20 @@ class RecordModel(Model):
     by_document = ByDocument()
 
 
-class NameIndexModel(Model):
-    """Blocking keys → record ids, so that name matching reads a few keys instead of the whole registry."""
+class NameBlockModel(Model):
+    """The registry's people filed under small blocks (surnames and birth year, the whole name: see
+    matching.filing_blocks), each entry with what the match is scored on, so that the record check reads a few short
+    entries and then only the records of its candidates. (It replaces the penitentiary-name-index table, keyed by one
+    surname, whose blocks grew with the registry: a registry import fills it.)"""
 
     class Meta:
-        table_name = "penitentiary-name-index"
+        table_name = "penitentiary-name-blocks"
 
-    key = UnicodeAttribute(hash_key=True)
+    block = UnicodeAttribute(hash_key=True)
     record_id = UnicodeAttribute(range_key=True)
+    full_name = UnicodeAttribute()
+    document_number = UnicodeAttribute(null=True)
+    birth_date = UnicodeAttribute(null=True)
 
 
 class LedgerModel(Model):
@@ -748,7 +754,7 @@ class JobModel(Model):
 
 ALL_MODELS: tuple[type[Model], ...] = (
     RequestModel, IdempotencyModel, OrderModel, PaymentModel, OutboxModel, ProcessedModel, CounterModel,
-    AuditModel, IdentityModel, RecordModel, NameIndexModel, LedgerModel, DocumentModel, StatusListModel,
+    AuditModel, IdentityModel, RecordModel, NameBlockModel, LedgerModel, DocumentModel, StatusListModel,
     MeasureModel, EnrolmentModel, LinkAttemptModel, UnmatchedEnrolmentModel, CheckinModel, WindowModel,
     IncidentModel, WarrantModel, WarrantNameIndexModel, CalendarModel,
     OfficerModel, CaseModel, ControlMarkerModel, ContingencyModel, DailyReportModel,

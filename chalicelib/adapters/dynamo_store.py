@@ -19,7 +19,7 @@ from ..domain.documents import STATUS_REVOKED, STATUS_SUPERSEDED, StatusRef
 from ..domain.errors import ConcurrentUpdate, DomainError, ServiceUnavailable
 from ..domain.identity import Applicant
 from ..domain.issued import IssuedDocument, RevocationReason
-from ..domain.matching import RegistryPerson, blocking_keys
+from ..domain.matching import RegistryPerson, filing_blocks
 from ..domain.ports import AlreadyExists, AuditEntry, IdentityRecord, PaymentRecord
 from ..domain.requests import (
     CandidateDecision,
@@ -524,11 +524,21 @@ class DynamoPenitentiaryRegistry:
         return [_person(i.record_id, i.body) for i in m.RecordModel.by_document.query(document_number)]
 
     @translate_errors
-    def by_name_keys(self, keys: set[str]) -> list[RegistryPerson]:
-        ids = {entry.record_id for key in sorted(keys) for entry in m.NameIndexModel.query(key)}
-        if not ids:
+    def in_blocks(self, blocks: set[str]) -> list[RegistryPerson]:
+        people: dict[str, RegistryPerson] = {}
+        for block in sorted(blocks):
+            for entry in m.NameBlockModel.query(block):
+                people.setdefault(entry.record_id, RegistryPerson(
+                    record_id=entry.record_id, full_name=entry.full_name, document_type=None,
+                    document_number=entry.document_number,
+                    birth_date=date.fromisoformat(entry.birth_date) if entry.birth_date else None))
+        return [people[rid] for rid in sorted(people)]
+
+    @translate_errors
+    def records(self, record_ids: list[str]) -> list[RegistryPerson]:
+        if not record_ids:
             return []
-        return [_person(i.record_id, i.body) for i in m.RecordModel.batch_get(sorted(ids))]
+        return [_person(i.record_id, i.body) for i in m.RecordModel.batch_get(sorted(set(record_ids)))]
 
     @translate_errors
     def get(self, record_id: str) -> RegistryPerson | None:
@@ -552,10 +562,13 @@ class DynamoPenitentiaryRegistry:
                         "cases": list(person.cases)}
                 batch.save(m.RecordModel(person.record_id, document_number=person.document_number or None,
                                          body=body))
-        with m.NameIndexModel.batch_write() as batch:
+        with m.NameBlockModel.batch_write() as batch:
             for person, surnames in people:
-                for key in blocking_keys(*surnames):
-                    batch.save(m.NameIndexModel(key, person.record_id))
+                for block in filing_blocks(person.full_name, surnames, person.birth_date):
+                    batch.save(m.NameBlockModel(
+                        block, person.record_id, full_name=person.full_name,
+                        document_number=person.document_number or None,
+                        birth_date=person.birth_date.isoformat() if person.birth_date else None))
 
 
 def _person(record_id: str, body: dict[str, Any]) -> RegistryPerson:
