@@ -252,6 +252,11 @@ class StreamWorker:
             for shard, entries in by_shard.items():
                 self._finished(shard, entries)
 
+    def set_lanes(self, lanes: int) -> None:
+        """Change the number of lanes per consumer (between polls: what is in flight is finished first)."""
+        self.drain()
+        self._lanes = max(1, lanes)
+
     def drain(self, timeout: float | None = None) -> bool:
         """Wait until every record read so far is handled by every consumer."""
         deadline = None if timeout is None else time.monotonic() + timeout
