@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import secrets
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -33,6 +34,8 @@ from ..domain.requests import (
 )
 from . import dynamo_models as m
 
+log = logging.getLogger(__name__)
+
 EVENT_RETENTION = timedelta(days=7)
 COUNTER_SHARDS = 16
 
@@ -47,6 +50,9 @@ def translate_errors[F: Callable[..., Any]](fn: F) -> F:
         except DomainError:
             raise
         except PynamoDBException as exc:
+            # The cause, without the message (it may quote keys): the error code, or the connection failure's kind.
+            log.warning("database call failed", extra={
+                "operation": fn.__qualname__, "cause": exc.cause_response_code or type(exc.cause).__name__})
             raise ServiceUnavailable("The database is unavailable; nothing was changed. Try again shortly.",
                                      code="database_unavailable") from exc
 
