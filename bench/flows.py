@@ -49,7 +49,7 @@ from tests.factories import ANA, proof, request_body  # noqa: E402
 BASELINE_REF = "04cc1bd"  # the last commit before issue 17
 QUICK = os.environ.get("BENCH_FLOWS_QUICK") == "1"
 LATENCY_ROUNDS = {1: 6 if QUICK else 15, 10: 2 if QUICK else 4}
-THROUGHPUT = (20,) if QUICK else (50, 200)
+THROUGHPUT = (20,) if QUICK else tuple(int(n) for n in os.environ.get("BENCH_FLOWS_THROUGHPUT", "50,200").split(","))
 FLOW_DEADLINE_S = 300.0
 BOT_TOKEN = "424242:bench-recorder"
 
@@ -377,6 +377,10 @@ def main() -> int:
         wanted = os.environ.get("BENCH_FLOWS_SIDES", "before,after").split(",")
         trees = {"before": lambda: baseline_tree(work), "after": lambda: ROOT}
         results = {side: measure(trees[side](), work) for side in ("before", "after") if side in wanted}
+        if os.environ.get("BENCH_FLOWS_KEEP") == "1":  # the stacks' logs, to read afterwards
+            kept = Path(tempfile.mkdtemp(prefix="flows-kept-"))
+            shutil.copytree(work, kept, dirs_exist_ok=True, ignore=shutil.ignore_patterns("dynamodb", "baseline"))
+            print(f"logs kept in {kept}", file=sys.stderr)
         shutil.rmtree(work, ignore_errors=True)
     before, after = results.get("before", {}), results.get("after", {})
     for name in before or after:
