@@ -50,13 +50,20 @@ def translate_errors[F: Callable[..., Any]](fn: F) -> F:
         except DomainError:
             raise
         except PynamoDBException as exc:
-            # The cause, without the message (it may quote keys): the error code, or the connection failure's kind.
-            log.warning("database call failed", extra={
-                "operation": fn.__qualname__, "cause": exc.cause_response_code or type(exc.cause).__name__})
+            log.warning("database call failed", extra={"operation": fn.__qualname__, "cause": _cause(exc)})
             raise ServiceUnavailable("The database is unavailable; nothing was changed. Try again shortly.",
                                      code="database_unavailable") from exc
 
     return wrapper  # type: ignore[return-value]
+
+
+def _cause(exc: PynamoDBException) -> str:
+    """Why a database call failed, without the message (it may quote keys): DynamoDB's error code, or the kind of
+    the connection failure (a timeout, a refused connection)."""
+    response = getattr(exc.cause, "response", None)
+    error = response.get("Error") if isinstance(response, dict) else None
+    code = error.get("Code") if isinstance(error, dict) else None
+    return str(code or type(exc.cause).__name__)
 
 
 def _iso(moment: datetime) -> str:
