@@ -8,6 +8,7 @@ import collections
 import json
 import logging
 import os
+import random
 import threading
 import time
 import uuid
@@ -24,6 +25,7 @@ log = logging.getLogger("worker")
 
 Handler = Callable[[dict[str, Any], Any], Any]
 BATCH_SIZE = 10  # records per handler call, as the cloud's subscriptions are configured
+ATTEMPTS = 6  # a first try and the cloud's MaximumRetryAttempts (5), then the dead letters
 DEFAULT_LANES = 4
 CATCH_UP = "catch-up-"  # the pseudo-shard of events read from the table itself
 
@@ -270,7 +272,7 @@ class StreamWorker:
 
     def _deliver(self, handler: Handler, event: dict[str, Any]) -> None:
         records = event["Records"]
-        for attempt in range(3):
+        for attempt in range(ATTEMPTS):
             try:
                 handler(event, None)
                 with self._lock:
@@ -278,7 +280,9 @@ class StreamWorker:
                 return
             except Exception:
                 log.exception("outbox batch failed", extra={"attempt": attempt + 1})
-                time.sleep(0.5 * (attempt + 1))
+                # Jittered, so that lanes whose events conflicted (two enrolments taking the same officer's
+                # count) do not meet again.
+                time.sleep(0.2 * (attempt + 1) * (0.5 + random.random()))
         # Like a Lambda's dead-letter queue: kept for an operator, never silently dropped.
         self._dead_letters.parent.mkdir(parents=True, exist_ok=True)
         with self._dead_letters.open("a") as handle:
