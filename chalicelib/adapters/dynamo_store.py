@@ -6,6 +6,7 @@ import contextlib
 import functools
 import logging
 import secrets
+import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 
 EVENT_RETENTION = timedelta(days=7)
 COUNTER_SHARDS = 16
+NUMBER_BLOCK = 10
 
 
 def translate_errors[F: Callable[..., Any]](fn: F) -> F:
@@ -332,6 +334,8 @@ class DynamoStore:
         # One connection (one botocore client) per process: building a client costs tens of milliseconds.
         self._connection = m.connection_for(region, host)
         self._bases: dict[str, int] = {}
+        self._numbers: dict[str, list[int]] = {}  # per series, this process's block, next number last
+        self._numbers_lock = threading.Lock()
 
     @property
     def connection(self) -> Connection:
@@ -399,14 +403,22 @@ class DynamoStore:
 
     @translate_errors
     def next_number(self, series: str) -> int:
-        """A number used once in ``series`` (request numbers, status-list entries): every request takes one, so they
-        come from COUNTER_SHARDS counter items picked at random, and no single item limits the rate. Shard ``s``
-        hands out base + s + 1, then + COUNTER_SHARDS each time: unique, increasing per shard, not consecutive.
-        ``base`` is what the one counter item of earlier versions reached (read once), so no number comes twice."""
-        shard = secrets.randbelow(COUNTER_SHARDS)
-        counter = m.CounterModel(f"{series}#{shard}")
-        counter.update(actions=[m.CounterModel.value.add(1)])
-        return self._counter_base(series) + (int(counter.value) - 1) * COUNTER_SHARDS + shard + 1
+        """A number used once in ``series`` (request numbers, status-list entries). Every request takes one, so no
+        single item may limit the rate: a process takes a block of NUMBER_BLOCK numbers at a time from one of
+        COUNTER_SHARDS counter items picked at random (one write per block, not per number), and hands them out in
+        order. The k-th block of shard s is base + (k * COUNTER_SHARDS + s) * NUMBER_BLOCK + 1 onwards: unique,
+        increasing within a process, not consecutive (a block a process did not finish leaves a gap). ``base`` is
+        what the one counter item of earlier versions reached (read once), so no number comes twice."""
+        with self._numbers_lock:
+            numbers = self._numbers.setdefault(series, [])
+            if not numbers:
+                shard = secrets.randbelow(COUNTER_SHARDS)
+                counter = m.CounterModel(f"{series}#{shard}")
+                counter.update(actions=[m.CounterModel.value.add(1)])
+                first = self._counter_base(series) + ((int(counter.value) - 1) * COUNTER_SHARDS + shard) * \
+                    NUMBER_BLOCK + 1
+                numbers.extend(range(first + NUMBER_BLOCK - 1, first - 1, -1))
+            return numbers.pop()
 
     def _counter_base(self, series: str) -> int:
         base = self._bases.get(series)

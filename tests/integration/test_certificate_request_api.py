@@ -24,14 +24,28 @@ def test_numbers_are_unique_per_year_and_read_as_the_year_and_six_digits(api):
     assert all(re.fullmatch(r"2026-\d{6}", number) for number in numbers)
 
 
-def test_numbers_taken_at_once_from_many_threads_never_repeat(api):
-    """The yearly counter is sharded so that no single item limits the rate; the shards never hand out the same
-    number, however many take one at once."""
+def test_numbers_taken_at_once_by_many_processes_and_threads_never_repeat(api):
+    """The yearly counter is sharded and taken in blocks, so that no single item limits the rate; however many
+    processes (each its own store) and threads take numbers at once, none comes twice."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from chalicelib.adapters.dynamo_store import DynamoStore
+
+    stores = [DynamoStore(api.c.settings.aws_region, api.c.settings.dynamodb_endpoint) for _ in range(4)]
     with ThreadPoolExecutor(16) as pool:
-        numbers = list(pool.map(lambda _: api.c.store.next_number("certificate-2091"), range(400)))
+        numbers = list(pool.map(lambda i: stores[i % 4].next_number("certificate-2091"), range(400)))
     assert len(set(numbers)) == 400 and min(numbers) >= 1
+    # One counter write per block of ten, not one per number: at most one unfinished block per store.
+    from chalicelib.adapters import dynamo_models as m
+    from chalicelib.adapters.dynamo_store import COUNTER_SHARDS
+
+    blocks = 0
+    for shard in range(COUNTER_SHARDS):
+        try:
+            blocks += int(m.CounterModel.get(f"certificate-2091#{shard}", consistent_read=True).value)
+        except m.CounterModel.DoesNotExist:
+            continue
+    assert 40 <= blocks <= 44
 
 
 def test_numbers_continue_above_what_the_single_counter_of_earlier_versions_reached(api):
