@@ -69,6 +69,15 @@ def test_identical_name_with_another_birth_date_is_found_and_a_similar_one_is_no
     assert [c.record_id for c in result.candidates] == ["R2"]
 
 
+def test_a_similar_name_without_a_birth_date_is_found_whatever_its_given_name_sounds_like():
+    person = RegistryPerson("R1", "JUANA QUISPE MAMANI", None, None, None)
+    registry = FakePenitentiaryRegistry((person, ("Quispe", "Mamani")))
+    applicant = _applicant("Ana Quispe Mamani", BORN)
+    expected = match_applicant(applicant.full_name, "00000000", BORN, [person], THRESHOLDS)
+    result, _ = registry_match(applicant, registry, THRESHOLDS)
+    assert expected.candidates and _outcome(result) == _outcome(expected)
+
+
 def _applicants(people: list[tuple[RegistryPerson, tuple[str, ...]]]) -> list[Applicant]:
     """Homonyms of registry people (their name and birth date, another document), the same with one given name
     changed, the same name born another day, and the registry people themselves (same document)."""
