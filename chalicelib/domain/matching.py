@@ -45,20 +45,21 @@ def _joined(keys: set[str]) -> str:
 
 
 def filing_blocks(full_name: str, surnames: tuple[str, ...], birth_date: date | None) -> set[str]:
-    """The blocks a registry person is filed under, one for each way score_candidate can find them doubtful, each
-    a handful of people however large the registry grows:
+    """The blocks a registry person is filed under, one for each way score_candidate can find them doubtful, each a
+    small part of the registry (the ``u#`` blocks hold only the records without a birth date, a few hundred bytes
+    per person in the index):
 
     - ``d#<surname key>#<birth date>`` for each surname: a similar or partial name needs the same birth date;
-    - ``u#<surname keys>`` without a birth date: a similar name has the same surnames (its given names may sound
-      different: "Ana" and "Juana");
+    - ``u#<surname key>`` for each surname, without a birth date: a similar name shares a surname (the rest may
+      sound different: "Ana" and "Juana", "Mamani" and "Huamán");
     - ``n#<keys of every name token>``: a homonym with another birth date is doubtful only when the whole name is.
     """
     surname_keys = blocking_keys(*surnames)
     blocks: set[str] = set()
     if birth_date is not None:
         blocks.update(f"d#{key}#{birth_date.isoformat()}" for key in surname_keys)
-    elif surname_keys:
-        blocks.add(f"u#{_joined(surname_keys)}")
+    else:
+        blocks.update(f"u#{key}" for key in surname_keys)
     name_keys = blocking_keys(full_name)
     if name_keys:
         blocks.add(f"n#{_joined(name_keys)}")
@@ -67,11 +68,10 @@ def filing_blocks(full_name: str, surnames: tuple[str, ...], birth_date: date | 
 
 def search_blocks(full_name: str, surnames: tuple[str, ...], birth_date: date) -> set[str]:
     """The blocks that can hold a doubtful candidate for this applicant: the registry's people filed with either of
-    their surnames and their birth date, with their surnames and no birth date, and with their whole name."""
+    their surnames and their birth date, with either and no birth date, and with their whole name."""
     surname_keys = blocking_keys(*surnames)
     blocks = {f"d#{key}#{birth_date.isoformat()}" for key in surname_keys}
-    if surname_keys:
-        blocks.add(f"u#{_joined(surname_keys)}")
+    blocks.update(f"u#{key}" for key in surname_keys)
     name_keys = blocking_keys(full_name)
     if name_keys:
         blocks.add(f"n#{_joined(name_keys)}")

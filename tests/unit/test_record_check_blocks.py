@@ -69,10 +69,14 @@ def test_identical_name_with_another_birth_date_is_found_and_a_similar_one_is_no
     assert [c.record_id for c in result.candidates] == ["R2"]
 
 
-def test_a_similar_name_without_a_birth_date_is_found_whatever_its_given_name_sounds_like():
-    person = RegistryPerson("R1", "JUANA QUISPE MAMANI", None, None, None)
-    registry = FakePenitentiaryRegistry((person, ("Quispe", "Mamani")))
-    applicant = _applicant("Ana Quispe Mamani", BORN)
+@pytest.mark.parametrize(("applicant_name", "registry_name", "surnames"), [
+    ("Ana Quispe Mamani", "JUANA QUISPE MAMANI", ("Quispe", "Mamani")),  # a given name that sounds different
+    ("Rosa Quispe Mamani", "ROSA QUISPE HUAMÁN", ("Quispe", "Huamán")),  # a surname that sounds different
+])
+def test_a_similar_name_without_a_birth_date_is_found(applicant_name, registry_name, surnames):
+    person = RegistryPerson("R1", registry_name, None, None, None)
+    registry = FakePenitentiaryRegistry((person, surnames))
+    applicant = _applicant(applicant_name, BORN)
     expected = match_applicant(applicant.full_name, "00000000", BORN, [person], THRESHOLDS)
     result, _ = registry_match(applicant, registry, THRESHOLDS)
     assert expected.candidates and _outcome(result) == _outcome(expected)
