@@ -12,7 +12,7 @@ from chalicelib import logs
 from chalicelib.api import admin, certificate_requests, control, cvp, health, indicators, verification, webhooks
 from chalicelib.bootstrap import container
 from chalicelib.console.routes import BLUEPRINTS as CONSOLE
-from chalicelib.handlers import dispatch
+from chalicelib.handlers import NOTICES, WORK, dispatch
 from chalicelib.services.certificate_requests import expire_unpaid_orders
 
 logs.configure()
@@ -26,21 +26,42 @@ for blueprint in (health.bp, certificate_requests.bp, webhooks.bp, admin.bp, ver
                   indicators.bp, *CONSOLE):
     app.register_blueprint(blueprint)
 
+# Lambda's init phase builds the container (X-Ray, the DynamoDB client) before the first request, and the consumer
+# that issues documents loads the signing pipeline too: the first request or certificate then costs what the next do.
+# Chalice names each function <app>-<stage>-<handler>.
+_FUNCTION = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "")
+if _FUNCTION:
+    container().warm(documents=_FUNCTION.endswith("-handle_outbox"))
+
 # In the cloud the infrastructure passes the outbox table's stream; locally the worker feeds the handler.
 OUTBOX_STREAM_ARN = os.environ.get(
-    "OUTBOX_STREAM_ARN", "arn:aws:dynamodb:us-east-1:000000000000:table/local-outbox/stream/local")
+    "OUTBOX_STREAM_ARN", "arn:aws:dynamodb:us-east-1:000000000000:table/local-outbox-v2/stream/local")
 
 
-@app.on_dynamodb_record(stream_arn=OUTBOX_STREAM_ARN, batch_size=10, starting_position="TRIM_HORIZON")
-def handle_outbox(event: Any) -> None:
-    """Every new outbox event runs its handlers; a failure raises so the batch is retried (then DLQ)."""
+def _consume(event: Any, consumer: str) -> None:
     from chalicelib.adapters.dynamo_store import event_from_image
 
     c = container()
     for record in event:
         if record.event_name != "INSERT" or not record.new_image:
             continue
-        dispatch(event_from_image(record.new_image), c)
+        dispatch(event_from_image(record.new_image), c, consumer)
+
+
+# Two consumers of the outbox stream, each fed only the events it handles (the infrastructure filters them) and in
+# parallel batches that keep each aggregate's events in order: the work that changes state (record check and issuing,
+# virtual control, indicators), and the notices, which never hold up issuing. A failure raises so the batch is
+# retried (then the dead-letter queue).
+@app.on_dynamodb_record(stream_arn=OUTBOX_STREAM_ARN, batch_size=10, starting_position="TRIM_HORIZON")
+def handle_outbox(event: Any) -> None:
+    """The work of each new outbox event."""
+    _consume(event, WORK)
+
+
+@app.on_dynamodb_record(stream_arn=OUTBOX_STREAM_ARN, batch_size=10, starting_position="TRIM_HORIZON")
+def handle_notices(event: Any) -> None:
+    """The notices (chat, e-mail) of each new outbox event."""
+    _consume(event, NOTICES)
 
 
 # SES publishes bounces and complaints to this topic (the infrastructure names it); their addresses get no more mail.

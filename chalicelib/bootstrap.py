@@ -87,6 +87,18 @@ class Container:
         """The document pipeline, built on first use: pyHanko costs about 0.2 s to import."""
         return self._once("producer", lambda: self.producer_factory(self.pki()))
 
+    def warm(self, *, documents: bool = False) -> None:
+        """What a container does before its first request or event, so that the first costs what the next ones do:
+        the DynamoDB client (one for every table) and the chat notifier; with ``documents`` (the functions that
+        sign), the keys and certificate chain, pyHanko and the fonts and QR tables. Lambda runs it in its init
+        phase; the local servers at start."""
+        from .adapters.dynamo_models import connection_for
+
+        _ = connection_for(self.settings.aws_region, self.settings.dynamodb_endpoint).client
+        self.notifier()
+        if documents:
+            self.producer().warm_up()
+
     @property
     def control_rules(self) -> ControlRules:
         return ControlRules(location_max_age_seconds=self.settings.checkin_location_max_age_seconds,
@@ -109,13 +121,18 @@ class Container:
                 "warrants": WarrantsImporter(self.warrants)}
 
     def notifier(self) -> ChatChannel | None:
-        """The chat notifier, or None when no bot token is configured."""
+        """The chat notifier (one per process, so its connections are reused), or None without a bot token."""
         token = self.settings.telegram_bot_token
         if not token:
             return None
-        from .adapters.telegram_notifier import TelegramNotifier
 
-        return TelegramNotifier(self.settings.telegram_api_base_url, token)
+        def build() -> ChatChannel:
+            from .adapters.telegram_notifier import TelegramNotifier
+
+            return TelegramNotifier(self.settings.telegram_api_base_url, token)
+
+        notifier: ChatChannel = self._once("notifier", build)
+        return notifier
 
     @property
     def recipients(self) -> dict[str, str]:

@@ -50,6 +50,12 @@ def table_prefix(dynamodb_endpoint: str) -> str:
     prefix = f"t{uuid.uuid4().hex[:8]}-"
     settings = Settings(dynamodb_endpoint=dynamodb_endpoint, table_prefix=prefix)
     create_tables(settings)
+    # The tests' fixed clock lies more than a week back, so DynamoDB Local's TTL sweep would take events out of the
+    # outbox while tests read it: the outbox keeps them for the session.
+    from chalicelib.adapters.dynamo_models import OutboxModel
+
+    OutboxModel._get_connection().connection.client.update_time_to_live(
+        TableName=OutboxModel.Meta.table_name, TimeToLiveSpecification={"Enabled": False, "AttributeName": "expires"})
     # Calendars are seeded for the year of the tests' fixed clock, so the tests do not depend on today.
     seed(bootstrap.build(settings, clock=FixedClock(TEST_NOW)))
     return prefix

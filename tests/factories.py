@@ -49,3 +49,34 @@ def proof(person: dict[str, Any]) -> dict[str, str]:
 def issue_date_typed(person: dict[str, Any]) -> str:
     year, month, day = ISSUE_DATES[person["document_number"]].split("-")
     return f"{day}/{month}/{year}"
+
+
+# A synthetic penitentiary registry with Peru's common surnames at roughly their frequency (Quispe first), for the
+# record check's blocking test and bench/record_check.py.
+SURNAMES = (["Quispe"] * 12 + ["Flores"] * 8 + ["Sánchez"] * 6 + ["Rodríguez"] * 6 + ["García"] * 6 +
+            ["Mamani"] * 6 + ["Huamán"] * 5 + ["Rojas"] * 5 + ["Vásquez"] * 4 + ["Chávez"] * 4 +
+            ["Ramírez", "Torres", "Díaz", "Mendoza", "Condori", "Castillo", "Espinoza", "Pérez", "Gonzales",
+             "Ccori", "Cruz", "Gutiérrez", "Vargas", "Salazar", "Paredes", "Ríos", "Apaza", "Ticona", "Cusi",
+             "Huanca", "Yupanqui", "Pari", "Llanos", "Villanueva", "Cárdenas", "Aguilar", "Medina", "Ortiz"])
+GIVEN = ["Juan", "José", "Luis", "Carlos", "Jorge", "Miguel", "Pedro", "Víctor", "César", "Julio", "María", "Rosa",
+         "Ana", "Carmen", "Luz", "Juana", "Elena", "Gladys", "Norma", "Flor", "Alberto", "Manuel", "Rocío", "Diana"]
+
+
+def synthetic_registry(size: int, seed: int = 17) -> list[tuple[Any, tuple[str, ...]]]:
+    """``size`` registry people (RegistryPerson, surnames), the same people first whatever the size; one in twenty
+    without a birth date, as old records are."""
+    import random
+    from datetime import date, timedelta
+
+    from chalicelib.domain.matching import RegistryPerson
+
+    rng = random.Random(seed)
+    people = []
+    for i in range(size):
+        first, second = rng.choice(SURNAMES), rng.choice(SURNAMES)
+        given = " ".join(rng.sample(GIVEN, rng.choice((1, 2))))
+        born = date(1950, 1, 1) + timedelta(days=rng.randrange(55 * 365))
+        people.append((RegistryPerson(f"SIP-S{i:06d}", f"{given} {first} {second}".upper(), "DNI",
+                                      f"{10_000_000 + i:08d}", None if i % 20 == 19 else born,
+                                      ({"case_file": f"{i:05d}-2015", "offence": "Robo"},)), (first, second)))
+    return people

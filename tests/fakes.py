@@ -9,7 +9,7 @@ from typing import Any
 from chalicelib.domain.documents import StatusRef
 from chalicelib.domain.errors import ConcurrentUpdate
 from chalicelib.domain.issued import IssuedDocument
-from chalicelib.domain.matching import RegistryPerson, blocking_keys
+from chalicelib.domain.matching import RegistryPerson, filing_blocks
 from chalicelib.domain.payments import PaymentNotice
 from chalicelib.domain.ports import AlreadyExists, AuditEntry, IdentityRecord, PaymentRecord
 from chalicelib.domain.requests import CertificateRequest, Event, PaymentOrder, Status
@@ -176,15 +176,30 @@ class FakePenitentiaryRegistry:
         self.people = {p.record_id: p for p, _ in people}
         self.index: dict[str, set[str]] = {}
         for person, surnames in people:
-            for key in blocking_keys(*surnames):
-                self.index.setdefault(key, set()).add(person.record_id)
+            for block in filing_blocks(person.full_name, surnames, person.birth_date):
+                self.index.setdefault(block, set()).add(person.record_id)
+        self.read = 0  # people handed out, as index entries or records
+        self.records_read = 0  # full records (with their cases)
+        self.read_units = 0
 
     def by_document_number(self, document_number: str) -> list[RegistryPerson]:
-        return [p for p in self.people.values() if p.document_number == document_number]
+        found = [p for p in self.people.values() if p.document_number == document_number]
+        self.read += len(found)
+        return found
 
-    def by_name_keys(self, keys: set[str]) -> list[RegistryPerson]:
-        ids = {rid for key in keys for rid in self.index.get(key, ())}
-        return [self.people[rid] for rid in sorted(ids)]
+    def in_blocks(self, blocks: set[str]) -> list[RegistryPerson]:
+        ids = {rid for block in blocks for rid in self.index.get(block, ())}
+        self.read += len(ids)
+        # As DynamoDB charges a query: a read unit per 4 KB of entries (about 150 bytes each), at least one.
+        self.read_units += sum(max(1, -(-len(self.index.get(block, ())) * 150 // 4096)) for block in blocks)
+        return [replace(self.people[rid], cases=()) for rid in sorted(ids)]  # the index holds no cases
+
+    def records(self, record_ids: list[str]) -> list[RegistryPerson]:
+        found = [self.people[rid] for rid in sorted(set(record_ids)) if rid in self.people]
+        self.read += len(found)
+        self.records_read += len(found)
+        self.read_units += len(found)  # a record (under 4 KB) is a read unit
+        return found
 
     def get(self, record_id: str) -> RegistryPerson | None:
         return self.people.get(record_id)

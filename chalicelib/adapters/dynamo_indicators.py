@@ -1,12 +1,15 @@
 """The indicators' facts, counters and settings over DynamoDB: a fact and its counter additions in one
-transaction (so a redelivered event adds nothing), key queries only."""
+transaction (so a redelivered event adds nothing), key queries only.
+
+Every certificate adds to the same national counters, and two transactions on one item at once conflict: each
+counter is kept in COUNTER_SHARDS items (``metric#shard``; the event picks the shard), summed when read."""
 
 from __future__ import annotations
 
+import zlib
 from datetime import datetime
 from typing import Any
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
@@ -15,15 +18,21 @@ from ..domain.ports import AuditEntry
 from . import dynamo_models as m
 from .dynamo_store import audit_to_model, translate_errors
 
+COUNTER_SHARDS = 8
+
 
 def _counter_key(period: str, scope: str) -> str:
     return f"{period}#{scope}"
 
 
+def _metric(sort_key: str) -> str:
+    """``metric#shard`` (or a bare ``metric``, as a rebuild writes it) → ``metric``."""
+    return sort_key.rsplit("#", 1)[0] if "#" in sort_key else sort_key
+
+
 class DynamoIndicators:
     def __init__(self, region: str, host: str | None) -> None:
-        self._connection = Connection(region=region, host=host, connect_timeout_seconds=2, read_timeout_seconds=5,
-                                      max_retry_attempts=1)
+        self._connection = m.connection_for(region, host)
 
     @translate_errors
     def apply(self, fact: Fact, added: dict[str, int]) -> bool:
@@ -31,11 +40,12 @@ class DynamoIndicators:
                                     occurred_at=fact.occurred_at.isoformat(), district=fact.district,
                                     data=fact.data)
         try:
+            shard = zlib.crc32(fact.event_id.encode()) % COUNTER_SHARDS
             with TransactWrite(connection=self._connection) as tx:
                 tx.save(item, condition=m.IndicatorFactModel.event_id.does_not_exist())
                 for scope in fact.scopes:
                     for metric, amount in sorted(added.items()):
-                        counter = m.IndicatorCounterModel(_counter_key(fact.period, scope), metric)
+                        counter = m.IndicatorCounterModel(_counter_key(fact.period, scope), f"{metric}#{shard}")
                         tx.update(counter, actions=[m.IndicatorCounterModel.value.add(amount)])
         except TransactWriteError as exc:
             reasons = exc.cancellation_reasons or []
@@ -46,8 +56,11 @@ class DynamoIndicators:
 
     @translate_errors
     def counters(self, period: str, scope: str) -> dict[str, int]:
-        return {item.metric: int(item.value) for item in
-                m.IndicatorCounterModel.query(_counter_key(period, scope), consistent_read=True)}
+        totals: dict[str, int] = {}
+        for item in m.IndicatorCounterModel.query(_counter_key(period, scope), consistent_read=True):
+            metric = _metric(item.metric)
+            totals[metric] = totals.get(metric, 0) + int(item.value)
+        return totals
 
     @translate_errors
     def facts(self, period: str) -> list[Fact]:
@@ -59,7 +72,7 @@ class DynamoIndicators:
         key = _counter_key(period, scope)
         stale = [item for item in m.IndicatorCounterModel.query(key) if item.metric not in counters]
         with m.IndicatorCounterModel.batch_write() as batch:
-            for item in stale:
+            for item in stale:  # the shards too: the repaired totals are written whole
                 batch.delete(item)
             for metric, value in counters.items():
                 batch.save(m.IndicatorCounterModel(key, metric, value=value))

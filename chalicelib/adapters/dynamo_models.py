@@ -15,6 +15,7 @@ from pynamodb.attributes import (
     UnicodeSetAttribute,
     VersionAttribute,
 )
+from pynamodb.connection import Connection
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
@@ -126,16 +127,24 @@ class PaymentModel(Model):
     by_refund = ByRefund()
 
 
+OUTBOX_TABLE = "outbox-v2"
+
+
 class OutboxModel(Model):
-    """Events written in the same transaction as the change they announce; a stream feeds the consumers."""
+    """Events written in the same transaction as the change they announce; a stream feeds the consumers.
+
+    Keyed by aggregate (the request, check-in... an event is about): the stream's parallel consumers keep the
+    order of records with the same partition key, so each aggregate's events are handled in the order written
+    while different aggregates are handled at once. (v2: the first outbox was keyed by event id, and a table's
+    key cannot change in place.)"""
 
     class Meta:
-        table_name = "outbox"
+        table_name = OUTBOX_TABLE
         stream_view_type = "NEW_IMAGE"
 
-    event_id = UnicodeAttribute(hash_key=True)
+    aggregate_id = UnicodeAttribute(hash_key=True)
+    event_id = UnicodeAttribute(range_key=True)
     name = UnicodeAttribute()
-    aggregate_id = UnicodeAttribute()
     occurred_at = UnicodeAttribute()
     data = JSONAttribute()
     expires = TTLAttribute()
@@ -212,14 +221,20 @@ class RecordModel(Model):
     by_document = ByDocument()
 
 
-class NameIndexModel(Model):
-    """Blocking keys → record ids, so that name matching reads a few keys instead of the whole registry."""
+class NameBlockModel(Model):
+    """The registry's people filed under small blocks (surnames and birth year, the whole name: see
+    matching.filing_blocks), each entry with what the match is scored on, so that the record check reads a few short
+    entries and then only the records of its candidates. (It replaces the penitentiary-name-index table, keyed by one
+    surname, whose blocks grew with the registry: a registry import fills it.)"""
 
     class Meta:
-        table_name = "penitentiary-name-index"
+        table_name = "penitentiary-name-blocks"
 
-    key = UnicodeAttribute(hash_key=True)
+    block = UnicodeAttribute(hash_key=True)
     record_id = UnicodeAttribute(range_key=True)
+    full_name = UnicodeAttribute()
+    document_number = UnicodeAttribute(null=True)
+    birth_date = UnicodeAttribute(null=True)
 
 
 class LedgerModel(Model):
@@ -739,7 +754,7 @@ class JobModel(Model):
 
 ALL_MODELS: tuple[type[Model], ...] = (
     RequestModel, IdempotencyModel, OrderModel, PaymentModel, OutboxModel, ProcessedModel, CounterModel,
-    AuditModel, IdentityModel, RecordModel, NameIndexModel, LedgerModel, DocumentModel, StatusListModel,
+    AuditModel, IdentityModel, RecordModel, NameBlockModel, LedgerModel, DocumentModel, StatusListModel,
     MeasureModel, EnrolmentModel, LinkAttemptModel, UnmatchedEnrolmentModel, CheckinModel, WindowModel,
     IncidentModel, WarrantModel, WarrantNameIndexModel, CalendarModel,
     OfficerModel, CaseModel, ControlMarkerModel, ContingencyModel, DailyReportModel,
@@ -749,17 +764,40 @@ ALL_MODELS: tuple[type[Model], ...] = (
 _BASE_NAMES = {model: model.Meta.table_name for model in ALL_MODELS}
 
 
+_CONNECTIONS: dict[tuple[str, str | None], Connection] = {}
+
+
+def connection_for(region: str, host: str | None) -> Connection:
+    """The process's one connection to a DynamoDB endpoint: one botocore client (thread-safe for calls) behind
+    every model and every transaction. Building a client costs tens of milliseconds; one per table made the first
+    request after a cold start pay for each table it touched."""
+    key = (region, host)
+    connection = _CONNECTIONS.get(key)
+    if connection is None:
+        # Short timeouts: a database that does not answer becomes a clear 503, not a hung request. The pool is as
+        # large as the worker's lanes and the local server's threads may need at once.
+        connection = _CONNECTIONS[key] = Connection(region=region, host=host, connect_timeout_seconds=2,
+                                                    read_timeout_seconds=5, max_retry_attempts=1,
+                                                    max_pool_connections=50)
+    return connection
+
+
 def configure(settings: Settings) -> None:
-    """Point every model at the configured endpoint and prefixed table name (idempotent)."""
+    """Point every model at the configured endpoint and prefixed table name, all through one shared connection
+    (idempotent)."""
+    shared = connection_for(settings.aws_region, settings.dynamodb_endpoint)
     for model, base in _BASE_NAMES.items():
         model.Meta.table_name = settings.table_name(base)
         model.Meta.region = settings.aws_region
         model.Meta.host = settings.dynamodb_endpoint
-        # Short timeouts: a database that does not answer becomes a clear 503, not a hung request.
         model.Meta.connect_timeout_seconds = 2
         model.Meta.read_timeout_seconds = 5
         model.Meta.max_retry_attempts = 1
         model._connection = None  # drop a connection cached for another endpoint
+        table = model._get_connection()  # its own Connection holds the table's key schema; it has no client yet
+        if model.Meta.table_name not in shared._tables:  # configured before, by an earlier container
+            shared.add_meta_table(table.connection.get_meta_table(model.Meta.table_name))
+        table.connection = shared
 
 
 def create_tables(settings: Settings) -> list[str]:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import secrets
+import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import PynamoDBException, TransactWriteError
+from pynamodb.exceptions import DeleteError, PutError, PynamoDBException, TransactWriteError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
@@ -19,7 +21,7 @@ from ..domain.documents import STATUS_REVOKED, STATUS_SUPERSEDED, StatusRef
 from ..domain.errors import ConcurrentUpdate, DomainError, ServiceUnavailable
 from ..domain.identity import Applicant
 from ..domain.issued import IssuedDocument, RevocationReason
-from ..domain.matching import RegistryPerson, blocking_keys
+from ..domain.matching import RegistryPerson, filing_blocks
 from ..domain.ports import AlreadyExists, AuditEntry, IdentityRecord, PaymentRecord
 from ..domain.requests import (
     CandidateDecision,
@@ -33,7 +35,11 @@ from ..domain.requests import (
 )
 from . import dynamo_models as m
 
+log = logging.getLogger(__name__)
+
 EVENT_RETENTION = timedelta(days=7)
+COUNTER_SHARDS = 16
+NUMBER_BLOCK = 10
 
 
 def translate_errors[F: Callable[..., Any]](fn: F) -> F:
@@ -46,10 +52,20 @@ def translate_errors[F: Callable[..., Any]](fn: F) -> F:
         except DomainError:
             raise
         except PynamoDBException as exc:
+            log.warning("database call failed", extra={"operation": fn.__qualname__, "cause": _cause(exc)})
             raise ServiceUnavailable("The database is unavailable; nothing was changed. Try again shortly.",
                                      code="database_unavailable") from exc
 
     return wrapper  # type: ignore[return-value]
+
+
+def _cause(exc: PynamoDBException) -> str:
+    """Why a database call failed, without the message (it may quote keys): DynamoDB's error code, or the kind of
+    the connection failure (a timeout, a refused connection)."""
+    response = getattr(exc.cause, "response", None)
+    error = response.get("Error") if isinstance(response, dict) else None
+    code = error.get("Code") if isinstance(error, dict) else None
+    return str(code or type(exc.cause).__name__)
 
 
 def _iso(moment: datetime) -> str:
@@ -166,7 +182,7 @@ def payment_from_model(item: m.PaymentModel) -> PaymentRecord:
 
 
 def event_to_model(event: Event) -> m.OutboxModel:
-    return m.OutboxModel(event.event_id, name=event.name, aggregate_id=event.aggregate_id,
+    return m.OutboxModel(event.aggregate_id, event.event_id, name=event.name,
                          occurred_at=_iso(event.occurred_at), data=event.data,
                          expires=event.occurred_at + EVENT_RETENTION)
 
@@ -272,9 +288,29 @@ class DynamoTransaction:
                      STATUS_SUPERSEDED: m.StatusListModel.superseded}[value]
         self._updates.append((m.StatusListModel(f"{issuer}#{status.list_id}"), [attribute.add({status.index})]))
 
+    def _conflict(self, kind: str, item: Model) -> DomainError:
+        # A versioned item that existed changed meanwhile; anything new was already there.
+        if kind in ("request", "order", "payment update") or id(item) in self._existing:
+            return ConcurrentUpdate(f"The {kind} changed meanwhile; try again.")
+        return AlreadyExists(kind)
+
     @translate_errors
     def commit(self) -> None:
         if not self._writes and not self._updates:
+            return
+        if len(self._writes) == 1 and not self._updates:
+            # One item is atomic on its own: a conditional write does what a transaction of one would, for a
+            # fraction of the work (a processed marker, a request's attempt count).
+            kind, item, condition = self._writes[0]
+            try:
+                if id(item) in self._deletes:
+                    item.delete(condition=condition)
+                else:
+                    item.save(condition=condition)
+            except (PutError, DeleteError) as exc:
+                if exc.cause_response_code == "ConditionalCheckFailedException":
+                    raise self._conflict(kind, item) from exc
+                raise
             return
         try:
             with TransactWrite(connection=self._connection) as tx:
@@ -289,18 +325,17 @@ class DynamoTransaction:
             reasons = exc.cancellation_reasons or []
             for (kind, item, _), reason in zip(self._writes, reasons, strict=False):
                 if reason is not None and getattr(reason, "code", None) == "ConditionalCheckFailed":
-                    # A versioned item that existed changed meanwhile; anything new was already there.
-                    if kind in ("request", "order", "payment update") or id(item) in self._existing:
-                        raise ConcurrentUpdate(f"The {kind} changed meanwhile; try again.") from exc
-                    raise AlreadyExists(kind) from exc
+                    raise self._conflict(kind, item) from exc
             raise
 
 
 class DynamoStore:
     def __init__(self, region: str, host: str | None) -> None:
         # One connection (one botocore client) per process: building a client costs tens of milliseconds.
-        self._connection = Connection(region=region, host=host, connect_timeout_seconds=2,
-                                      read_timeout_seconds=5, max_retry_attempts=1)
+        self._connection = m.connection_for(region, host)
+        self._bases: dict[str, int] = {}
+        self._numbers: dict[str, list[int]] = {}  # per series, this process's block, next number last
+        self._numbers_lock = threading.Lock()
 
     @property
     def connection(self) -> Connection:
@@ -368,9 +403,32 @@ class DynamoStore:
 
     @translate_errors
     def next_number(self, series: str) -> int:
-        counter = m.CounterModel(series)
-        counter.update(actions=[m.CounterModel.value.add(1)])
-        return int(counter.value)
+        """A number used once in ``series`` (request numbers, status-list entries). Every request takes one, so no
+        single item may limit the rate: a process takes a block of NUMBER_BLOCK numbers at a time from one of
+        COUNTER_SHARDS counter items picked at random (one write per block, not per number), and hands them out in
+        order. The k-th block of shard s is base + (k * COUNTER_SHARDS + s) * NUMBER_BLOCK + 1 onwards: unique,
+        increasing within a process, not consecutive (a block a process did not finish leaves a gap). ``base`` is
+        what the one counter item of earlier versions reached (read once), so no number comes twice."""
+        with self._numbers_lock:
+            numbers = self._numbers.setdefault(series, [])
+            if not numbers:
+                shard = secrets.randbelow(COUNTER_SHARDS)
+                counter = m.CounterModel(f"{series}#{shard}")
+                counter.update(actions=[m.CounterModel.value.add(1)])
+                first = self._counter_base(series) + ((int(counter.value) - 1) * COUNTER_SHARDS + shard) * \
+                    NUMBER_BLOCK + 1
+                numbers.extend(range(first + NUMBER_BLOCK - 1, first - 1, -1))
+            return numbers.pop()
+
+    def _counter_base(self, series: str) -> int:
+        base = self._bases.get(series)
+        if base is None:
+            try:
+                base = int(m.CounterModel.get(series, consistent_read=True).value)
+            except m.CounterModel.DoesNotExist:
+                base = 0
+            self._bases[series] = base
+        return base
 
     @translate_errors
     def release_processed(self, handler: str, event_id: str) -> None:
@@ -491,11 +549,21 @@ class DynamoPenitentiaryRegistry:
         return [_person(i.record_id, i.body) for i in m.RecordModel.by_document.query(document_number)]
 
     @translate_errors
-    def by_name_keys(self, keys: set[str]) -> list[RegistryPerson]:
-        ids = {entry.record_id for key in sorted(keys) for entry in m.NameIndexModel.query(key)}
-        if not ids:
+    def in_blocks(self, blocks: set[str]) -> list[RegistryPerson]:
+        people: dict[str, RegistryPerson] = {}
+        for block in sorted(blocks):
+            for entry in m.NameBlockModel.query(block):
+                people.setdefault(entry.record_id, RegistryPerson(
+                    record_id=entry.record_id, full_name=entry.full_name, document_type=None,
+                    document_number=entry.document_number,
+                    birth_date=date.fromisoformat(entry.birth_date) if entry.birth_date else None))
+        return [people[rid] for rid in sorted(people)]
+
+    @translate_errors
+    def records(self, record_ids: list[str]) -> list[RegistryPerson]:
+        if not record_ids:
             return []
-        return [_person(i.record_id, i.body) for i in m.RecordModel.batch_get(sorted(ids))]
+        return [_person(i.record_id, i.body) for i in m.RecordModel.batch_get(sorted(set(record_ids)))]
 
     @translate_errors
     def get(self, record_id: str) -> RegistryPerson | None:
@@ -519,10 +587,13 @@ class DynamoPenitentiaryRegistry:
                         "cases": list(person.cases)}
                 batch.save(m.RecordModel(person.record_id, document_number=person.document_number or None,
                                          body=body))
-        with m.NameIndexModel.batch_write() as batch:
+        with m.NameBlockModel.batch_write() as batch:
             for person, surnames in people:
-                for key in blocking_keys(*surnames):
-                    batch.save(m.NameIndexModel(key, person.record_id))
+                for block in filing_blocks(person.full_name, surnames, person.birth_date):
+                    batch.save(m.NameBlockModel(
+                        block, person.record_id, full_name=person.full_name,
+                        document_number=person.document_number or None,
+                        birth_date=person.birth_date.isoformat() if person.birth_date else None))
 
 
 def _person(record_id: str, body: dict[str, Any]) -> RegistryPerson:

@@ -40,6 +40,44 @@ def blocking_keys(*surnames: str) -> set[str]:
     return keys
 
 
+def _joined(keys: set[str]) -> str:
+    return "+".join(sorted(keys))
+
+
+def filing_blocks(full_name: str, surnames: tuple[str, ...], birth_date: date | None) -> set[str]:
+    """The blocks a registry person is filed under, one for each way score_candidate can find them doubtful, each a
+    small part of the registry (the ``u#`` blocks hold only the records without a birth date, a few hundred bytes
+    per person in the index):
+
+    - ``d#<surname key>#<birth date>`` for each surname: a similar or partial name needs the same birth date;
+    - ``u#<surname key>`` for each surname, without a birth date: a similar name shares a surname (the rest may
+      sound different: "Ana" and "Juana", "Mamani" and "Huamán");
+    - ``n#<keys of every name token>``: a homonym with another birth date is doubtful only when the whole name is.
+    """
+    surname_keys = blocking_keys(*surnames)
+    blocks: set[str] = set()
+    if birth_date is not None:
+        blocks.update(f"d#{key}#{birth_date.isoformat()}" for key in surname_keys)
+    else:
+        blocks.update(f"u#{key}" for key in surname_keys)
+    name_keys = blocking_keys(full_name)
+    if name_keys:
+        blocks.add(f"n#{_joined(name_keys)}")
+    return blocks
+
+
+def search_blocks(full_name: str, surnames: tuple[str, ...], birth_date: date) -> set[str]:
+    """The blocks that can hold a doubtful candidate for this applicant: the registry's people filed with either of
+    their surnames and their birth date, with either and no birth date, and with their whole name."""
+    surname_keys = blocking_keys(*surnames)
+    blocks = {f"d#{key}#{birth_date.isoformat()}" for key in surname_keys}
+    blocks.update(f"u#{key}" for key in surname_keys)
+    name_keys = blocking_keys(full_name)
+    if name_keys:
+        blocks.add(f"n#{_joined(name_keys)}")
+    return blocks
+
+
 class Outcome(StrEnum):
     NO_RECORD = "no_record"
     RECORD_FOUND = "record_found"
@@ -80,12 +118,38 @@ class MatchResult:
 
 def name_similarity(a: str, b: str) -> float:
     """0–100 over normalised names, token-sorted: word order, accents, case and particles do not count."""
-    from rapidfuzz import fuzz  # imported on first use: the API's request paths never need it
-
     na, nb = normalise_name(a), normalise_name(b)
     if not na or not nb:
         return 0.0
-    return float(fuzz.token_sort_ratio(na, nb))
+    return token_sort_ratio(na, nb)
+
+
+def _lcs_length(a: str, b: str) -> int:
+    """The longest common subsequence's length, bit-parallel (Hyyrö 2004): one pass over ``b`` with integer
+    operations as wide as ``a``."""
+    if not a or not b:
+        return 0
+    masks: dict[str, int] = {}
+    for i, ch in enumerate(a):
+        masks[ch] = masks.get(ch, 0) | (1 << i)
+    width = (1 << len(a)) - 1
+    v = width
+    for ch in b:
+        u = v & masks.get(ch, 0)
+        v = ((v + u) | (v - u)) & width
+    return len(a) - v.bit_count()
+
+
+def token_sort_ratio(a: str, b: str) -> float:
+    """0-100: the Indel similarity of the two strings with their words sorted, as rapidfuzz's
+    fuzz.token_sort_ratio computes it (the library it replaces, kept as the tests' reference: plain Python here
+    keeps 12 MB of compiled code out of the API's package for a few comparisons per record check)."""
+    sa, sb = " ".join(sorted(a.split())), " ".join(sorted(b.split()))
+    total = len(sa) + len(sb)
+    if not total:
+        return 100.0
+    distance = total - 2 * _lcs_length(sa, sb)
+    return (1.0 - distance / total) * 100
 
 
 def is_partial_name(applicant: str, registered: str) -> bool:

@@ -146,8 +146,11 @@ class CertificateRequest:
             changes.setdefault("document_id", new_id())
         updated = replace(self, status=to, updated_at=at,
                           history=(*self.history, HistoryEntry(to, at, by)), **changes)
+        # "email": whether the person gave an address, so a notice consumer knows without reading the request
+        # when the chat was answered already and there is no e-mail to send.
         event = Event(event_id=new_id(), name=EVENT_FOR_STATUS[to], aggregate_id=self.request_id,
-                      occurred_at=at, data={"status": to.value, "owner": self.owner})
+                      occurred_at=at, data={"status": to.value, "owner": self.owner,
+                                            "email": bool(self.applicant.email)})
         return updated, event
 
     @property

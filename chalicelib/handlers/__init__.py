@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from ..domain.requests import Event
+from ..domain.requests import CertificateRequest, Event
 from . import control, jobs
 
 if TYPE_CHECKING:
@@ -21,12 +21,20 @@ Handler = Callable[[Event, "Container"], None]
 
 
 def _record_check(event: Event, c: Container) -> None:
+    """request.paid: the record check, and for a clean record the certificate in the same step (no further hop)."""
+    from ..services.documents import issue_approved
     from ..services.review import check_records
 
-    check_records(event.aggregate_id, store=c.store, registry=c.registry, clock=c.clock, thresholds=c.thresholds)
+    def issue(approved: CertificateRequest) -> object:
+        return issue_approved(approved, store=c.store, storage=c.storage, producer=c.producer(), clock=c.clock,
+                              policy=c.issue_policy, written=False)
+
+    check_records(event.aggregate_id, store=c.store, registry=c.registry, clock=c.clock, thresholds=c.thresholds,
+                  issue=issue)
 
 
 def _issue(event: Event, c: Container) -> None:
+    """request.approved (after a reviewer's decision): the certificate."""
     from ..services.documents import issue_certificate
 
     issue_certificate(event.aggregate_id, store=c.store, storage=c.storage, producer=c.producer(), clock=c.clock,
@@ -49,14 +57,20 @@ def _notify(event: Event, c: Container) -> None:
     notify(event, store=c.store, storage=c.storage, notifier=c.notifier(), provider=c.provider)
 
 
-def _email(event: Event, c: Container) -> None:
-    """The e-mail notice, through the one e-mail port (SES in the cloud, SMTP or files locally)."""
+def _notices(event: Event, c: Container) -> None:
+    """A request's notice, composed once, to each channel: the chat, and the e-mail through the one e-mail port
+    (SES in the cloud, SMTP or files locally). Each channel claims the event for itself, so a retry after one
+    channel failed does not repeat the other."""
     from ..adapters.email_suppressions import DynamoEmailSuppressions
-    from ..services.notifications import notify_email
+    from ..services.notifications import compose, nothing_to_send, notify, notify_email
 
+    if nothing_to_send(event):
+        return
+    notice = compose(event, c.store, c.provider)
+    notify(event, store=c.store, storage=c.storage, notifier=c.notifier(), provider=c.provider, composed=notice)
     notify_email(event, store=c.store, storage=c.storage, email=c.email, suppressions=DynamoEmailSuppressions(),
                  public_base_url=c.settings.public_base_url, clock=c.clock, provider=c.provider,
-                 bot_username=c.settings.telegram_bot_username)
+                 bot_username=c.settings.telegram_bot_username, composed=notice)
 
 
 def _indicators(event: Event, c: Container) -> None:
@@ -66,32 +80,46 @@ def _indicators(event: Event, c: Container) -> None:
     record(event, indicators=c.indicators, store=c.store, checkins=c.control.checkins, measures=c.control.measures)
 
 
-def _handlers() -> dict[str, list[Handler]]:
+# The outbox has two consumers, each its own function in the cloud (and its own lanes in the local worker), so a
+# notice never holds up issuing: WORK changes state (record check, issuing, control, indicators), NOTICES tells
+# people (chat, e-mail). Each consumer is fed only the events it has handlers for.
+WORK = "work"
+NOTICES = "notices"
+CONSUMERS = (WORK, NOTICES)
+
+
+def _handlers() -> dict[str, dict[str, list[Handler]]]:
+    from ..services.indicators import COUNTED
     from ..services.notifications import PUSH_FOR_EVENT
 
-    handlers: dict[str, list[Handler]] = {name: [_notify, _email] for name in PUSH_FOR_EVENT}
-    handlers["control.attendance_issued"] = [_notify]
-    handlers["request.paid"].insert(0, _record_check)
-    handlers["request.approved"].insert(0, _issue)
-    handlers["control.registered"] = [_issue_attendance]
+    notices: dict[str, list[Handler]] = {name: [_notices] for name in PUSH_FOR_EVENT}
+    notices["control.attendance_issued"] = [_notify]
+    work: dict[str, list[Handler]] = {"request.paid": [_record_check], "request.approved": [_issue],
+                                      "control.registered": [_issue_attendance]}
     for name, chain in control.HANDLERS.items():
-        handlers.setdefault(name, []).extend(chain)
-    from ..services.indicators import COUNTED
-
+        work.setdefault(name, []).extend(chain)
     for name in sorted(COUNTED):
-        handlers.setdefault(name, []).append(_indicators)
-    handlers["job.submitted"] = handlers["job.continue"] = [jobs.run_job]
-    return handlers
+        work.setdefault(name, []).append(_indicators)
+    work["job.submitted"] = work["job.continue"] = [jobs.run_job]
+    return {WORK: work, NOTICES: notices}
 
 
 HANDLERS = _handlers()
 
 
-def dispatch(event: Event, c: Container) -> int:
-    """Run every handler of the event. Each handler is idempotent, so a redelivered event has one effect."""
-    handlers = HANDLERS.get(event.name, [])
-    for handler in handlers:
-        log.info("handling event", extra={"event_name": event.name, "event_id": event.event_id,
-                                          "handler": handler.__name__})
-        handler(event, c)
-    return len(handlers)
+def handled_events(consumer: str) -> frozenset[str]:
+    """The event names ``consumer`` acts on (the filter of its stream subscription)."""
+    return frozenset(HANDLERS[consumer])
+
+
+def dispatch(event: Event, c: Container, consumer: str | None = None) -> int:
+    """Run the event's handlers of ``consumer`` (of every consumer when None). Each handler is idempotent, so a
+    redelivered event has one effect."""
+    count = 0
+    for name in (consumer,) if consumer else CONSUMERS:
+        for handler in HANDLERS[name].get(event.name, []):
+            log.info("handling event", extra={"event_name": event.name, "event_id": event.event_id,
+                                              "handler": handler.__name__})
+            handler(event, c)
+            count += 1
+    return count

@@ -75,7 +75,8 @@ def create_request(payload: Any, *, owner: str, idempotency_key: str | None, sto
     tx.put_request(request)
     if scoped_key:
         tx.claim_idempotency_key(scoped_key, request_id)
-    tx.add_event(Event(new_id(), "request.created", request_id, now, {"owner": owner}))
+    tx.add_event(Event(new_id(), "request.created", request_id, now,
+                       {"owner": owner, "email": bool(applicant.email)}))
     try:
         tx.commit()
     except AlreadyExists:

@@ -87,8 +87,19 @@ def issue_certificate(request_id: str, *, store: Store, storage: DocumentStorage
     request = store.get_request(request_id)
     if request is None or request.status is not Status.APPROVED or not request.document_id:
         return store.get_document(request.document_id) if request and request.document_id else None
+    return issue_approved(request, store=store, storage=storage, producer=producer, clock=clock, policy=policy)
+
+
+def issue_approved(request: CertificateRequest, *, store: Store, storage: DocumentStorage,
+                   producer: DocumentProducer, clock: Clock, policy: IssuePolicy, written: bool = True
+                   ) -> IssuedDocument | None:
+    """Sign, store and record the certificate of an approved request; the request becomes issued with its
+    request.issued event in the same transaction. ``request`` may be an approval not yet ``written`` (the record
+    check's clean case, whose new document id has no document yet): the transaction is conditional on the version
+    it was read at, so of two concurrent runs one issues and the other finds the document."""
+    assert request.status is Status.APPROVED and request.document_id
     document_id = request.document_id
-    existing = store.get_document(document_id)
+    existing = store.get_document(document_id) if written else None
     if existing is None:
         now = clock.now().replace(microsecond=0)
         applicant = request.applicant
@@ -114,7 +125,7 @@ def issue_certificate(request_id: str, *, store: Store, storage: DocumentStorage
     else:
         document = existing  # recorded by an earlier run that stopped before the request moved on
     issued, event = request.transition(Status.ISSUED, clock.now(), "issuer")
-    event.data["document_id"] = document_id
+    event.data.update(document_id=document_id, storage_key=document.storage_key)
     tx = store.transaction()
     if existing is None:
         tx.put_document(document)
@@ -123,7 +134,10 @@ def issue_certificate(request_id: str, *, store: Store, storage: DocumentStorage
     try:
         tx.commit()
     except (AlreadyExists, DomainError):
-        return store.get_document(document_id)  # another run issued it meanwhile
+        current = store.get_request(request.request_id)
+        if current is not None and current.status is Status.ISSUED and current.document_id:
+            return store.get_document(current.document_id)  # another run issued it meanwhile
+        raise  # the request changed otherwise (a refund noted on it): the event is retried
     return document
 
 

@@ -107,6 +107,17 @@ def _request_for(event: Event, store: Store) -> CertificateRequest | None:
     return store.get_request(event.aggregate_id)
 
 
+# What the person does in their own chat (apply, get the payment order, cancel) is answered there at once: these
+# events only ever become an e-mail.
+ANSWERED_IN_CHAT = frozenset({"request.created", "request.payment_ordered", "request.cancelled"})
+
+
+def nothing_to_send(event: Event) -> bool:
+    """True when the event surely tells nobody anything (answered in the chat, no e-mail given): no need to compose
+    it. Events that do not say whether an address was given are composed."""
+    return event.name in ANSWERED_IN_CHAT and event.data.get("email") is False
+
+
 def compose(event: Event, store: Store, provider: PaymentProvider | None = None) -> Notice | None:
     """What this event tells the request's owner, or None when it tells them nothing."""
     base = PUSH_FOR_EVENT.get(event.name)
@@ -119,7 +130,7 @@ def compose(event: Event, store: Store, provider: PaymentProvider | None = None)
     # there at once: the chat does not get the same news twice.
     answered = event.data.get("actor") == request.owner
     key = base
-    if base in ("created", "payment_ordered", "cancelled"):
+    if event.name in ANSWERED_IN_CHAT:
         answered = True
     if base == "payment_ordered":
         order = store.get_order(request.order_code or "")
@@ -173,23 +184,35 @@ def _claim(store: Store, handler: str, event: Event) -> bool:
     return True
 
 
-def _certificate(notice: Notice, store: Store, storage: DocumentStorage) -> bytes | None:
+def _certificate(notice: Notice, store: Store, storage: DocumentStorage, event: Event) -> bytes | None:
     if not notice.certificate or not notice.request.document_id:
         return None
-    document = store.get_document(notice.request.document_id)
-    return storage.get(document.storage_key) if document else None
+    key = event.data.get("storage_key")  # request.issued names its file: no need to read the document
+    if not key:
+        document = store.get_document(notice.request.document_id)
+        key = document.storage_key if document else None
+    return storage.get(str(key)) if key else None
+
+
+class _Unset:
+    pass
+
+
+UNSET = _Unset()  # `composed` not given: compose the notice here
 
 
 def notify(event: Event, *, store: Store, storage: DocumentStorage, notifier: ChatChannel | None = None,
-           channels: dict[str, ChatChannel] | None = None, provider: PaymentProvider | None = None) -> bool:
+           channels: dict[str, ChatChannel] | None = None, provider: PaymentProvider | None = None,
+           composed: Notice | None | _Unset = UNSET) -> bool:
     """The chat notice, to the channel the request came from. Returns whether a message was sent; a second
-    delivery of the same event sends nothing."""
+    delivery of the same event sends nothing. ``composed``: the event's notice, when the caller composed it
+    already (one composition serves every channel)."""
     if event.name == "control.attendance_issued":
         return _attendance(event, store, storage, notifier)
     available = dict(channels or {})
     if notifier is not None:
         available.setdefault("telegram", notifier)
-    notice = compose(event, store, provider)
+    notice = compose(event, store, provider) if isinstance(composed, _Unset) else composed
     if notice is None or not notice.chat:
         return False
     channel_name, _, address = notice.request.owner.partition(":")
@@ -202,7 +225,7 @@ def notify(event: Event, *, store: Store, storage: DocumentStorage, notifier: Ch
         return False
     text = push_text(key, notice.request.language, **notice.values)
     try:
-        pdf = _certificate(notice, store, storage)
+        pdf = _certificate(notice, store, storage, event)
         if pdf is not None:
             channel.send_document(address, f"certificado-{notice.request.number}.pdf", pdf, text)
         else:
@@ -232,12 +255,13 @@ def email_message(notice: Notice, *, public_base_url: str, bot_username: str | N
 
 def notify_email(event: Event, *, store: Store, storage: DocumentStorage, email: EmailSender | None,
                  suppressions: EmailSuppressions, public_base_url: str, clock: Any,
-                 provider: PaymentProvider | None = None, bot_username: str | None = None) -> bool:
+                 provider: PaymentProvider | None = None, bot_username: str | None = None,
+                 composed: Notice | None | _Unset = UNSET) -> bool:
     """The e-mail notice, when the person gave an address that has not bounced or complained. Returns whether
     a message was sent; a second delivery of the same event sends nothing."""
     if email is None or event.name == "control.attendance_issued":
         return False
-    notice = compose(event, store, provider)
+    notice = compose(event, store, provider) if isinstance(composed, _Unset) else composed
     address = notice.request.applicant.email if notice else None
     if notice is None or not address:
         return False
@@ -248,7 +272,7 @@ def notify_email(event: Event, *, store: Store, storage: DocumentStorage, email:
         return False
     subject, body = email_message(notice, public_base_url=public_base_url, bot_username=bot_username)
     try:
-        pdf = _certificate(notice, store, storage)
+        pdf = _certificate(notice, store, storage, event)
         attachments = [(f"certificado-{notice.request.number}.pdf", pdf, "application/pdf")] if pdf else []
         email.send(address, subject, body, attachments)
     except (EmailRejected, ValueError):

@@ -2,40 +2,64 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from ..domain.errors import DomainError, NotFound, ValidationError
-from ..domain.matching import MatchThresholds, Outcome, RegistryPerson, blocking_keys, match_applicant
+from ..domain.errors import ConcurrentUpdate, DomainError, NotFound, ValidationError
+from ..domain.identity import Applicant
+from ..domain.matching import MatchResult, MatchThresholds, Outcome, RegistryPerson, match_applicant, search_blocks
 from ..domain.ports import AuditEntry, AuditLog, Clock, PenitentiaryRegistry, Store
 from ..domain.requests import CandidateDecision, CertificateRequest, Result, ReviewCandidate, Status
 
+log = logging.getLogger(__name__)
 
-def candidates_for(request: CertificateRequest, registry: PenitentiaryRegistry) -> list[RegistryPerson]:
-    applicant = request.applicant
+
+def registry_match(applicant: Applicant, registry: PenitentiaryRegistry, thresholds: MatchThresholds
+                   ) -> tuple[MatchResult, dict[str, RegistryPerson]]:
+    """Who in the registry may be the applicant: the people with their document number, and those filed under the
+    applicant's blocks (surnames and birth year, the whole name), scored on what the index holds; only the
+    candidates' full records (their cases) are read. Answers the match and the candidates' records by id."""
     people = {p.record_id: p for p in registry.by_document_number(applicant.document_number)}
-    keys = blocking_keys(applicant.first_surname, applicant.second_surname)
-    for person in registry.by_name_keys(keys):
+    full = set(people)
+    blocks = search_blocks(applicant.full_name, (applicant.first_surname, applicant.second_surname),
+                           applicant.birth_date)
+    for person in registry.in_blocks(blocks):
         people.setdefault(person.record_id, person)
-    return list(people.values())
+    result = match_applicant(applicant.full_name, applicant.document_number, applicant.birth_date,
+                             list(people.values()), thresholds)
+    wanted = [c.record_id for c in result.candidates if c.record_id not in full]
+    records = {p.record_id: p for p in registry.records(wanted)} if wanted else {}
+    return result, {c.record_id: records.get(c.record_id, people[c.record_id]) for c in result.candidates}
 
 
 def check_records(request_id: str, *, store: Store, registry: PenitentiaryRegistry, clock: Clock,
-                  thresholds: MatchThresholds) -> CertificateRequest | None:
-    """Handler of request.paid. Runs once in effect: a request that is no longer paid is left alone."""
+                  thresholds: MatchThresholds, issue: Callable[[CertificateRequest], Any] | None = None
+                  ) -> CertificateRequest | None:
+    """Handler of request.paid. Runs once in effect: a request that is no longer paid is left alone.
+
+    With ``issue``, a clean record is issued in the same step: ``issue`` gets the approval (not yet written) and
+    writes the issued request with its request.issued event, whose history keeps the approval. Should issuing fail,
+    the approval is written with its request.approved event instead, and the issuer's own handler retries it."""
     request = store.get_request(request_id)
     if request is None or request.status is not Status.PAID:
         return request
-    applicant = request.applicant
-    people = candidates_for(request, registry)
-    result = match_applicant(applicant.full_name, applicant.document_number, applicant.birth_date, people,
-                             thresholds)
+    result, by_id = registry_match(request.applicant, registry, thresholds)
     now = clock.now()
     if result.outcome is Outcome.NO_RECORD:
         updated, event = request.transition(Status.APPROVED, now, "record-check",
                                             check_outcome=result.outcome.value, result=Result.NO_RECORD)
+        if issue is not None:
+            try:
+                issue(updated)
+                return updated  # issued now; the approval it was issued from
+            except ConcurrentUpdate:
+                raise  # the request changed meanwhile: the event is retried and reads it again
+            except Exception:
+                log.exception("issuing after the record check failed; the approval goes to the issuer",
+                              extra={"request_id": request_id})
     else:
-        by_id = {p.record_id: p for p in people}
         candidates = tuple(
             ReviewCandidate(record_id=c.record_id, score=c.score, reasons=c.reasons, kind=c.kind.value,
                             cases=by_id[c.record_id].cases, registry_name=by_id[c.record_id].full_name)

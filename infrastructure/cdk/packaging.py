@@ -69,14 +69,39 @@ def prune_botocore_models(root: Path, keep: frozenset[str] = BOTOCORE_SERVICES) 
     return removed
 
 
+# What else the packages carry that no function loads: babel's data for every locale but the console's languages
+# (es, en, and root, which they inherit from: 30 MB unzipped), and lxml's modules pyHanko never imports.
+BABEL_LOCALES = ("root", "en", "es")
+LXML_UNUSED = ("objectify.", "html", "isoschematron", "includes")
+
+
+def prune_unused_data(root: Path, locales: tuple[str, ...] = BABEL_LOCALES) -> int:
+    """Remove babel's other locales and lxml's unused modules; returns how many files and folders were removed."""
+    removed = 0
+    locale_data = root / "babel" / "locale-data"
+    if locale_data.is_dir():
+        for path in locale_data.iterdir():
+            if path.suffix == ".dat" and path.stem.split("_")[0] not in locales:
+                path.unlink()
+                removed += 1
+    lxml = root / "lxml"
+    if lxml.is_dir():
+        for path in lxml.iterdir():
+            if path.name.startswith(LXML_UNUSED):
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+                removed += 1
+    return removed
+
+
 def add_bytecode(archive: Path) -> Path:
     """Rewrite a deployment zip (e.g. `chalice package`'s) with compiled bytecode beside its sources, and
-    without the botocore models no function uses."""
+    without the botocore models, babel locales and lxml modules no function uses."""
     with tempfile.TemporaryDirectory(prefix="package-") as scratch:
         unpacked = Path(scratch) / "code"
         with zipfile.ZipFile(archive) as source:
             source.extractall(unpacked)
         prune_botocore_models(unpacked)
+        prune_unused_data(unpacked)
         compile_tree(unpacked)
         zip_tree(unpacked, archive)
         shutil.rmtree(unpacked, ignore_errors=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,6 +45,12 @@ API, WORKER = "api", "worker"
 SIZES = {API: (1024, 29), WORKER: (1024, 300)}  # memory MB, timeout s
 OUTBOX_FUNCTION = "HandleOutbox"
 OUTBOX_EVENT_SOURCE = "HandleOutboxDynamodbEventSource"
+# The outbox's two consumers (app.handle_outbox: the work; app.handle_notices: chat and e-mail), each with the events
+# it handles (chalicelib.handlers) as its subscription's filter.
+OUTBOX_CONSUMERS = {"HandleOutbox": "work", "HandleNotices": "notices"}
+# Concurrent batches per stream shard: records with the same partition key (the outbox is keyed by aggregate)
+# stay in order, different requests are handled at once. 10 is Lambda's maximum.
+PARALLELIZATION_FACTOR = 10
 FEEDBACK_FUNCTION = "EmailFeedback"  # app.email_feedback: SES bounces and complaints, through SNS
 FEEDBACK_EVENT_SOURCE = "EmailFeedbackSnsSubscription"
 DYNAMODB_DATA_ACTIONS = [
@@ -146,9 +153,11 @@ class AntecedentesStack(cdk.Stack):
         cdk.Tags.of(self).add("app", APP_NAME)
         cdk.Tags.of(self).add("stage", options.stage)
 
+        from chalicelib.adapters.dynamo_models import OUTBOX_TABLE
+
         self.tables = {spec.base_name: self._table(spec) for spec in app_tables()}
         self.bot_conversations = self._table(bot_table())
-        self.outbox = self.tables["outbox"]
+        self.outbox = self.tables[OUTBOX_TABLE]
         self.documents = self._documents_bucket()
         self.signing_key = self._signing_key("DocumentSigningKey", "PAdES signatures of issued documents")
         self.qr_key = self._signing_key("QrSealKey", "ES256 seal of the QR codes printed on documents")
@@ -422,14 +431,19 @@ class AntecedentesStack(cdk.Stack):
             "MetricsEnabled": True}])
         # The stream ARN in app.py is a local placeholder read at import time: point it at the real stream, and
         # bound the retries so a poison event ends in the dead-letter queue instead of blocking its shard.
-        source = f"Events.{OUTBOX_EVENT_SOURCE}.Properties"
-        outbox = app.get_resource(OUTBOX_FUNCTION)
-        outbox.add_property_override(f"{source}.Stream", self.outbox.table_stream_arn)
-        outbox.add_property_override(f"{source}.BisectBatchOnFunctionError", True)
-        outbox.add_property_override(f"{source}.MaximumRetryAttempts", 5)
-        outbox.add_property_override(f"{source}.MaximumRecordAgeInSeconds", 86400)
-        outbox.add_property_override(f"{source}.DestinationConfig", {
-            "OnFailure": {"Type": "SQS", "Destination": self.dead_letters.queue_arn}})
+        from chalicelib.handlers import handled_events
+
+        for function_name, consumer in OUTBOX_CONSUMERS.items():
+            source = f"Events.{function_name}DynamodbEventSource.Properties"
+            outbox = app.get_resource(function_name)
+            outbox.add_property_override(f"{source}.Stream", self.outbox.table_stream_arn)
+            outbox.add_property_override(f"{source}.BisectBatchOnFunctionError", True)
+            outbox.add_property_override(f"{source}.MaximumRetryAttempts", 5)
+            outbox.add_property_override(f"{source}.MaximumRecordAgeInSeconds", 86400)
+            outbox.add_property_override(f"{source}.ParallelizationFactor", PARALLELIZATION_FACTOR)
+            outbox.add_property_override(f"{source}.FilterCriteria", outbox_filter(handled_events(consumer)))
+            outbox.add_property_override(f"{source}.DestinationConfig", {
+                "OnFailure": {"Type": "SQS", "Destination": self.dead_letters.queue_arn}})
         # Likewise the SES feedback topic: app.py names a local placeholder; this stack owns the real topic.
         app.get_resource(FEEDBACK_FUNCTION).add_property_override(
             f"Events.{FEEDBACK_EVENT_SOURCE}.Properties.Topic", self.email_feedback.topic_arn)
@@ -623,3 +637,10 @@ def _chalice_functions(sam_template: Path) -> dict[str, str]:
 def _logical(name: str) -> str:
     """"payment-orders" -> "PaymentOrders": a CloudFormation-friendly id from a table or role name."""
     return "".join(part.capitalize() for part in name.replace("_", "-").split("-"))
+
+
+def outbox_filter(names: frozenset[str]) -> dict[str, Any]:
+    """The event source's filter: new outbox items whose event the consumer handles. Anything else (events no handler
+    of this consumer wants, TTL deletions) never invokes the function."""
+    pattern = {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"name": {"S": sorted(names)}}}}
+    return {"Filters": [{"Pattern": json.dumps(pattern, separators=(",", ":"))}]}

@@ -116,21 +116,29 @@ class LocalStack:
         counts = seed(container())
         log.info("registries seeded", extra=counts)
 
-        api = subprocess.Popen(
-            [sys.executable, "-c", "import sys; from chalice.cli import main; sys.exit(main())", "local",
-             "--host", "127.0.0.1", "--port", str(self.port), "--stage", "local", "--no-autoreload"],
-            cwd=ROOT, env=os.environ.copy(), start_new_session=True)
-        self._processes.append(api)
+        # The API: app.py behind Chalice's local gateway, in API_PROCESSES processes sharing the port
+        # (infrastructure/local/api_server.py: `chalice local` resets connections beyond five waiting clients).
+        processes = max(1, int(os.environ.get("API_PROCESSES", "2")))
+        for _ in range(processes):
+            self._processes.append(subprocess.Popen(
+                [sys.executable, "-m", "infrastructure.local.api_server", "--host", "127.0.0.1", "--port",
+                 str(self.port), "--stage", "local", *(["--reuse-port"] if processes > 1 else [])],
+                cwd=ROOT, env=os.environ.copy(), start_new_session=True))
         if not wait_http(f"http://127.0.0.1:{self.port}/health", 30):
             raise RuntimeError("the API did not start")
 
         import app as chalice_app
+        from chalicelib.adapters.dynamo_models import OUTBOX_TABLE
         from infrastructure.local.payment_simulator import serve
-        from infrastructure.local.worker import Scheduler, StreamWorker
+        from infrastructure.local.worker import Scheduler, StreamWorker, app_consumers
 
+        container().warm(documents=True)  # the worker issues documents: its first costs what the next do
+        # The checkpoint lives beside the database it refers to: an in-memory database starts from nothing.
+        checkpoint = None if self.in_memory else settings.data_dir / "dynamodb" / "outbox-checkpoint.json"
         self.worker = StreamWorker(settings.dynamodb_endpoint or "", settings.aws_region,
-                                   settings.table_name("outbox"), chalice_app.handle_outbox,
-                                   settings.data_dir / "dead-letters.jsonl")
+                                   settings.table_name(OUTBOX_TABLE),
+                                   app_consumers(), settings.data_dir / "dead-letters.jsonl",
+                                   checkpoint_path=checkpoint)
         # The cloud runs the virtual-control jobs on their own rates and daily crons (app.py); locally the
         # daily ones run hourly too: each is idempotent, so extra runs only catch up.
         scheduler = Scheduler([(60.0, chalice_app.expire_payment_orders), (60.0, chalice_app.control_recovery),
@@ -144,7 +152,7 @@ class LocalStack:
             self._stoppers.append(stopper)
 
     def stop(self) -> None:
-        for stopper in self._stoppers:
+        for stopper in reversed(self._stoppers):  # the worker finishes its events while what it calls still runs
             stopper()
         for process in reversed(self._processes):
             if process.poll() is None:

@@ -216,17 +216,26 @@ def test_production_keeps_logs_a_year(prod: Synthesised) -> None:
     prod.assertions().all_resources_properties("AWS::Logs::LogGroup", {"RetentionInDays": 365})
 
 
-def test_outbox_stream_feeds_the_consumer_with_bounded_retries_and_a_dead_letter_queue(dev: Synthesised) -> None:
-    events = _functions(dev)["HandleOutbox"]["Properties"]["Events"]
-    source = next(e["Properties"] for e in events.values() if e["Type"] == "DynamoDB")
-    outbox = next(k for k, t in dev.of_type("AWS::DynamoDB::Table").items()
-                  if t["Properties"]["TableName"] == "dev-outbox")
+def test_outbox_stream_feeds_both_consumers_in_parallel_with_bounded_retries_and_a_dead_letter_queue(
+        dev: Synthesised) -> None:
+    from chalicelib.handlers import NOTICES, WORK, handled_events
 
-    assert source["Stream"] == {"Fn::GetAtt": [outbox, "StreamArn"]}
-    assert source["BisectBatchOnFunctionError"] is True
-    assert 0 <= source["MaximumRetryAttempts"] <= 10
-    destination = source["DestinationConfig"]["OnFailure"]
-    assert destination["Type"] == "SQS" and _ref(destination["Destination"]) in dev.of_type("AWS::SQS::Queue")
+    outbox = next(k for k, t in dev.of_type("AWS::DynamoDB::Table").items()
+                  if t["Properties"]["TableName"] == "dev-outbox-v2")
+    for function, consumer in (("HandleOutbox", WORK), ("HandleNotices", NOTICES)):
+        events = _functions(dev)[function]["Properties"]["Events"]
+        source = next(e["Properties"] for e in events.values() if e["Type"] == "DynamoDB")
+        assert source["Stream"] == {"Fn::GetAtt": [outbox, "StreamArn"]}
+        assert source["BisectBatchOnFunctionError"] is True
+        assert 0 <= source["MaximumRetryAttempts"] <= 10
+        assert source["ParallelizationFactor"] == 10  # the outbox is keyed by request: each request stays in order
+        destination = source["DestinationConfig"]["OnFailure"]
+        assert destination["Type"] == "SQS" and _ref(destination["Destination"]) in dev.of_type("AWS::SQS::Queue")
+        # Each consumer is invoked only for the events it handles, and only for new ones.
+        pattern = json.loads(source["FilterCriteria"]["Filters"][0]["Pattern"])
+        assert pattern["eventName"] == ["INSERT"]
+        assert set(pattern["dynamodb"]["NewImage"]["name"]["S"]) == handled_events(consumer)
+    assert "request.issued" in handled_events(NOTICES) and "request.issued" in handled_events(WORK)
 
 
 def test_scheduled_expiry_of_unpaid_orders_is_deployed(dev: Synthesised) -> None:

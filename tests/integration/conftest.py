@@ -45,18 +45,25 @@ class Api:
         token = self.c.tokens.issue(subject, roles, districts=districts, courts=courts)
         return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 
-    def run_worker(self) -> int:
-        """Deliver what the outbox stream holds to app.handle_outbox, as the cloud and `make run` do."""
-        import app
-        from infrastructure.local.worker import StreamWorker
+    def worker(self) -> Any:
+        """The session's outbox worker (one per stream, so later tests do not replay earlier events). One lane:
+        tests that draw from a seeded generator (officers' assignments) see the events in the order written;
+        test_outbox_consumers.py runs it with several."""
+        from chalicelib.adapters.dynamo_models import OUTBOX_TABLE
+        from infrastructure.local.worker import StreamWorker, app_consumers
 
-        table = self.c.settings.table_name("outbox")
+        table = self.c.settings.table_name(OUTBOX_TABLE)
         worker = _WORKERS.get(table)
         if worker is None:
-            # One worker per stream for the session, so later tests do not replay earlier events.
             worker = StreamWorker(self.c.settings.dynamodb_endpoint, self.c.settings.aws_region, table,
-                                  app.handle_outbox, self.c.settings.data_dir / "dead-letters.jsonl")
+                                  app_consumers(), self.c.settings.data_dir / "dead-letters.jsonl", lanes=1)
             _WORKERS[table] = worker
+        return worker
+
+    def run_worker(self) -> int:
+        """Deliver what the outbox stream holds to app.handle_outbox and app.handle_notices, as the cloud and
+        `make run` do."""
+        worker = self.worker()
         total = 0
         while (count := worker.poll_once()) > 0:
             total += count

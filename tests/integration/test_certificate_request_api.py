@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from tests.factories import ANA, CE_ISSUE_DATE, LUIS_CE, applicant, check_character, proof, request_body
 
@@ -17,10 +18,43 @@ def test_post_certificate_request_returns_201_with_number_and_unguessable_id(api
     assert body["applicant"]["document_number"] == "****8912"
 
 
-def test_numbers_are_sequential_per_year(api):
-    first = api.created()
-    second = api.created(user="telegram:1002")
-    assert int(second["number"][5:]) > int(first["number"][5:])
+def test_numbers_are_unique_per_year_and_read_as_the_year_and_six_digits(api):
+    numbers = [api.created(user=f"telegram:10{i:02d}")["number"] for i in range(12)]
+    assert len(set(numbers)) == len(numbers)
+    assert all(re.fullmatch(r"2026-\d{6}", number) for number in numbers)
+
+
+def test_numbers_taken_at_once_by_many_processes_and_threads_never_repeat(api):
+    """The yearly counter is sharded and taken in blocks, so that no single item limits the rate; however many
+    processes (each its own store) and threads take numbers at once, none comes twice."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from chalicelib.adapters.dynamo_store import DynamoStore
+
+    stores = [DynamoStore(api.c.settings.aws_region, api.c.settings.dynamodb_endpoint) for _ in range(4)]
+    with ThreadPoolExecutor(16) as pool:
+        numbers = list(pool.map(lambda i: stores[i % 4].next_number("certificate-2091"), range(400)))
+    assert len(set(numbers)) == 400 and min(numbers) >= 1
+    # One counter write per block of ten, not one per number: at most one unfinished block per store.
+    from chalicelib.adapters import dynamo_models as m
+    from chalicelib.adapters.dynamo_store import COUNTER_SHARDS
+
+    blocks = 0
+    for shard in range(COUNTER_SHARDS):
+        try:
+            blocks += int(m.CounterModel.get(f"certificate-2091#{shard}", consistent_read=True).value)
+        except m.CounterModel.DoesNotExist:
+            continue
+    assert 40 <= blocks <= 44
+
+
+def test_numbers_continue_above_what_the_single_counter_of_earlier_versions_reached(api):
+    from chalicelib.adapters import dynamo_models as m
+    from chalicelib.adapters.dynamo_store import DynamoStore
+
+    m.CounterModel("certificate-2092", value=5000).save()
+    store = DynamoStore(api.c.settings.aws_region, api.c.settings.dynamodb_endpoint)
+    assert min(store.next_number("certificate-2092") for _ in range(50)) > 5000
 
 
 def test_same_idempotency_key_returns_the_same_request(api):

@@ -45,9 +45,10 @@ def test_an_event_handled_twice_sends_one_message(bot_api):
     issued = next(e for e in m.OutboxModel.scan() if e.aggregate_id == request["request_id"]
                   and e.name == "request.issued")
     record = _lambda_record("arn:test", {"eventName": "INSERT", "dynamodb": {
-        "NewImage": m.OutboxModel.get(issued.event_id).serialize(), "Keys": {}, "SequenceNumber": "1",
-        "SizeBytes": 1, "StreamViewType": "NEW_IMAGE"}})
+        "NewImage": m.OutboxModel.get(issued.aggregate_id, issued.event_id).serialize(), "Keys": {},
+        "SequenceNumber": "1", "SizeBytes": 1, "StreamViewType": "NEW_IMAGE"}})
     app.handle_outbox({"Records": [record]}, None)
+    app.handle_notices({"Records": [record]}, None)  # the consumer that sends notices
     assert len(bot.calls) == sent
 
 

@@ -21,7 +21,7 @@ def test_worker_running_twice_has_one_effect(api):
     api.run_worker()
     event = next(e for e in m.OutboxModel.scan() if e.aggregate_id == request["request_id"]
                  and e.name == "request.paid")
-    image = m.OutboxModel.get(event.event_id).serialize()
+    image = m.OutboxModel.get(event.aggregate_id, event.event_id).serialize()
     record = {"eventName": "INSERT", "eventSource": "aws:dynamodb", "eventSourceARN": "arn:test",
               "awsRegion": "us-east-1", "eventID": "replayed",
               "dynamodb": {"NewImage": image, "ApproximateCreationDateTime": 1.0, "Keys": {}, "SequenceNumber": "1",

@@ -136,3 +136,25 @@ def test_signature_round_trip_and_tampering():
 def test_amounts_must_be_positive_with_two_decimals(value):
     with pytest.raises(ValidationError):
         parse_amount(value)
+
+
+def test_a_database_failure_is_a_503_and_its_cause_is_logged_without_the_message(caplog):
+    from botocore.exceptions import ClientError, ReadTimeoutError
+    from pynamodb.exceptions import GetError
+
+    from chalicelib.adapters.dynamo_store import translate_errors
+    from chalicelib.domain.errors import ServiceUnavailable
+
+    causes = [ReadTimeoutError(endpoint_url="http://db"),
+              ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "key 4567"}}, "Get"),
+              ValueError("no response attribute")]
+    for cause in causes:
+        @translate_errors
+        def failing(cause=cause):  # type: ignore[no-untyped-def]
+            raise GetError("failed", cause=cause)
+
+        with pytest.raises(ServiceUnavailable):
+            failing()
+    logged = [r.cause for r in caplog.records if r.getMessage() == "database call failed"]
+    assert logged == ["ReadTimeoutError", "ProvisionedThroughputExceededException", "ValueError"]
+    assert all("4567" not in r.getMessage() for r in caplog.records)

@@ -3,9 +3,8 @@ and one transaction that writes any of their items together."""
 
 from __future__ import annotations
 
-from pynamodb.connection import Connection
-
 from ...domain.control.ports import ControlStores
+from ..dynamo_models import connection_for
 from .checkins import DynamoCheckins, DynamoIncidents
 from .measures import DynamoCalendars, DynamoEnrolments, DynamoMeasures
 from .officers import DynamoContingencies, DynamoMarkers, DynamoOfficers, DynamoReports
@@ -16,9 +15,8 @@ __all__ = ["DynamoWarrantsRegistry", "dynamo_control"]
 
 
 def dynamo_control(region: str, host: str | None) -> ControlStores:
-    # One connection (one botocore client) for every control transaction.
-    connection = Connection(region=region, host=host, connect_timeout_seconds=2, read_timeout_seconds=5,
-                            max_retry_attempts=1)
+    # The process's one connection (one botocore client), as for every other table.
+    connection = connection_for(region, host)
     uow = DynamoUnitOfWork(connection)
     return ControlStores(uow=uow, measures=DynamoMeasures(), enrolments=DynamoEnrolments(),
                          calendars=DynamoCalendars(), checkins=DynamoCheckins(), incidents=DynamoIncidents(),

@@ -10,8 +10,8 @@ from math import cos, radians
 from pathlib import Path
 from typing import Any
 
-# shapely (and numpy under it) is imported where an area is used: it is a quarter of the API's import time.
 from ..errors import ValidationError
+from .geometry import Polygons
 
 METRES_PER_DEGREE = 111_320.0
 
@@ -36,15 +36,12 @@ def parse_area(value: Any, label: Any = None) -> tuple[dict[str, Any], str]:
         return dict(area["geometry"]), (label.strip() if label else str(area["name"]))
     if not isinstance(value, dict) or value.get("type") not in ("Polygon", "MultiPolygon"):
         raise ValidationError("Expected a GeoJSON Polygon or MultiPolygon, or an area name.", field="area")
-    from shapely.geometry import shape
-    from shapely.validation import explain_validity
-
     try:
-        geometry = shape(value)
+        geometry = Polygons.of(value)
     except (ValueError, TypeError, KeyError, IndexError, AttributeError):
         raise ValidationError("The polygon's coordinates are not valid GeoJSON.", field="area") from None
-    if geometry.is_empty or not geometry.is_valid:
-        reason = "empty" if geometry.is_empty else explain_validity(geometry)
+    reason = geometry.problem()
+    if reason is not None:
         raise ValidationError(f"The polygon is not valid ({reason}).", field="area", code="invalid_polygon")
     minx, miny, maxx, maxy = geometry.bounds
     if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
@@ -64,24 +61,21 @@ class PlaceVerdict(StrEnum):
 
 @dataclass(frozen=True)
 class Area:
-    """A permitted area ready for fast checks: shapely geometry, its boundary, and a prepared copy."""
+    """A permitted area ready for checks (plain-Python geometry: see geometry.py)."""
 
-    geometry: Any
-    boundary: Any
-    prepared: Any
+    geometry: Polygons
 
     @classmethod
     def of(cls, geojson: dict[str, Any]) -> Area:
-        from shapely.geometry import shape
-        from shapely.prepared import prep
+        return cls(Polygons.of(geojson))
 
-        geometry = shape(geojson)
-        return cls(geometry, geometry.boundary, prep(geometry))
+    def contains(self, lat: float, lon: float) -> bool:
+        return self.geometry.contains((lon, lat))
 
     def centre(self) -> tuple[float, float]:
         """A point surely inside the area (latitude, longitude), for the bot to show where to go."""
-        point = self.geometry.representative_point()
-        return round(float(point.y), 6), round(float(point.x), 6)
+        x, y = self.geometry.representative_point()
+        return round(float(y), 6), round(float(x), 6)
 
 
 @cache
@@ -102,11 +96,8 @@ def check_place(area: Area | None, lat: float, lon: float, accuracy_m: float) ->
     """
     if area is None:
         return PlaceVerdict.UNRESTRICTED, 0.0
-    from shapely.geometry import Point
-
-    point = Point(lon, lat)
-    inside = area.prepared.contains(point)
-    distance = area.boundary.distance(point) * METRES_PER_DEGREE * cos(radians(lat))
+    inside = area.geometry.contains((lon, lat))
+    distance = area.geometry.boundary_distance((lon, lat)) * METRES_PER_DEGREE * cos(radians(lat))
     if distance <= accuracy_m:
         return PlaceVerdict.BORDERLINE, distance
     return (PlaceVerdict.INSIDE if inside else PlaceVerdict.OUTSIDE), distance

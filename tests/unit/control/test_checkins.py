@@ -5,7 +5,6 @@ legal status, and "no record" is never judged as wrong answers."""
 from __future__ import annotations
 
 import pytest
-from shapely.geometry import Point
 
 from chalicelib.domain.errors import DomainError, ValidationError
 from chalicelib.services.control import checkins, measures, reviews
@@ -148,12 +147,12 @@ def test_a_borderline_place_asks_to_move_and_names_the_area_with_its_centre() ->
     w.enrol("telegram:1")
     checkin_id = w.start("telegram:1")
     lima = w.k.measures.active_measures_of_person("DNI#70112233")[0].permitted_area()
-    edge = lima.boundary.interpolate(0.3, normalized=True)
-    checkins.submit_location(checkin_id, location(w.clock, edge.y, edge.x, accuracy_m=500), owner="telegram:1",
+    edge_lon, edge_lat = lima.geometry.point_along_boundary(0.3)
+    checkins.submit_location(checkin_id, location(w.clock, edge_lat, edge_lon, accuracy_m=500), owner="telegram:1",
                              p=w.p)
     checkins.submit_selfie(checkin_id, JPEG, "photo", owner="telegram:1", p=w.p)
     result = checkins.submit_answers(checkin_id, {"answers": ROSA_ANSWERS}, owner="telegram:1", p=w.p)
     assert result["message"] == "annex3.d" and result["step"] == "fresh_location"
     place = result["place"]
     assert place["label"] == "distrito judicial de Lima"
-    assert lima.prepared.contains(Point(place["longitude"], place["latitude"]))
+    assert lima.contains(place["latitude"], place["longitude"])

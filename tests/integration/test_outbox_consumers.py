@@ -1,0 +1,87 @@
+"""The outbox's parallel consumers: several lanes (and the same event delivered twice at once) still give one
+certificate per request and one chat notice per event; a restarted worker resumes after its checkpoint instead of
+replaying the stream."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from chalicelib.domain.requests import Status
+
+
+def _records(api, request_ids, name):
+    from chalicelib.adapters import dynamo_models as m
+    from infrastructure.local.worker import _lambda_record
+
+    wanted = set(request_ids)
+    items = [e for rid in sorted(wanted) for e in m.OutboxModel.query(rid) if e.name == name]
+    return [_lambda_record("arn:test", {"eventName": "INSERT", "dynamodb": {
+        "NewImage": e.serialize(), "Keys": {}, "SequenceNumber": "1", "SizeBytes": 1,
+        "StreamViewType": "NEW_IMAGE"}}) for e in items]
+
+
+def _issued_events(api, request_id):
+    from chalicelib.adapters import dynamo_models as m
+
+    return [e for e in m.OutboxModel.query(request_id) if e.name == "request.issued"]
+
+
+def test_lanes_and_duplicate_deliveries_give_one_certificate_and_one_notice_per_request(bot_api):
+    import app
+
+    api, bot = bot_api
+    worker = api.worker()
+    api.run_worker()
+    users = [f"telegram:88{i:02d}" for i in range(8)]
+    requests = [api.paid(user=user) for user in users]
+    ids = [r["request_id"] for r in requests]
+    paid = _records(api, ids, "request.paid")
+    assert len(paid) == len(ids)
+    # Every request.paid handled twice at once, from eight threads (what a redelivery beside a retry does).
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda record: app.handle_outbox({"Records": [record]}, None), paid + paid))
+    # The stream then delivers everything again, through four lanes per consumer.
+    worker.set_lanes(4)
+    try:
+        api.run_worker()
+    finally:
+        worker.set_lanes(1)
+    issued = _records(api, ids, "request.issued")
+    with ThreadPoolExecutor(8) as pool:  # and each notice event twice more, at once
+        list(pool.map(lambda record: app.handle_notices({"Records": [record]}, None), issued + issued))
+    for request_id, user in zip(ids, users, strict=True):
+        request = api.c.store.get_request(request_id)
+        assert request.status is Status.ISSUED
+        assert [h.status for h in request.history][-3:] == [Status.PAID, Status.APPROVED, Status.ISSUED]
+        assert len(_issued_events(api, request_id)) == 1
+        assert api.c.store.get_document(request.document_id) is not None
+        chat = user.split(":")[1]
+        assert [m for m, _ in bot.to(chat)].count("sendDocument") == 1
+
+
+def test_a_restarted_worker_resumes_after_its_checkpoint(api, tmp_path):
+    from chalicelib.adapters import dynamo_models as m
+    from infrastructure.local.worker import StreamWorker, app_consumers
+
+    session = api.worker()
+    for i in range(3):  # history before the checkpoint
+        api.paid(user=f"telegram:890{i + 2}")
+    api.run_worker()
+    checkpoint = tmp_path / "outbox-checkpoint.json"
+    session._checkpoint_path, session._dirty = checkpoint, True  # what `make run` keeps beside its database
+    session._save_checkpoint(force=True)
+    assert checkpoint.exists()
+    request = api.paid(user="telegram:8901")
+    restarted = StreamWorker(api.c.settings.dynamodb_endpoint, api.c.settings.aws_region,
+                             m.OutboxModel.Meta.table_name, app_consumers(),
+                             api.c.settings.data_dir / "dead-letters.jsonl", lanes=2, checkpoint_path=checkpoint)
+    while restarted.poll_once() > 0:
+        pass
+    assert api.c.store.get_request(request["request_id"]).status is Status.ISSUED
+    written_since = len(list(m.OutboxModel.query(request["request_id"])))
+    everything = sum(1 for _ in m.OutboxModel.scan())
+    # Only what came after the checkpoint (this request's events, each to the consumers that take it), not the
+    # session's history.
+    assert 0 < restarted.handled <= 2 * written_since
+    assert everything - written_since >= 3 * written_since
+    assert checkpoint.read_text() != ""
