@@ -117,8 +117,8 @@ class LocalStack:
         log.info("registries seeded", extra=counts)
 
         api = subprocess.Popen(
-            [sys.executable, "-c", "import sys; from chalice.cli import main; sys.exit(main())", "local",
-             "--host", "127.0.0.1", "--port", str(self.port), "--stage", "local", "--no-autoreload"],
+            # `chalice local` with the gateway's answers for unknown paths and HEAD (api_server.py).
+            [sys.executable, "-m", "infrastructure.local.api_server", "--port", str(self.port), "--stage", "local"],
             cwd=ROOT, env=os.environ.copy(), start_new_session=True)
         self._processes.append(api)
         if not wait_http(f"http://127.0.0.1:{self.port}/health", 30):
