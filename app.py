@@ -9,7 +9,7 @@ from typing import Any
 from chalice import Chalice, Cron, Rate
 
 from chalicelib import logs
-from chalicelib.api import admin, certificate_requests, control, cvp, health, indicators, verification, webhooks
+from chalicelib.api import admin, certificate_requests, control, cvp, health, http, indicators, verification, webhooks
 from chalicelib.bootstrap import container
 from chalicelib.console.routes import BLUEPRINTS as CONSOLE
 from chalicelib.handlers import dispatch
@@ -25,6 +25,7 @@ app.api.binary_types.extend(["application/pdf", "video/mp4", "multipart/form-dat
 for blueprint in (health.bp, certificate_requests.bp, webhooks.bp, admin.bp, verification.bp, control.bp, cvp.bp,
                   indicators.bp, *CONSOLE):
     app.register_blueprint(blueprint)
+app.register_middleware(http.middleware, "http")  # request ids, one error shape, standard headers
 
 # In the cloud the infrastructure passes the outbox table's stream; locally the worker feeds the handler.
 OUTBOX_STREAM_ARN = os.environ.get(

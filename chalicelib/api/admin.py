@@ -10,7 +10,7 @@ from ..bootstrap import container
 from ..domain.errors import ValidationError
 from ..domain.operators import Role
 from ..services import registries, review
-from .http import handled, json_body, json_response, operator, query_int
+from .http import csv_text, handled, json_body, json_response, operator, query_int
 from .views import case_view, queue_item_view
 
 bp = Blueprint(__name__)
@@ -89,9 +89,10 @@ def submit_import_job(registry):  # type: ignore[no-untyped-def]
     request, c = bp.current_request, container()
     who = operator(request)
     who.require(Role.ADMIN)
+    csv_text(request.raw_body or b"")  # checked before it is kept: a file that is not UTF-8 is refused now
     job = jobs.submit_import(registry, request.raw_body or b"", f"{registry}.csv", operator=who, jobs=c.jobs,
                              storage=c.storage, importers=c.importers(), audit=c.audit, clock=c.clock)
-    return json_response(jobs.job_view(job), 202)
+    return json_response(jobs.job_view(job), 202, location=f"/v1/admin/jobs/{job.job_id}")
 
 
 @bp.route("/v1/admin/jobs/{job_id}", methods=["GET"])

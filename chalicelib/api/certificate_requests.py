@@ -23,7 +23,8 @@ def create_request():  # type: ignore[no-untyped-def]
     owner = channel_user(request)
     created, is_new = service.create_request(json_body(request), owner=owner, store=c.store, clock=c.clock,
                                              idempotency_key=request.headers.get("idempotency-key"))
-    return json_response(request_view(created, c), 201 if is_new else 200)
+    return json_response(request_view(created, c), 201 if is_new else 200,
+                         location=f"/v1/certificate-requests/{created.request_id}")
 
 
 @bp.route("/v1/certificate-requests/validation", methods=["POST"])
@@ -110,7 +111,8 @@ def request_replacement(request_id):  # type: ignore[no-untyped-def]
     language = body.get("language") if isinstance(body, dict) else None
     created, is_new = replace_certificate(request_id, owner=owner, store=c.store, identity=c.identity,
                                           clock=c.clock, language=language)
-    return json_response(request_view(created, c), 201 if is_new else 200)
+    return json_response(request_view(created, c), 201 if is_new else 200,
+                         location=f"/v1/certificate-requests/{created.request_id}")
 
 
 @bp.route("/track/{request_id}", methods=["GET"])
