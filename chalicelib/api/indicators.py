@@ -10,7 +10,7 @@ from chalice import Blueprint, Response
 
 from ..bootstrap import container
 from ..domain.control.people import judicial_districts
-from ..domain.indicators import NATIONAL, period_of
+from ..domain.indicators import NATIONAL, months_back, period_of
 from ..domain.operators import Role
 from ..services import indicators
 from ..services.notifications import push_text
@@ -78,21 +78,6 @@ def _t(key: str, lang: str, **values: str) -> str:
     return push_text(key, lang, **values)
 
 
-def _label(code: str, lang: str) -> str:
-    if code.startswith("requests.channel."):
-        return _t("indicator.requests.channel", lang, channel=code.removeprefix("requests.channel."))
-    return _t(f"indicator.{code}", lang)
-
-
-def _last_months(period: str, count: int = 12) -> list[str]:
-    year, month = int(period[:4]), int(period[5:])
-    out = []
-    for _ in range(count):
-        out.append(f"{year}-{month:02d}")
-        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
-    return out[::-1]
-
-
 @bp.route("/transparencia/datos.csv", methods=["GET"])
 @handled(_request)
 def transparency_csv():  # type: ignore[no-untyped-def]
@@ -154,7 +139,7 @@ def render_portal(report: dict[str, Any], lang: str, store: Any) -> str:
     period, scope = report["period"], report["scope"]
     other = "en" if lang == "es" else "es"
     scope_name = _t("transparency.national", lang) if scope == NATIONAL else judicial_districts().get(scope, scope)
-    months = _last_months(period)
+    months = months_back(period)
     history = [indicators.public_report(m, scope, indicators=store, with_in_person=False) for m in months[:-1]]
     history.append(report)
 
@@ -175,7 +160,8 @@ def render_portal(report: dict[str, Any], lang: str, store: Any) -> str:
     if scope == NATIONAL:
         peruvian = [value_of(r, "certificates.issued.peruvian") for r in history]
         foreign = [value_of(r, "certificates.issued.foreign") for r in history]
-        names = [_label("certificates.issued.peruvian", lang), _label("certificates.issued.foreign", lang)]
+        names = [indicators.label(code, lang)
+                 for code in ("certificates.issued.peruvian", "certificates.issued.foreign")]
         parts += [charts.bars("certificates", _t("transparency.chart.certificates", lang), months,
                               [(names[0], [number(v) for v in peruvian]), (names[1], [number(v) for v in foreign])],
                               shown=[peruvian, foreign]),
@@ -183,14 +169,14 @@ def render_portal(report: dict[str, Any], lang: str, store: Any) -> str:
                                     list(zip(months, peruvian, foreign, strict=True)))]
     incident_codes = [f["code"] for f in report["figures"] if f["code"].startswith("incidents.")]
     incident_values = [value_of(report, code) for code in incident_codes]
-    labels = [_label(code, lang).split(": ", 1)[-1] for code in incident_codes]
+    labels = [indicators.label(code, lang).split(": ", 1)[-1] for code in incident_codes]
     parts += [charts.hbars("incidents", _t("transparency.chart.incidents", lang), labels,
                            [number(v) for v in incident_values], incident_values),
               charts.data_table(_t("transparency.table_of", lang), [_t("transparency.indicator", lang), period],
                                 list(zip(labels, incident_values, strict=True)))]
     table = charts.data_table(f"{scope_name} · {period}", [_t("transparency.indicator", lang),
                                                           _t("transparency.value", lang)],
-                              [(_label(f["code"], lang), _shown(f, lang)) for f in report["figures"]])
+                              [(indicators.label(f["code"], lang), _shown(f, lang)) for f in report["figures"]])
     options = "".join(f'<option value="{html.escape(code)}"{" selected" if code == scope else ""}>'
                       f'{html.escape(name)}</option>' for code, name in
                       [(NATIONAL, _t("transparency.national", lang)), *sorted(judicial_districts().items())])

@@ -12,21 +12,14 @@ from chalice import Blueprint, Response
 from ..api import charts
 from ..domain.control.people import judicial_districts
 from ..domain.errors import DomainError, ValidationError
-from ..domain.indicators import NATIONAL, TARGETABLE, period_of
+from ..domain.indicators import NATIONAL, TARGETABLE, months_back, period_of
 from ..domain.operators import Role
 from ..services import indicators
-from ..services.notifications import push_text
 from .web import Ctx, field_errors, page
 
 bp = Blueprint(__name__)
 READERS = (Role.ADMIN, Role.AUDITOR, Role.CVP_HEAD, Role.REVIEWER)
 PATH = "/console/indicators"
-
-
-def label(code: str, lang: str) -> str:
-    if code.startswith("requests.channel."):
-        return push_text("indicator.requests.channel", lang, channel=code.removeprefix("requests.channel."))
-    return push_text(f"indicator.{code}", lang)
 
 
 def scopes(ctx: Ctx) -> list[tuple[str, str]]:
@@ -36,15 +29,6 @@ def scopes(ctx: Ctx) -> list[tuple[str, str]]:
     districts = sorted((code, name) for code, name in judicial_districts().items()
                        if everyone or code in who.districts)
     return [(NATIONAL, ctx.t("indicators.national")), *districts]
-
-
-def _months_back(period: str, count: int = 12) -> list[str]:
-    year, month = int(period[:4]), int(period[5:])
-    out = []
-    for _ in range(count):
-        out.append(f"{year}-{month:02d}")
-        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
-    return out[::-1]
 
 
 @page(bp, PATH, roles=READERS)
@@ -65,11 +49,11 @@ def indicators_page(ctx: Ctx, errors: dict[str, str] | None = None, status: int 
     if report is not None and q.get("format") == "csv":
         from .exports import export
 
-        rows = list(csv_rows(report))
-        return export(ctx, f"indicadores-{report['period']}-{report['scope']}", CSV_COLUMNS, rows)
+        return export(ctx, f"indicadores-{report['period']}-{report['scope']}", indicators.CSV_COLUMNS,
+                      indicators.report_rows([report]))
     history: list[tuple[str, Any]] = []
     if report is not None:
-        for month in _months_back(report["period"])[:-1]:
+        for month in months_back(report["period"])[:-1]:
             figure = next(f for f in indicators.month_figures(month, scope, c.indicators, with_in_person=False)
                           if f.code == "IOP.04.03")
             history.append((month, figure.value))
@@ -78,22 +62,10 @@ def indicators_page(ctx: Ctx, errors: dict[str, str] | None = None, status: int 
                         [v for _, v in history]) if history else ""
     return ctx.render("indicators.html", status=422 if errors and report is None else status,
                       title=ctx.t("indicators.title"), report=report, errors=errors, scopes=allowed, scope=scope,
-                      period=period, label=lambda code: label(code, ctx.lang), chart=chart, history=history,
+                      period=period, label=lambda code: indicators.label(code, ctx.lang), chart=chart, history=history,
                       targetable=TARGETABLE, is_admin=ctx.has(Role.ADMIN),
                       in_person=c.indicators.in_person(report["period"]) if report and scope == NATIONAL else {},
                       form=ctx.form.flat() if ctx.form.fields else {})
-
-
-CSV_COLUMNS = ["period", "scope", "indicator", "value", "unit", "numerator", "denominator", "baseline", "expected",
-               "progress_formula", "progress_undefined_reason", "obtained_over_expected"]
-
-
-def csv_rows(report: dict[str, Any]) -> Any:
-    for f in report["figures"]:
-        t, p = f.get("target") or {}, f.get("progress") or {}
-        yield [report["period"], report["scope"], f["code"], f["value"], f["unit"], f.get("numerator"),
-               f.get("denominator"), t.get("baseline"), t.get("expected"), p.get("formula"),
-               p.get("undefined_reason"), p.get("obtained_over_expected")]
 
 
 @page(bp, PATH + "/targets", methods=("POST",), roles=(Role.ADMIN,))

@@ -29,6 +29,16 @@ def period_of(moment: datetime) -> str:
     return f"{moment.astimezone(PERU):%Y-%m}"
 
 
+def months_back(period: str, count: int = 12) -> list[str]:
+    """The ``count`` months ending with ``period``, oldest first: a chart's twelve months."""
+    year, month = int(period[:4]), int(period[5:])
+    out = []
+    for _ in range(count):
+        out.append(f"{year}-{month:02d}")
+        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+    return out[::-1]
+
+
 @dataclass(frozen=True)
 class Fact:
     """What one event contributes, stripped of anything personal."""

@@ -78,13 +78,19 @@ def parse_amount(value: Any, field: str = "amount") -> Decimal:
     return amount.quantize(Decimal("0.01"))
 
 
-def parse_webhook_body(provider: str, body: bytes) -> PaymentNotice:
+def json_object(body: bytes) -> dict[str, Any]:
+    """A provider's signed body as a JSON object, or the error that says what it is not."""
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise DomainError("The body is not valid JSON.", code="invalid_json") from None
     if not isinstance(data, dict):
         raise DomainError("Expected a JSON object.", code="invalid_body")
+    return data
+
+
+def parse_webhook_body(provider: str, body: bytes) -> PaymentNotice:
+    data = json_object(body)
     for name in ("payment_id", "order_code", "amount", "currency"):
         if data.get(name) in (None, ""):
             raise ValidationError("This field is required.", field=name, code="missing_field")

@@ -132,22 +132,40 @@ def public_report(period: Any, scope: Any, *, indicators: IndicatorStore,
                         for f in month_figures(period, scope, indicators, with_in_person)]}
 
 
+CSV_COLUMNS = ["period", "scope", "indicator", "value", "unit", "numerator", "denominator", "baseline", "expected",
+               "progress_formula", "progress_undefined_reason", "obtained_over_expected"]
+
+
+def report_rows(reports: list[dict[str, Any]]) -> list[list[Any]]:
+    """The reports' figures as rows of CSV_COLUMNS (the API's CSV and the console's export)."""
+    rows: list[list[Any]] = []
+    for r in reports:
+        for f in r["figures"]:
+            t, p = f.get("target") or {}, f.get("progress") or {}
+            rows.append([r["period"], r["scope"], f["code"], f["value"], f["unit"], f.get("numerator"),
+                         f.get("denominator"), t.get("baseline"), t.get("expected"), p.get("formula"),
+                         p.get("undefined_reason"), p.get("obtained_over_expected")])
+    return rows
+
+
 def report_csv(reports: list[dict[str, Any]]) -> bytes:
     import csv
     import io
 
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["period", "scope", "indicator", "value", "unit", "numerator", "denominator", "baseline",
-                     "expected", "progress_formula", "progress_undefined_reason", "obtained_over_expected"])
-    for r in reports:
-        for f in r["figures"]:
-            t, p = f.get("target") or {}, f.get("progress") or {}
-            writer.writerow([r["period"], r["scope"], f["code"], "" if f["value"] is None else f["value"], f["unit"],
-                             f.get("numerator", ""), f.get("denominator", ""), t.get("baseline", ""),
-                             t.get("expected", ""), p.get("formula", ""), p.get("undefined_reason", ""),
-                             p.get("obtained_over_expected", "")])
+    writer.writerow(CSV_COLUMNS)
+    writer.writerows(["" if v is None else v for v in row] for row in report_rows(reports))
     return out.getvalue().encode("utf-8-sig")
+
+
+def label(code: str, lang: str) -> str:
+    """An indicator's name for people, from the one catalogue of notices (the portal and the console)."""
+    from .notifications import push_text
+
+    if code.startswith("requests.channel."):
+        return push_text("indicator.requests.channel", lang, channel=code.removeprefix("requests.channel."))
+    return push_text(f"indicator.{code}", lang)
 
 
 def set_target(code: str, payload: Any, *, operator: Operator, indicators: IndicatorStore,

@@ -9,12 +9,12 @@ owner is told each step and `/estado` says where the money is.
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from ..domain.errors import ConcurrentUpdate, DomainError, NotFound, ValidationError
+from ..domain.payments import json_object
 from ..domain.ports import AuditEntry, Clock, PaymentProvider, PaymentRecord, Store
 from ..domain.requests import Event, new_id
 from .certificate_requests import refund_entry
@@ -92,12 +92,7 @@ def send_refund(provider_name: str, payment_id: str, *, operator: Any, store: St
 
 def parse_refund_notice(body: bytes) -> dict[str, str]:
     """The provider's signed refund confirmation: {"refund_id", "payment_id", "status": refunded|failed}."""
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise DomainError("The body is not valid JSON.", code="invalid_json") from None
-    if not isinstance(data, dict):
-        raise DomainError("Expected a JSON object.", code="invalid_body")
+    data = json_object(body)
     for name in ("refund_id", "payment_id", "status"):
         if not isinstance(data.get(name), str) or not 1 <= len(data[name]) <= 64:
             raise ValidationError("Expected text of 1 to 64 characters.", field=name, code="missing_field")

@@ -140,3 +140,22 @@ def chat(api: Api, monkeypatch: pytest.MonkeyPatch) -> Any:
     from tests.integration.control_support import record_chat
 
     return record_chat(api, monkeypatch)
+
+
+@pytest.fixture
+def bot_api(settings, clock):  # type: ignore[no-untyped-def]
+    """The app with its chat channel pointed at a recording Bot API peer: (Api, recorder)."""
+    import dataclasses
+
+    import app
+    from chalicelib import bootstrap
+    from tests.integration.bot_api_recorder import BotApiRecorder
+
+    recorder = BotApiRecorder()
+    c = bootstrap.build(dataclasses.replace(settings, telegram_bot_token="123:local",
+                                            telegram_api_base_url=recorder.url), clock=clock)
+    bootstrap.use(c)
+    with Client(app.app) as client:
+        yield Api(client, c), recorder
+    recorder.server.shutdown()
+    bootstrap.use(None)

@@ -3,7 +3,6 @@ certificate attached, a tracking link; bounces and complaints stop the mail; the
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from email import policy
 from email.parser import BytesParser
@@ -16,7 +15,6 @@ from chalice.test import Client
 from tests.conftest import free_port
 from tests.factories import ANA, applicant, proof, request_body
 from tests.integration.conftest import Api
-from tests.integration.test_notifications import BotApiRecorder
 
 
 def _mails(folder: Path, to: str) -> list[Any]:
@@ -133,24 +131,9 @@ def test_ses_bounces_and_complaints_delivered_by_sns_stop_mail_to_those_addresse
     assert not suppressions.is_suppressed("full@example.org")
 
 
-@pytest.fixture
-def chat(settings, clock):  # type: ignore[no-untyped-def]
-    import app
-    from chalicelib import bootstrap
-
-    recorder = BotApiRecorder()
-    c = bootstrap.build(dataclasses.replace(settings, telegram_bot_token="123:local",
-                                            telegram_api_base_url=recorder.url), clock=clock)
-    bootstrap.use(c)
-    with Client(app.app) as client:
-        yield Api(client, c), recorder
-    recorder.server.shutdown()
-    bootstrap.use(None)
-
-
-def test_what_the_person_did_in_their_chat_is_not_pushed_back_to_it_but_is_mailed(chat):
+def test_what_the_person_did_in_their_chat_is_not_pushed_back_to_it_but_is_mailed(bot_api):
     """A voucher given in the chat is answered there at once: no second, near-identical "paid" message."""
-    api, bot = chat
+    api, bot = bot_api
     user = "telegram:8207"
     created = api.post("/v1/certificate-requests", request_body(applicant(email="voucher@example.org")),
                        user=user).json_body
