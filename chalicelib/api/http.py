@@ -31,6 +31,14 @@ MAX_JSON_DEPTH = 32
 # lookup (DynamoDB refuses keys over 2 KB with an error of its own).
 MAX_PATH_PARAMETER = 200
 REALM = 'Bearer realm="antecedentes"'
+# The public read endpoints a verifier in any browser may fetch (an employer's page, Migraciones' own tools):
+# the verdict's JSON, the keys and the CA. Every other route sends no CORS header, so browsers keep other sites out.
+CORS_ROUTES = frozenset({"/v/{document_id}", "/.well-known/jwks.json", "/.well-known/ca.pem",
+                         "/.well-known/status/{issuer}/{list_id}", "/openapi.json", "/qr-format.json"})
+CORS_HEADERS: dict[str, str | list[str]] = {"Access-Control-Allow-Origin": "*",
+                                            "Access-Control-Expose-Headers": "X-Request-Id"}
+# Routes whose answer depends on the Accept header (HTML page or JSON verdict): caches must keep them apart.
+VARY_ACCEPT = frozenset({"/v/{document_id}"})
 # What the framework answers with its own shape, in ours: (status, code, field, message).
 _FRAMEWORK_ERRORS: dict[str, tuple[int, str, str | None, str]] = {
     "MethodNotAllowedError": (405, "method_not_allowed", None, "This method is not allowed on this path."),
@@ -101,7 +109,13 @@ def middleware(request: Request | None, get_response: Callable[[Any], Response])
             response = json_response(error_body("not_found", "No such resource.", rid), 404)
         else:
             response = get_response(request)
-        return finish(response, rid)
+        response = finish(response, rid)
+        route = getattr(request, "path", None)
+        if route in CORS_ROUTES and getattr(request, "method", "") in ("GET", "HEAD"):
+            response.headers.update(CORS_HEADERS)
+        if route in VARY_ACCEPT:
+            response.headers["Vary"] = "Accept"
+        return response
     finally:
         logs.REQUEST_ID.reset(token)
 
