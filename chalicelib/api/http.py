@@ -4,6 +4,7 @@ standard headers, request ids, bodies checked before use, channel and operator a
 from __future__ import annotations
 
 import functools
+import hashlib
 import hmac
 import json
 import logging
@@ -37,6 +38,11 @@ CORS_ROUTES = frozenset({"/v/{document_id}", "/.well-known/jwks.json", "/.well-k
                          "/.well-known/status/{issuer}/{list_id}", "/openapi.json", "/qr-format.json"})
 CORS_HEADERS: dict[str, str | list[str]] = {"Access-Control-Allow-Origin": "*",
                                             "Access-Control-Expose-Headers": "X-Request-Id"}
+# Unsafe calls a client may retry honour an Idempotency-Key: every POST under /v1/ but these (read-only checks, and
+# the providers' webhooks, which carry their own payment id).
+NOT_IDEMPOTENT = frozenset({"/v1/verify", "/v1/certificate-requests/validation", "/v1/webhooks/payments/{provider}",
+                            "/v1/webhooks/refunds/{provider}"})
+MAX_REPLAYED_RESPONSE = 300_000  # characters; a larger answer is not kept, and a retry runs again
 # Routes whose answer depends on the Accept header (HTML page or JSON verdict): caches must keep them apart.
 VARY_ACCEPT = frozenset({"/v/{document_id}"})
 # What the framework answers with its own shape, in ours: (status, code, field, message).
@@ -107,6 +113,8 @@ def middleware(request: Request | None, get_response: Callable[[Any], Response])
                          if len(str(value)) > MAX_PATH_PARAMETER), None)
         if too_long is not None:
             response = json_response(error_body("not_found", "No such resource.", rid), 404)
+        elif request is not None and takes_idempotency_key(request) and "idempotency-key" in request.headers:
+            response = _idempotent(request, get_response, rid)
         else:
             response = get_response(request)
         response = finish(response, rid)
@@ -118,6 +126,80 @@ def middleware(request: Request | None, get_response: Callable[[Any], Response])
         return response
     finally:
         logs.REQUEST_ID.reset(token)
+
+
+def takes_idempotency_key(request: Any) -> bool:
+    path = str(getattr(request, "path", ""))
+    return getattr(request, "method", "") == "POST" and path.startswith("/v1/") and path not in NOT_IDEMPOTENT
+
+
+def _idempotent(request: Request, get_response: Callable[[Any], Response], rid: str) -> Response:
+    """An unsafe call with an Idempotency-Key: run once; a retry with the same key and body gets the first answer
+    again, the same key with another body a 422, and a retry while the first still runs a 409.
+
+    The key is scoped to the authenticated caller (so no one else can read an answer back with a guessed key, and a
+    refreshed token keeps its keys), to the route and its path parameters."""
+    records = container().idempotency
+    key = request.headers.get("idempotency-key") or ""
+    if not (key.isascii() and key.isprintable() and 1 <= len(key) <= 128):
+        return error_response(ValidationError("Expected 1 to 128 printable ASCII characters.",
+                                              field="Idempotency-Key", code="invalid_header"), rid)
+    if records is None:
+        return get_response(request)
+    headers = request.headers
+    scope = "\n".join((_caller(request), request.path, json.dumps(request.uri_params or {}, sort_keys=True), key))
+    scoped = "http#" + hashlib.sha256(scope.encode("utf-8", "surrogatepass")).hexdigest()
+    raw = request.raw_body or b""
+    fingerprint = hashlib.sha256((headers.get("content-type") or "").encode() + b"\n"
+                                 + (raw if isinstance(raw, bytes) else raw.encode())).hexdigest()
+    try:
+        earlier = records.claim(scoped, fingerprint, rid)
+    except DomainError as error:
+        return error_response(error, rid)
+    if earlier is not None:
+        if earlier.fingerprint != fingerprint:
+            return error_response(ValidationError(
+                "This Idempotency-Key was used with another request body: use a new key for a new request.",
+                field="Idempotency-Key", code="idempotency_key_reused"), rid)
+        if earlier.response is None:
+            conflict = DomainError("A request with this Idempotency-Key is still being served; retry shortly.",
+                                   code="request_in_progress")
+            conflict.status = 409
+            conflict.headers = {"Retry-After": "1"}  # type: ignore[attr-defined]
+            return error_response(conflict, rid)
+        kept = json.loads(earlier.response)
+        return Response(body=kept["body"], status_code=kept["status"],
+                        headers={**kept["headers"], "Idempotent-Replayed": "true"})
+    response = get_response(request)
+    body = response.body
+    kept_text = None
+    if response.status_code < 500 and isinstance(body, (str, dict, list)):
+        kept_text = json.dumps({"status": response.status_code,
+                                "body": body if isinstance(body, str) else json.dumps(body),
+                                "headers": {k: v for k, v in response.headers.items() if isinstance(v, str)}})
+    try:
+        if kept_text is not None and len(kept_text) <= MAX_REPLAYED_RESPONSE:
+            records.answer(scoped, kept_text)
+        else:
+            records.release(scoped)
+    except DomainError:
+        log.warning("idempotency record not saved", extra={"request_id": rid})
+    return response
+
+
+def _caller(request: Request) -> str:
+    """Who calls, for scoping its Idempotency-Keys: a channel's end user, an operator's subject, or (a credential
+    that does not authenticate: the view will refuse it) a hash of what was sent."""
+    headers = request.headers
+    try:
+        token = _bearer(request)
+        channel = channel_of_key(token)
+        if channel is not None:
+            return f"channel:{channel}:{headers.get('x-channel-user') or ''}"
+        return f"operator:{operator(request).subject}"
+    except DomainError:
+        sent = (headers.get("authorization") or "") + "\n" + (headers.get("x-channel-user") or "")
+        return "unauthenticated:" + hashlib.sha256(sent.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def finish(response: Response, rid: str) -> Response:

@@ -31,6 +31,29 @@ class Clock(Protocol):
 
 
 @dataclass(frozen=True)
+class IdempotentCall:
+    """What a client's earlier call with the same Idempotency-Key left: the fingerprint of its request and, once
+    it was answered, the answer (None while it is still being served)."""
+
+    fingerprint: str
+    response: str | None
+
+
+class IdempotencyRecords(Protocol):
+    """Idempotency-Key records of unsafe HTTP calls (issue 14): claimed before the call runs, answered after."""
+
+    def claim(self, key: str, fingerprint: str, request_id: str) -> IdempotentCall | None:
+        """Claims ``key`` for this call (None), or returns what an earlier call with it left."""
+        ...
+
+    def answer(self, key: str, response: str) -> None: ...
+
+    def release(self, key: str) -> None:
+        """Drops the claim of a call that failed on our side, so that the client's retry runs again."""
+        ...
+
+
+@dataclass(frozen=True)
 class PaymentRecord:
     provider: str
     payment_id: str
