@@ -21,7 +21,11 @@ def _request():  # type: ignore[no-untyped-def]
 def create_request():  # type: ignore[no-untyped-def]
     request, c = bp.current_request, container()
     owner = channel_user(request)
-    created, is_new = service.create_request(json_body(request), owner=owner, store=c.store, clock=c.clock,
+    from .models import CertificateRequestCreate, parse  # pydantic: loaded by the routes that use it
+
+    body = json_body(request)
+    parse(CertificateRequestCreate, body)  # its shape (the OpenAPI document's); the use case checks the rules
+    created, is_new = service.create_request(body, owner=owner, store=c.store, clock=c.clock,
                                              idempotency_key=request.headers.get("idempotency-key"))
     return json_response(request_view(created, c), 201 if is_new else 200,
                          location=f"/v1/certificate-requests/{created.request_id}")

@@ -217,12 +217,12 @@ def finish(response: Response, rid: str) -> Response:
         headers = response.headers
         if status == 406:
             headers.pop("Allow", None)
-    elif response.status_code >= 400 and not _has_error_shape(response):
-        code = "internal_error" if response.status_code >= 500 else "bad_request"
-        if _is_json(headers):
-            response = json_response(error_body(code, "The request could not be served.", rid),
-                                     response.status_code)
-            headers = response.headers
+    elif response.status_code >= 500 and not _has_error_shape(response) and _is_json(headers):
+        # A 5xx in any other shape says nothing more than ours. (A view's own 4xx bodies stay: the verification's
+        # 404 is its verdict, {"status": "unknown"}.)
+        response = json_response(error_body("internal_error", "The request could not be served.", rid),
+                                 response.status_code)
+        headers = response.headers
     lowered = {k.lower() for k in headers}
     for name, value in _standard_headers(response.status_code, None).items():
         if name.lower() not in lowered:

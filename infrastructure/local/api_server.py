@@ -70,6 +70,13 @@ class Handler(ChaliceRequestHandler):
 
     do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = ChaliceRequestHandler._generic_handle
 
+    def __getattr__(self, name: str) -> Any:
+        # Any other method (TRACE, CONNECT, ...): the route table answers it (a 405 in the one shape), as the
+        # gateway does, instead of the standard library's HTML 501.
+        if name.startswith("do_") and name[3:].isalpha():
+            return self._generic_handle
+        raise AttributeError(name)
+
 
 class Server(ThreadedHTTPServer):
     request_queue_size = 128
