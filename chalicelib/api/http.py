@@ -35,7 +35,7 @@ REALM = 'Bearer realm="antecedentes"'
 # The public read endpoints a verifier in any browser may fetch (an employer's page, Migraciones' own tools):
 # the verdict's JSON, the keys and the CA. Every other route sends no CORS header, so browsers keep other sites out.
 CORS_ROUTES = frozenset({"/v/{document_id}", "/.well-known/jwks.json", "/.well-known/ca.pem",
-                         "/.well-known/status/{issuer}/{list_id}", "/openapi.json", "/qr-format.json"})
+                         "/.well-known/status/{issuer}/{list_id}", "/openapi.json"})
 CORS_HEADERS: dict[str, str | list[str]] = {"Access-Control-Allow-Origin": "*",
                                             "Access-Control-Expose-Headers": "X-Request-Id"}
 # Unsafe calls a client may retry honour an Idempotency-Key: every POST under /v1/ but these (read-only checks, and
