@@ -118,3 +118,24 @@ def test_cors_only_on_the_public_read_endpoints(api):
     console = api.client.http.get("/console/login", headers=browser)
     for answer in (channel, webhook, console, api.client.http.get("/health", headers=browser)):
         assert not any(name.lower().startswith("access-control-") for name in answer.headers)
+
+
+def test_during_a_channel_key_rotation_both_keys_work_and_then_only_the_new_one(api):
+    import dataclasses
+
+    from chalicelib.settings import DEV_CHANNEL_KEY
+
+    settings = api.c.settings
+    created = api.created()
+    path = f"/v1/certificate-requests/{created['request_id']}"
+    new = {**api.channel_headers(), "Authorization": "Bearer rotated-key"}
+    try:
+        api.c.settings = dataclasses.replace(settings, channel_keys={"telegram": "rotated-key"},
+                                             previous_channel_keys={"telegram": DEV_CHANNEL_KEY})
+        assert api.get(path, headers=new).status_code == 200
+        assert api.get(path).status_code == 200  # the previous key, still valid during the rollover
+        api.c.settings = dataclasses.replace(settings, channel_keys={"telegram": "rotated-key"})
+        assert api.get(path, headers=new).status_code == 200
+        assert _shape(api.get(path), 401, "invalid_channel_key")
+    finally:
+        api.c.settings = settings
