@@ -424,6 +424,13 @@ class DynamoAuditLog:
         return [_audit_entry(e) for e in m.AuditModel.query(day.isoformat(), limit=limit)]
 
     @translate_errors
+    def page_for_day(self, day: date, limit: int, after: str | None) -> tuple[list[AuditEntry], str | None]:
+        condition = m.AuditModel.entry > after if after else None
+        found = list(m.AuditModel.query(day.isoformat(), condition, limit=limit + 1))
+        more = len(found) > limit
+        return [_audit_entry(e) for e in found[:limit]], found[limit - 1].entry if more else None
+
+    @translate_errors
     def entries_for_target(self, target: str, limit: int) -> list[AuditEntry]:
         return [_audit_entry(e) for e in m.AuditModel.by_target.query(target, limit=limit)]
 

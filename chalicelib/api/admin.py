@@ -10,6 +10,7 @@ from ..bootstrap import container
 from ..domain.errors import ValidationError
 from ..domain.operators import Role
 from ..services import registries, review
+from .cursors import decode_cursor, encode_cursor
 from .http import csv_text, handled, json_body, json_response, operator, query_int
 from .views import case_view, queue_item_view
 
@@ -55,7 +56,8 @@ def decide(request_id, record_id):  # type: ignore[no-untyped-def]
 @bp.route("/v1/admin/audit", methods=["GET"])
 @handled(_request)
 def audit_log():  # type: ignore[no-untyped-def]
-    """?day=YYYY-MM-DD (one UTC day, as before), or a search: ?operator= &person= (document number) &record=
+    """?day=YYYY-MM-DD (one UTC day, a page of &limit= at a time: pass `next_cursor` back as &cursor=),
+    or a search: ?operator= &person= (document number) &record=
     &from= &to= (Peru days, at most 31) &reads=1 (reads of person-level data only)."""
     from ..services.audit_search import parse_query, search_audit
     from ..services.control.common import peru_today
@@ -70,13 +72,17 @@ def audit_log():  # type: ignore[no-untyped-def]
             day = date.fromisoformat(raw_day)
         except ValueError:
             raise ValidationError("Expected a date as YYYY-MM-DD.", field="day") from None
-        entries = c.audit.entries_for_day(day, query_int(request, "limit", 200, 1, 1000))
+        scope = f"audit:{day.isoformat()}"
+        entries, last = c.audit.page_for_day(day, query_int(request, "limit", 200, 1, 1000),
+                                             decode_cursor(request, scope))
+        following = encode_cursor(scope, last) if last else None
     else:
         entries = search_audit(parse_query(params, peru_today(c.clock.now())), operator=who, audit=c.audit,
                                measures=c.control.measures, clock=c.clock)
+        following = None
     return json_response({"items": [
         {"at": e.at.isoformat(), "actor": e.actor, "role": e.role, "action": e.action, "target": e.target,
-         "details": e.details} for e in entries]})
+         "details": e.details} for e in entries], "next_cursor": following})
 
 
 @bp.route("/v1/admin/registries/{registry}/jobs", methods=["POST"],
