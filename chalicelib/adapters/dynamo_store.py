@@ -327,6 +327,18 @@ class DynamoStore:
         return [r for r in found if r is not None]
 
     @translate_errors
+    def page_of_owner(self, owner: str, limit: int, after: list[str] | None
+                      ) -> tuple[list[CertificateRequest], list[str] | None]:
+        start = None
+        if after:
+            start = {"owner": {"S": owner}, "created_at": {"S": after[0]}, "request_id": {"S": after[1]}}
+        keys = list(m.RequestModel.by_owner.query(owner, scan_index_forward=False, limit=limit + 1,
+                                                  last_evaluated_key=start))
+        following = [keys[limit - 1].created_at, keys[limit - 1].request_id] if len(keys) > limit else None
+        found = [self.get_request(k.request_id) for k in keys[:limit]]
+        return [r for r in found if r is not None], following
+
+    @translate_errors
     def review_queue(self, limit: int) -> list[CertificateRequest]:
         keys = list(m.RequestModel.by_queue.query("review", limit=limit))
         found = [self.get_request(k.request_id) for k in keys]

@@ -6,7 +6,8 @@ from chalice import Blueprint, Response
 
 from ..bootstrap import container
 from ..services import certificate_requests as service
-from .http import channel_user, handled, json_body, json_response
+from .cursors import decode_cursor, encode_cursor
+from .http import channel_user, handled, json_body, json_response, query_int
 from .views import request_view, tracking_view
 
 bp = Blueprint(__name__)
@@ -48,9 +49,13 @@ def validate_fields():  # type: ignore[no-untyped-def]
 @bp.route("/v1/certificate-requests", methods=["GET"])
 @handled(_request)
 def list_requests():  # type: ignore[no-untyped-def]
-    c = container()
-    owner = channel_user(bp.current_request)
-    return json_response({"items": [request_view(r, c) for r in c.store.requests_of_owner(owner, 10)]})
+    """The caller's requests, newest first, a page of ?limit= (10) at a time: pass `next_cursor` back as ?cursor=."""
+    request, c = bp.current_request, container()
+    owner = channel_user(request)
+    found, last = c.store.page_of_owner(owner, query_int(request, "limit", 10, 1, 100),
+                                        decode_cursor(request, f"own-requests:{owner}"))
+    return json_response({"items": [request_view(r, c) for r in found],
+                          "next_cursor": encode_cursor(f"own-requests:{owner}", last) if last else None})
 
 
 @bp.route("/v1/certificate-requests/{request_id}", methods=["GET"])

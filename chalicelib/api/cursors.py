@@ -28,8 +28,13 @@ def _tag(body: str) -> str:
     return _b64(hmac.new(key, body.encode("ascii"), hashlib.sha256).digest()[:16])
 
 
+def _scope(scope: str) -> str:
+    """The list a cursor belongs to, hashed: a scope may name its caller, and a cursor travels in URLs."""
+    return _b64(hashlib.sha256(scope.encode("utf-8")).digest()[:12])
+
+
 def encode_cursor(scope: str, position: Any) -> str:
-    body = _b64(json.dumps({"s": scope, "p": position}, separators=(",", ":")).encode())
+    body = _b64(json.dumps({"s": _scope(scope), "p": position}, separators=(",", ":")).encode())
     return f"{body}.{_tag(body)}"
 
 
@@ -48,6 +53,6 @@ def decode_cursor(request: Request, scope: str) -> Any:
         data = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
     except ValueError:
         raise invalid from None
-    if not isinstance(data, dict) or data.get("s") != scope:
+    if not isinstance(data, dict) or data.get("s") != _scope(scope):
         raise invalid
     return data.get("p")

@@ -34,3 +34,28 @@ def test_a_thousand_audit_entries_come_whole_in_pages_and_cursors_cannot_be_forg
         assert answer.status_code == 422 and answer.json_body["error"]["field"] == "cursor", bad[:40]
     borrowed = api.client.http.get(f"/v1/admin/audit?day=2031-03-15&cursor={first}", headers=headers)
     assert borrowed.status_code == 422 and borrowed.json_body["error"]["code"] == "invalid_cursor"
+
+
+def test_a_callers_requests_come_newest_first_in_pages_and_a_cursor_is_its_own(api):
+    from tests.integration.control_support import uuid_part
+
+    user = f"telegram:page{uuid_part()}"
+    made = []
+    for _ in range(23):
+        made.append(api.created(user=user)["request_id"])
+        api.c.clock.advance(seconds=1)  # newest first is then the reverse order of creation
+    seen, cursor = [], None
+    while True:
+        path = "/v1/certificate-requests?limit=10" + (f"&cursor={cursor}" if cursor else "")
+        page = api.get(path, user=user)
+        assert page.status_code == 200, page.body
+        seen += [item["request_id"] for item in page.json_body["items"]]
+        cursor = page.json_body["next_cursor"]
+        if cursor is None:
+            break
+        assert user.split(":")[1] not in cursor
+        mine = cursor
+    assert seen == made[::-1]
+    assert api.get("/v1/certificate-requests", user=user).json_body["items"][0]["request_id"] == seen[0]
+    other = api.get(f"/v1/certificate-requests?cursor={mine}", user="telegram:someone-else")
+    assert other.status_code == 422 and other.json_body["error"]["field"] == "cursor"
