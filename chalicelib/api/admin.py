@@ -28,8 +28,10 @@ def review_queue():  # type: ignore[no-untyped-def]
     who = operator(request)
     who.require(Role.REVIEWER)
     limit = query_int(request, "limit", 50, 1, 200)
-    queue = review.review_queue(store=c.store, audit=c.audit, clock=c.clock, operator=who, limit=limit)
-    return json_response({"items": [queue_item_view(r) for r in queue]})
+    queue, following = review.review_queue(store=c.store, audit=c.audit, clock=c.clock, operator=who, limit=limit,
+                                           after=decode_cursor(request, "review-queue"))
+    return json_response({"items": [queue_item_view(r) for r in queue],
+                          "next_cursor": encode_cursor("review-queue", following) if following else None})
 
 
 @bp.route("/v1/admin/review-queue/{request_id}", methods=["GET"])

@@ -28,9 +28,9 @@ JSON_HEADERS: dict[str, str | list[str]] = {"Content-Type": "application/json; c
                                             "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 # JSON nested deeper than this is refused before it is parsed (Python's parser would recurse to a crash).
 MAX_JSON_DEPTH = 32
-# A path parameter longer than this names nothing we hold (ids are 22 to 64 characters): not found, before any
-# lookup (DynamoDB refuses keys over 2 KB with an error of its own).
-MAX_PATH_PARAMETER = 200
+# A path parameter longer than this names nothing we hold (ids are 22 to 64 characters, signed media links a few
+# hundred): not found, before any lookup (DynamoDB refuses keys over 2 KB with an error of its own).
+MAX_PATH_PARAMETER = 1024
 REALM = 'Bearer realm="antecedentes"'
 # The public read endpoints a verifier in any browser may fetch (an employer's page, Migraciones' own tools):
 # the verdict's JSON, the keys and the CA. Every other route sends no CORS header, so browsers keep other sites out.

@@ -59,3 +59,24 @@ def test_a_callers_requests_come_newest_first_in_pages_and_a_cursor_is_its_own(a
     assert api.get("/v1/certificate-requests", user=user).json_body["items"][0]["request_id"] == seen[0]
     other = api.get(f"/v1/certificate-requests?cursor={mine}", user="telegram:someone-else")
     assert other.status_code == 422 and other.json_body["error"]["field"] == "cursor"
+
+
+def test_the_review_queue_pages_through_every_waiting_case_once(api):
+    from tests.factories import CARLOS, JOSE
+
+    for n, person in enumerate((JOSE, CARLOS, JOSE, CARLOS, JOSE)):
+        api.paid(person, user=f"telegram:30{n}")
+        api.c.clock.advance(seconds=1)
+    api.run_worker()
+    headers = api.operator_headers("reviewer")
+    whole = api.client.http.get("/v1/admin/review-queue?limit=200", headers=headers).json_body
+    assert len(whole["items"]) >= 5 and whole["next_cursor"] is None
+    seen, cursor = [], None
+    while True:
+        page = api.client.http.get("/v1/admin/review-queue?limit=2" + (f"&cursor={cursor}" if cursor else ""),
+                                   headers=headers).json_body
+        assert len(page["items"]) <= 2
+        seen += [item["request_id"] for item in page["items"]]
+        if (cursor := page["next_cursor"]) is None:
+            break
+    assert seen == [item["request_id"] for item in whole["items"]]
