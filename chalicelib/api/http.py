@@ -217,38 +217,14 @@ def finish(response: Response, rid: str) -> Response:
         headers = response.headers
         if status == 406:
             headers.pop("Allow", None)
-    elif response.status_code >= 500 and not _has_error_shape(response) and _is_json(headers):
-        # A 5xx in any other shape says nothing more than ours. (A view's own 4xx bodies stay: the verification's
-        # 404 is its verdict, {"status": "unknown"}.)
-        response = json_response(error_body("internal_error", "The request could not be served.", rid),
-                                 response.status_code)
-        headers = response.headers
+    # A view's own bodies stay as they are, whatever the status: the verification's 404 is its verdict
+    # ({"status": "unknown"}), /health's 503 names the component that is down.
     lowered = {k.lower() for k in headers}
     for name, value in _standard_headers(response.status_code, None).items():
         if name.lower() not in lowered:
             headers[name] = value
     headers["X-Request-Id"] = rid
     return response
-
-
-def _is_json(headers: dict[str, Any]) -> bool:
-    content_type = next((str(v) for k, v in headers.items() if k.lower() == "content-type"), "application/json")
-    return content_type.startswith("application/json")
-
-
-def _has_error_shape(response: Response) -> bool:
-    """Our own error bodies (JSON with "error") and the console's pages (HTML) are what they should be."""
-    if not _is_json(response.headers):
-        return True
-    body = response.body
-    if isinstance(body, bytes):
-        body = body.decode("utf-8", "replace")
-    if isinstance(body, str):
-        try:
-            body = json.loads(body)
-        except ValueError:
-            return False
-    return isinstance(body, dict) and isinstance(body.get("error"), dict)
 
 
 def handled(current: Callable[[], Request]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

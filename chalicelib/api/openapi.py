@@ -122,6 +122,9 @@ def _operation(method: str, path: str, entry: Any, components: dict[str, Any]) -
                                            "an error).", "content": {"application/json": {"schema": {"oneOf": [
                                                _schema(answer, components), _schema(models.ErrorResponse,
                                                                                     components)]}}}}
+    if path == "/health":
+        responses["503"] = {"description": "A component is down: each component's state, as on a 200.",
+                            "content": {"application/json": {"schema": {"type": "object"}}}}
     operation["responses"] = responses
     if (security := _security(path)) is not None:
         operation["security"] = security
