@@ -9,7 +9,18 @@ from typing import Any
 from chalice import Chalice, Cron, Rate
 
 from chalicelib import logs
-from chalicelib.api import admin, certificate_requests, control, cvp, health, indicators, verification, webhooks
+from chalicelib.api import (
+    admin,
+    certificate_requests,
+    contract,
+    control,
+    cvp,
+    health,
+    http,
+    indicators,
+    verification,
+    webhooks,
+)
 from chalicelib.bootstrap import container
 from chalicelib.console.routes import BLUEPRINTS as CONSOLE
 from chalicelib.handlers import NOTICES, WORK, dispatch
@@ -23,8 +34,9 @@ app.log.setLevel(logging.INFO)
 app.api.binary_types.extend(["application/pdf", "video/mp4", "multipart/form-data", "image/jpeg", "image/png",
                              "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"])
 for blueprint in (health.bp, certificate_requests.bp, webhooks.bp, admin.bp, verification.bp, control.bp, cvp.bp,
-                  indicators.bp, *CONSOLE):
+                  indicators.bp, contract.bp, *CONSOLE):
     app.register_blueprint(blueprint)
+app.register_middleware(http.middleware, "http")  # request ids, one error shape, standard headers
 
 # Lambda's init phase builds the container (X-Ray, the DynamoDB client) before the first request, and the consumer
 # that issues documents loads the signing pipeline too: the first request or certificate then costs what the next do.

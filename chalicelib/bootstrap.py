@@ -22,6 +22,7 @@ from .domain.ports import (
     AuditLog,
     Clock,
     DocumentStorage,
+    IdempotencyRecords,
     IdentityRegistry,
     PaymentProvider,
     PenitentiaryRegistry,
@@ -65,6 +66,7 @@ class Container:
     media: MediaLinks  # short-lived links to stored files
     rng: random.Random = field(default_factory=random.SystemRandom)
     hosted_ui: Any = None  # the console signs in through Cognito's hosted UI in the cloud; None: local accounts
+    idempotency: IdempotencyRecords | None = None  # Idempotency-Key on unsafe calls (None: not honoured)
     _built: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -174,6 +176,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
     from .adapters.aws import cloud_adapters
     from .adapters.dynamo_console import DynamoConsoleSessions, DynamoJobs, DynamoOperatorAccounts
     from .adapters.dynamo_control import DynamoWarrantsRegistry, dynamo_control
+    from .adapters.dynamo_idempotency import DynamoIdempotency
     from .adapters.dynamo_indicators import DynamoIndicators
     from .adapters.dynamo_store import DynamoAuditLog, DynamoIdentityRegistry, DynamoPenitentiaryRegistry, DynamoStore
     from .adapters.local_outbound import FileSmsSender
@@ -228,6 +231,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
         jobs=DynamoJobs(store.connection),
         media=cloud.media or SignedLocalLinks(settings.console_link_secret, urlsplit(settings.public_base_url).path),
         hosted_ui=cloud.hosted_ui,
+        idempotency=DynamoIdempotency(),
     )
     return c
 

@@ -9,7 +9,12 @@ import json
 import logging
 import sys
 import traceback
+from contextvars import ContextVar
 from typing import Any
+
+# The id of the HTTP request being served (set by the API's middleware): every log line written meanwhile carries
+# it, and the response returns it in X-Request-Id.
+REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 _STANDARD = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
 
@@ -19,6 +24,8 @@ class JsonFormatter(logging.Formatter):
         entry: dict[str, Any] = {"level": record.levelname, "logger": record.name, "message": record.getMessage(),
                                  "time": self.formatTime(record)}
         entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
+        if "request_id" not in entry and (current := REQUEST_ID.get()) is not None:
+            entry["request_id"] = current
         if record.exc_info and record.exc_info[0] is not None:
             # The type and stack, never the exception's message: it may quote a person's data.
             entry["exception"] = record.exc_info[0].__name__

@@ -33,6 +33,8 @@ class Settings:
     public_base_url: str = "http://127.0.0.1:8000"
     # channel name -> key; "telegram" is the bot.
     channel_keys: dict[str, str] = field(default_factory=lambda: {"telegram": DEV_CHANNEL_KEY})
+    # During a rotation the previous key of a channel stays valid beside the new one (issue 14).
+    previous_channel_keys: dict[str, str] = field(default_factory=dict)
     payment_webhook_secrets: dict[str, str] = field(default_factory=lambda: {"local": DEV_WEBHOOK_SECRET})
     payment_webhook_tolerance_seconds: int = 300
     payment_pay_url_template: str = "http://127.0.0.1:8002/pay/{order_code}"
@@ -108,6 +110,7 @@ def load_settings() -> Settings:
         data_dir=Path(_env("DATA_DIR", str(defaults.data_dir))).resolve(),
         public_base_url=_env("PUBLIC_BASE_URL", defaults.public_base_url).rstrip("/"),
         channel_keys=_pairs(_env("CHANNEL_KEYS", f"telegram={DEV_CHANNEL_KEY}")),
+        previous_channel_keys=_pairs(os.environ.get("CHANNEL_KEYS_PREVIOUS") or ""),
         payment_webhook_secrets=_pairs(_env("PAYMENT_WEBHOOK_SECRETS", f"local={DEV_WEBHOOK_SECRET}")),
         payment_webhook_tolerance_seconds=int(
             _env("PAYMENT_WEBHOOK_TOLERANCE_SECONDS", str(defaults.payment_webhook_tolerance_seconds))

@@ -124,8 +124,21 @@ class FakeStore:
         mine = [r for r in self.requests.values() if r.owner == owner]
         return sorted(mine, key=lambda r: r.created_at, reverse=True)[:limit]
 
-    def review_queue(self, limit: int) -> list[CertificateRequest]:
-        return [r for r in self.requests.values() if r.status is Status.IN_REVIEW][:limit]
+    def page_of_owner(self, owner: str, limit: int, after: list[str] | None
+                      ) -> tuple[list[CertificateRequest], list[str] | None]:
+        mine = sorted(((r.created_at.isoformat(), r.request_id, r) for r in self.requests.values()
+                       if r.owner == owner), key=lambda t: (t[0], t[1]), reverse=True)
+        rest = [t for t in mine if after is None or (t[0], t[1]) < (after[0], after[1])]
+        following = [rest[limit - 1][0], rest[limit - 1][1]] if len(rest) > limit else None
+        return [t[2] for t in rest[:limit]], following
+
+    def review_queue(self, limit: int, after: list[str] | None = None
+                     ) -> tuple[list[CertificateRequest], list[str] | None]:
+        queue = sorted(((r.updated_at.isoformat(), r.request_id, r) for r in self.requests.values()
+                        if r.status is Status.IN_REVIEW), key=lambda t: (t[0], t[1]))
+        rest = [t for t in queue if after is None or (t[0], t[1]) > (after[0], after[1])]
+        following = [rest[limit - 1][0], rest[limit - 1][1]] if len(rest) > limit else None
+        return [t[2] for t in rest[:limit]], following
 
     def orders_expiring_before(self, moment: datetime, limit: int) -> list[PaymentOrder]:
         return [o for o in self.orders.values() if o.status == "open" and o.expires_at < moment][:limit]

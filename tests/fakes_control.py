@@ -455,5 +455,11 @@ class MemoryAudit:
     def entries_for_target(self, target: str, limit: int) -> list[AuditEntry]:
         return sorted((e for e in self.entries if e.target == target), key=lambda e: e.at)[:limit]
 
+    def page_for_day(self, day: date, limit: int, after: str | None) -> tuple[list[AuditEntry], str | None]:
+        of_day = [(f"{e.at.isoformat()}#{n:08d}", e) for n, e in enumerate(self.entries) if e.at.date() == day]
+        rest = sorted(p for p in of_day if after is None or p[0] > after)
+        more = len(rest) > limit
+        return [e for _, e in rest[:limit]], rest[limit - 1][0] if more else None
+
     def actions(self) -> list[str]:
         return [e.action for e in self.entries]

@@ -70,6 +70,10 @@ class IdempotencyModel(Model):
     key = UnicodeAttribute(hash_key=True)
     request_id = UnicodeAttribute()
     expires = TTLAttribute(null=True)
+    # Idempotency-Key records of HTTP calls (chalicelib/adapters/dynamo_idempotency.py): the request's fingerprint
+    # and, once answered, the answer that a retry gets again.
+    fingerprint = UnicodeAttribute(null=True)
+    response = UnicodeAttribute(null=True)
 
 
 class OrderModel(Model):

@@ -361,11 +361,31 @@ class DynamoStore:
         found = [self.get_request(k.request_id) for k in keys]
         return [r for r in found if r is not None]
 
+    def _index_page(self, index: Any, hash_name: str, hash_value: str, range_name: str, limit: int,
+                    after: list[str] | None, forward: bool) -> tuple[list[CertificateRequest], list[str] | None]:
+        """One page of requests by a keys-only index: one query (limit + 1 keys tell whether more follow), and
+        the position of the page's last key ([range key, request id]) to start the next page after."""
+        start = None
+        if after and len(after) == 2:
+            start = {hash_name: {"S": hash_value}, range_name: {"S": str(after[0])},
+                     "request_id": {"S": str(after[1])}}
+        keys = list(index.query(hash_value, scan_index_forward=forward, limit=limit + 1, last_evaluated_key=start))
+        last = keys[limit - 1] if len(keys) > limit else None
+        following = [getattr(last, range_name), last.request_id] if last is not None else None
+        found = [self.get_request(k.request_id) for k in keys[:limit]]
+        return [r for r in found if r is not None], following
+
     @translate_errors
-    def review_queue(self, limit: int) -> list[CertificateRequest]:
-        keys = list(m.RequestModel.by_queue.query("review", limit=limit))
-        found = [self.get_request(k.request_id) for k in keys]
-        return [r for r in found if r is not None and r.status is Status.IN_REVIEW]
+    def page_of_owner(self, owner: str, limit: int, after: list[str] | None
+                      ) -> tuple[list[CertificateRequest], list[str] | None]:
+        return self._index_page(m.RequestModel.by_owner, "owner", owner, "created_at", limit, after, False)
+
+    @translate_errors
+    def review_queue(self, limit: int, after: list[str] | None = None
+                     ) -> tuple[list[CertificateRequest], list[str] | None]:
+        found, following = self._index_page(m.RequestModel.by_queue, "queue", "review", "queued_at", limit, after,
+                                            True)
+        return [r for r in found if r.status is Status.IN_REVIEW], following
 
     @translate_errors
     def orders_expiring_before(self, moment: datetime, limit: int) -> list[PaymentOrder]:
@@ -480,6 +500,13 @@ class DynamoAuditLog:
     @translate_errors
     def entries_for_day(self, day: date, limit: int) -> list[AuditEntry]:
         return [_audit_entry(e) for e in m.AuditModel.query(day.isoformat(), limit=limit)]
+
+    @translate_errors
+    def page_for_day(self, day: date, limit: int, after: str | None) -> tuple[list[AuditEntry], str | None]:
+        condition = m.AuditModel.entry > after if after else None
+        found = list(m.AuditModel.query(day.isoformat(), condition, limit=limit + 1))
+        more = len(found) > limit
+        return [_audit_entry(e) for e in found[:limit]], found[limit - 1].entry if more else None
 
     @translate_errors
     def entries_for_target(self, target: str, limit: int) -> list[AuditEntry]:

@@ -10,7 +10,8 @@ from ..bootstrap import container
 from ..domain.errors import ValidationError
 from ..domain.operators import Role
 from ..services import registries, review
-from .http import handled, json_body, json_response, operator, query_int
+from .cursors import decode_cursor, encode_cursor
+from .http import csv_text, handled, json_body, json_response, operator, query_int
 from .views import case_view, queue_item_view
 
 bp = Blueprint(__name__)
@@ -27,8 +28,10 @@ def review_queue():  # type: ignore[no-untyped-def]
     who = operator(request)
     who.require(Role.REVIEWER)
     limit = query_int(request, "limit", 50, 1, 200)
-    queue = review.review_queue(store=c.store, audit=c.audit, clock=c.clock, operator=who, limit=limit)
-    return json_response({"items": [queue_item_view(r) for r in queue]})
+    queue, following = review.review_queue(store=c.store, audit=c.audit, clock=c.clock, operator=who, limit=limit,
+                                           after=decode_cursor(request, "review-queue"))
+    return json_response({"items": [queue_item_view(r) for r in queue],
+                          "next_cursor": encode_cursor("review-queue", following) if following else None})
 
 
 @bp.route("/v1/admin/review-queue/{request_id}", methods=["GET"])
@@ -55,7 +58,8 @@ def decide(request_id, record_id):  # type: ignore[no-untyped-def]
 @bp.route("/v1/admin/audit", methods=["GET"])
 @handled(_request)
 def audit_log():  # type: ignore[no-untyped-def]
-    """?day=YYYY-MM-DD (one UTC day, as before), or a search: ?operator= &person= (document number) &record=
+    """?day=YYYY-MM-DD (one UTC day, a page of &limit= at a time: pass `next_cursor` back as &cursor=),
+    or a search: ?operator= &person= (document number) &record=
     &from= &to= (Peru days, at most 31) &reads=1 (reads of person-level data only)."""
     from ..services.audit_search import parse_query, search_audit
     from ..services.control.common import peru_today
@@ -70,13 +74,17 @@ def audit_log():  # type: ignore[no-untyped-def]
             day = date.fromisoformat(raw_day)
         except ValueError:
             raise ValidationError("Expected a date as YYYY-MM-DD.", field="day") from None
-        entries = c.audit.entries_for_day(day, query_int(request, "limit", 200, 1, 1000))
+        scope = f"audit:{day.isoformat()}"
+        entries, last = c.audit.page_for_day(day, query_int(request, "limit", 200, 1, 1000),
+                                             decode_cursor(request, scope))
+        following = encode_cursor(scope, last) if last else None
     else:
         entries = search_audit(parse_query(params, peru_today(c.clock.now())), operator=who, audit=c.audit,
                                measures=c.control.measures, clock=c.clock)
+        following = None
     return json_response({"items": [
         {"at": e.at.isoformat(), "actor": e.actor, "role": e.role, "action": e.action, "target": e.target,
-         "details": e.details} for e in entries]})
+         "details": e.details} for e in entries], "next_cursor": following})
 
 
 @bp.route("/v1/admin/registries/{registry}/jobs", methods=["POST"],
@@ -89,9 +97,10 @@ def submit_import_job(registry):  # type: ignore[no-untyped-def]
     request, c = bp.current_request, container()
     who = operator(request)
     who.require(Role.ADMIN)
+    csv_text(request.raw_body or b"")  # checked before it is kept: a file that is not UTF-8 is refused now
     job = jobs.submit_import(registry, request.raw_body or b"", f"{registry}.csv", operator=who, jobs=c.jobs,
                              storage=c.storage, importers=c.importers(), audit=c.audit, clock=c.clock)
-    return json_response(jobs.job_view(job), 202)
+    return json_response(jobs.job_view(job), 202, location=f"/v1/admin/jobs/{job.job_id}")
 
 
 @bp.route("/v1/admin/jobs/{job_id}", methods=["GET"])

@@ -6,7 +6,8 @@ from chalice import Blueprint, Response
 
 from ..bootstrap import container
 from ..services import certificate_requests as service
-from .http import channel_user, handled, json_body, json_response
+from .cursors import decode_cursor, encode_cursor
+from .http import channel_user, handled, json_body, json_response, query_int
 from .views import request_view, tracking_view
 
 bp = Blueprint(__name__)
@@ -21,9 +22,14 @@ def _request():  # type: ignore[no-untyped-def]
 def create_request():  # type: ignore[no-untyped-def]
     request, c = bp.current_request, container()
     owner = channel_user(request)
-    created, is_new = service.create_request(json_body(request), owner=owner, store=c.store, clock=c.clock,
+    from .models import CertificateRequestCreate, parse  # pydantic: loaded by the routes that use it
+
+    body = json_body(request)
+    parse(CertificateRequestCreate, body)  # its shape (the OpenAPI document's); the use case checks the rules
+    created, is_new = service.create_request(body, owner=owner, store=c.store, clock=c.clock,
                                              idempotency_key=request.headers.get("idempotency-key"))
-    return json_response(request_view(created, c), 201 if is_new else 200)
+    return json_response(request_view(created, c), 201 if is_new else 200,
+                         location=f"/v1/certificate-requests/{created.request_id}")
 
 
 @bp.route("/v1/certificate-requests/validation", methods=["POST"])
@@ -43,9 +49,13 @@ def validate_fields():  # type: ignore[no-untyped-def]
 @bp.route("/v1/certificate-requests", methods=["GET"])
 @handled(_request)
 def list_requests():  # type: ignore[no-untyped-def]
-    c = container()
-    owner = channel_user(bp.current_request)
-    return json_response({"items": [request_view(r, c) for r in c.store.requests_of_owner(owner, 10)]})
+    """The caller's requests, newest first, a page of ?limit= (10) at a time: pass `next_cursor` back as ?cursor=."""
+    request, c = bp.current_request, container()
+    owner = channel_user(request)
+    found, last = c.store.page_of_owner(owner, query_int(request, "limit", 10, 1, 100),
+                                        decode_cursor(request, f"own-requests:{owner}"))
+    return json_response({"items": [request_view(r, c) for r in found],
+                          "next_cursor": encode_cursor(f"own-requests:{owner}", last) if last else None})
 
 
 @bp.route("/v1/certificate-requests/{request_id}", methods=["GET"])
@@ -110,7 +120,8 @@ def request_replacement(request_id):  # type: ignore[no-untyped-def]
     language = body.get("language") if isinstance(body, dict) else None
     created, is_new = replace_certificate(request_id, owner=owner, store=c.store, identity=c.identity,
                                           clock=c.clock, language=language)
-    return json_response(request_view(created, c), 201 if is_new else 200)
+    return json_response(request_view(created, c), 201 if is_new else 200,
+                         location=f"/v1/certificate-requests/{created.request_id}")
 
 
 @bp.route("/track/{request_id}", methods=["GET"])

@@ -16,7 +16,7 @@ from ..domain.operators import Operator, Role
 from ..services.control import calendar, checkins, enrolment, measures
 from ..services.control.pipeline import checkin_view
 from ..services.documents import verification_view
-from .http import channel_user, handled, json_body, json_response, operator
+from .http import channel_user, csv_text, handled, json_body, json_response, operator
 
 bp = Blueprint(__name__)
 MEDIA = ["image/jpeg", "image/png", "video/mp4", "application/octet-stream", "application/json"]
@@ -77,7 +77,20 @@ def enrol():  # type: ignore[no-untyped-def]
                           "status": done.enrolment.status, "first_window": window_view(done.first_window),
                           "needs_photo": needs_photo(measure.person),
                           "has_photo": done.enrolment.photo_key is not None,
-                          "message": "annex2.d" if done.enrolment.active else "enrolment_pending"}, 201)
+                          "message": "annex2.d" if done.enrolment.active else "enrolment_pending"}, 201,
+                         location="/v1/control/enrolment")
+
+
+@bp.route("/v1/control/enrolment", methods=["GET"])
+@handled(_request)
+def my_enrolment():  # type: ignore[no-untyped-def]
+    """The caller's enrolment (the Location of a new one): which measure it follows and where it stands."""
+    request, c = bp.current_request, container()
+    found = c.control.enrolments.get_enrolment(channel_user(request))
+    if found is None or not found.linked:
+        raise NotFound("You are not enrolled yet.")
+    return json_response({"measure_id": found.measure_id, "status": found.status, "language": found.language,
+                          "enrolled_at": found.enrolled_at.isoformat(), "has_photo": found.photo_key is not None})
 
 
 @bp.route("/v1/control/enrolment/photo", methods=["POST"], content_types=MEDIA)
@@ -97,7 +110,7 @@ def start_checkin():  # type: ignore[no-untyped-def]
     return json_response({**checkin_view(started.checkin), "window_end": started.window.end.isoformat(),
                           "name": started.measure.person.full_name,
                           "court": superior_court(started.measure.district), "message": "share_live_location"},
-                         201)
+                         201, location=f"/v1/control/check-ins/{started.checkin.checkin_id}")
 
 
 @bp.route("/v1/control/check-ins/{checkin_id}", methods=["GET"])
@@ -167,7 +180,7 @@ def create_measure():  # type: ignore[no-untyped-def]
     k = c.control
     measure = measures.create_measure(json_body(bp.current_request), operator=who, measures=k.measures,
                                       calendars=k.calendars, officers=k.officers, uow=k.uow, clock=c.clock)
-    return json_response(measure_view(measure), 201)
+    return json_response(measure_view(measure), 201, location=f"/v1/court/measures/{measure.measure_id}")
 
 
 @bp.route("/v1/court/measures", methods=["GET"])
@@ -188,7 +201,7 @@ def search_measures():  # type: ignore[no-untyped-def]
 def import_measures():  # type: ignore[no-untyped-def]
     who, c = _court()
     k = c.control
-    text = (bp.current_request.raw_body or b"").decode("utf-8-sig")
+    text = csv_text(bp.current_request.raw_body or b"")
     return json_response(measures.import_measures(text, operator=who, measures=k.measures, calendars=k.calendars,
                                                   officers=k.officers, uow=k.uow, clock=c.clock))
 
@@ -209,7 +222,7 @@ def change_legal_status(measure_id):  # type: ignore[no-untyped-def]
     measure = measures.change_legal_status(measure_id, json_body(bp.current_request), operator=who,
                                            measures=k.measures, enrolments=k.enrolments, officers=k.officers,
                                            uow=k.uow, clock=c.clock)
-    return json_response(measure_view(measure), 201)
+    return json_response(measure_view(measure), 201, location=f"/v1/court/measures/{measure.measure_id}")
 
 
 @bp.route("/v1/court/measures/{measure_id}/authorisations", methods=["POST"])
@@ -273,6 +286,6 @@ def import_warrants():  # type: ignore[no-untyped-def]
     request, c = bp.current_request, container()
     who = operator(request)
     who.require(Role.ADMIN)
-    report = run((request.raw_body or b"").decode("utf-8-sig"), operator=who, warrants=c.warrants, audit=c.audit,
+    report = run(csv_text(request.raw_body or b""), operator=who, warrants=c.warrants, audit=c.audit,
                  clock=c.clock)
     return json_response(report)

@@ -133,7 +133,8 @@ def generate_report(district, day):  # type: ignore[no-untyped-def]
                                                  reports=k.reports, documents=c.store, producer=c.producer(),
                                                  storage=c.storage,
                                                  uow=k.uow, audit=c.audit, clock=c.clock,
-                                                 public_base_url=c.settings.public_base_url), 201)
+                                                 public_base_url=c.settings.public_base_url), 201,
+                         location=f"/v1/cvp/reports/{district}/{day}")
 
 
 @bp.route("/v1/cvp/reports/{district}/{day}", methods=["GET"])
@@ -195,7 +196,8 @@ def log_call(measure_id):  # type: ignore[no-untyped-def]
     who, c = _as(Role.OFFICER)
     k = c.control
     return json_response(cases.log_call(measure_id, json_body(bp.current_request), operator=who, officers=k.officers,
-                                        measures=k.measures, enrolments=k.enrolments, uow=k.uow, clock=c.clock), 201)
+                                        measures=k.measures, enrolments=k.enrolments, uow=k.uow, clock=c.clock), 201,
+                         location=f"/v1/officer/enrolments/{measure_id}")
 
 
 @bp.route("/v1/officer/enrolments/{measure_id}/incidents", methods=["POST"])
@@ -205,7 +207,8 @@ def record_incident(measure_id):  # type: ignore[no-untyped-def]
     who, c = _as(Role.OFFICER)
     k = c.control
     return json_response(desk.record_incident(measure_id, json_body(bp.current_request), operator=who,
-                                              officers=k.officers, measures=k.measures, uow=k.uow, clock=c.clock), 201)
+                                              officers=k.officers, measures=k.measures, uow=k.uow, clock=c.clock), 201,
+                         location=f"/v1/officer/enrolments/{measure_id}")
 
 
 @bp.route("/v1/officer/enrolments/{measure_id}/first-registration", methods=["POST"])

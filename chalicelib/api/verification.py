@@ -98,8 +98,9 @@ def verify_upload():  # type: ignore[no-untyped-def]
     request, c = bp.current_request, container()
     content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
     if content_type == "application/json":
-        body = json_body(request)
-        text = body.get("qr_text") if isinstance(body, dict) else None
+        from .models import QrCheck, parse
+
+        text = parse(QrCheck, json_body(request)).qr_text
         from ..adapters.documents.seal import load_roots, verify_qr_text
 
         return json_response(documents.check_qr_text(

@@ -54,7 +54,7 @@ def review_queue(ctx: Ctx) -> Response:
     number = int(raw) if raw.isdigit() and 1 <= int(raw) <= 40 else 1
     c = ctx.c
     limit = 1000 if ctx.query.get("format") else number * PAGE + 1
-    queue = review.review_queue(store=c.store, audit=c.audit, clock=c.clock, operator=ctx.operator, limit=limit)
+    queue, _ = review.review_queue(store=c.store, audit=c.audit, clock=c.clock, operator=ctx.operator, limit=limit)
     if ctx.query.get("format"):
         return export(ctx, "cola-revision", ["number", "check_outcome", "candidates", "pending", "queued_at"],
                       [(r.number, r.check_outcome, len(r.candidates), len(r.pending_candidates),

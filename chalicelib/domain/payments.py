@@ -40,11 +40,15 @@ def verify_webhook_signature(secret: str, header: str | None, body: bytes, now: 
         key, _, value = item.strip().partition("=")
         parts.setdefault(key, []).append(value)
     try:
-        timestamp = int(parts["t"][0])
+        raw_timestamp = parts["t"][0]
+        if not (raw_timestamp.isascii() and raw_timestamp.isdigit() and len(raw_timestamp) <= 12):
+            raise ValueError(raw_timestamp)
+        timestamp = int(raw_timestamp)
     except (KeyError, ValueError, IndexError):
         raise BadSignature("Malformed X-Signature header: expected t=<unix seconds>,v1=<hex>.") from None
     expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    if not any(hmac.compare_digest(expected, candidate) for candidate in parts.get("v1", [])):
+    # A candidate that is not ASCII cannot be our hex digest (and compare_digest refuses to compare it).
+    if not any(candidate.isascii() and hmac.compare_digest(expected, candidate) for candidate in parts.get("v1", [])):
         raise BadSignature("The signature does not match the body.")
     if abs(now - timestamp) > tolerance_seconds:
         raise BadSignature("The signature timestamp is too old or in the future.", code="stale_signature")

@@ -31,6 +31,29 @@ class Clock(Protocol):
 
 
 @dataclass(frozen=True)
+class IdempotentCall:
+    """What a client's earlier call with the same Idempotency-Key left: the fingerprint of its request and, once
+    it was answered, the answer (None while it is still being served)."""
+
+    fingerprint: str
+    response: str | None
+
+
+class IdempotencyRecords(Protocol):
+    """Idempotency-Key records of unsafe HTTP calls (issue 14): claimed before the call runs, answered after."""
+
+    def claim(self, key: str, fingerprint: str, request_id: str) -> IdempotentCall | None:
+        """Claims ``key`` for this call (None), or returns what an earlier call with it left."""
+        ...
+
+    def answer(self, key: str, response: str) -> None: ...
+
+    def release(self, key: str) -> None:
+        """Drops the claim of a call that failed on our side, so that the client's retry runs again."""
+        ...
+
+
+@dataclass(frozen=True)
 class PaymentRecord:
     provider: str
     payment_id: str
@@ -78,7 +101,18 @@ class Store(Protocol):
     def get_request(self, request_id: str) -> CertificateRequest | None: ...
     def request_for_idempotency_key(self, key: str) -> str | None: ...
     def requests_of_owner(self, owner: str, limit: int) -> list[CertificateRequest]: ...
-    def review_queue(self, limit: int) -> list[CertificateRequest]: ...
+    def page_of_owner(self, owner: str, limit: int, after: list[str] | None
+                      ) -> tuple[list[CertificateRequest], list[str] | None]:
+        """The owner's requests, newest first, after position ``after``; and the position of the last one when
+        more follow (the position is [created_at, request_id]: no personal data)."""
+        ...
+
+    def review_queue(self, limit: int, after: list[str] | None = None
+                     ) -> tuple[list[CertificateRequest], list[str] | None]:
+        """The review queue, oldest first, after position ``after``; and the position of the last one when more
+        follow ([queued_at, request_id])."""
+        ...
+
     def orders_expiring_before(self, moment: datetime, limit: int) -> list[PaymentOrder]: ...
     def get_order(self, order_code: str) -> PaymentOrder | None: ...
     def get_payment(self, provider: str, payment_id: str) -> PaymentRecord | None: ...
@@ -96,6 +130,11 @@ class Store(Protocol):
 class AuditLog(Protocol):
     def append(self, entry: AuditEntry) -> None: ...
     def entries_for_day(self, day: date, limit: int) -> list[AuditEntry]: ...
+    def page_for_day(self, day: date, limit: int, after: str | None) -> tuple[list[AuditEntry], str | None]:
+        """Up to ``limit`` entries of the day in time order after position ``after``, and the position of the
+        last one when more follow (else None)."""
+        ...
+
     def entries_for_target(self, target: str, limit: int) -> list[AuditEntry]:
         """Every entry about one record (a measure, a request, a check-in), oldest first."""
         ...

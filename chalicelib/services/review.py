@@ -78,11 +78,12 @@ def _audit(audit: AuditLog, clock: Clock, operator: Any, action: str, target: st
                             action=action, target=target, details=details))
 
 
-def review_queue(*, store: Store, audit: AuditLog, clock: Clock, operator: Any, limit: int = 50
-                 ) -> list[CertificateRequest]:
-    queue = store.review_queue(limit)
+def review_queue(*, store: Store, audit: AuditLog, clock: Clock, operator: Any, limit: int = 50,
+                 after: list[str] | None = None) -> tuple[list[CertificateRequest], list[str] | None]:
+    """A page of the queue, and where the next one starts (None: no more)."""
+    queue, following = store.review_queue(limit, after)
     _audit(audit, clock, operator, "review.list_queue", "review-queue", count=len(queue))
-    return queue
+    return queue, following
 
 
 def _case(store: Store, request_id: str) -> CertificateRequest:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_cognito as cognito
@@ -180,6 +181,7 @@ class AntecedentesStack(cdk.Stack):
                 "No email_from: e-mails and SMS will not leave the system (-c email_from=<SES identity>)")
         self.email_feedback = self._email_feedback()
         self.chalice = self._api()
+        self._gateway_responses()
         self.api_url = cdk.Fn.sub(
             "https://${Api}.execute-api.${AWS::Region}.${AWS::URLSuffix}/" + API_GATEWAY_STAGE,
             {"Api": self.chalice.get_resource("RestAPI").ref})
@@ -449,6 +451,20 @@ class AntecedentesStack(cdk.Stack):
             f"Events.{FEEDBACK_EVENT_SOURCE}.Properties.Topic", self.email_feedback.topic_arn)
         return app
 
+    def _gateway_responses(self) -> None:
+        """API Gateway's own answers (an unknown route, throttling, a body too large...) in the API's one error
+        shape, with the request id the Lambda logs as X-Request-Id (issue 14)."""
+        rest_api = self.chalice.get_resource("RestAPI")
+        common = {"gatewayresponse.header.X-Request-Id": "context.requestId",
+                  "gatewayresponse.header.Cache-Control": "'no-store'",
+                  "gatewayresponse.header.X-Content-Type-Options": "'nosniff'"}
+        for kind, status, code, message, extra in GATEWAY_RESPONSES:
+            body = json.dumps({"error": {"code": code, "message": message, "request_id": "$context.requestId"}})
+            apigateway.CfnGatewayResponse(
+                self, f"Gateway{kind.title().replace('_', '')}", rest_api_id=rest_api.ref, response_type=kind,
+                status_code=str(status), response_templates={"application/json": body},
+                response_parameters={**common, **{f"gatewayresponse.header.{k}": f"'{v}'" for k, v in extra.items()}})
+
     def _email_feedback(self) -> sns.Topic:
         """SES publishes bounces and complaints here; the app's email_feedback function stops mail to those
         addresses. With a sender, a configuration set routes the feedback of every e-mail the workers send."""
@@ -619,6 +635,26 @@ class AntecedentesStack(cdk.Stack):
         }
         for name, value in outputs.items():
             cdk.CfnOutput(self, name, value=value)
+
+
+# API Gateway's own answers, in the API's error shape: (response type, status, code, message, extra headers).
+GATEWAY_RESPONSES: tuple[tuple[str, int, str, str, dict[str, str]], ...] = (
+    ("MISSING_AUTHENTICATION_TOKEN", 404, "route_not_found", "No route has this path; see /openapi.json.", {}),
+    ("UNAUTHORIZED", 401, "unauthenticated", "Expected an Authorization: Bearer header.",
+     {"WWW-Authenticate": 'Bearer realm="antecedentes"'}),
+    ("ACCESS_DENIED", 403, "forbidden", "This credential may not call this route.", {}),
+    ("WAF_FILTERED", 403, "forbidden", "This request was refused by the firewall.", {}),
+    ("UNSUPPORTED_MEDIA_TYPE", 415, "unsupported_media_type", "This route does not take a body of this type.", {}),
+    ("REQUEST_TOO_LARGE", 413, "payload_too_large", "The body is too large.", {}),
+    ("THROTTLED", 429, "rate_limited", "Too many requests; retry after the time in Retry-After.",
+     {"Retry-After": "60"}),
+    ("QUOTA_EXCEEDED", 429, "quota_exceeded", "This credential's quota is spent; retry after Retry-After.",
+     {"Retry-After": "3600"}),
+    ("INTEGRATION_TIMEOUT", 504, "timeout", "The request took too long; nothing may have changed. Retry.",
+     {"Retry-After": "30"}),
+    ("DEFAULT_4XX", 400, "bad_request", "The request could not be read.", {}),
+    ("DEFAULT_5XX", 500, "internal_error", "Something went wrong on our side; retry shortly.", {"Retry-After": "30"}),
+)
 
 
 def _chalice_functions(sam_template: Path) -> dict[str, str]:

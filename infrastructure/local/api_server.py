@@ -1,10 +1,13 @@
-"""The local API server: the same app.py, behind Chalice's own local gateway (what `chalice local` runs), made fit for
-many clients at once.
+"""The local API server: the same app.py behind Chalice's own local gateway (what `chalice local` runs), with what
+API Gateway's gateway responses do in the cloud, and fit for many clients at once.
 
-`chalice local` is a development server: it listens with a backlog of 5 (at 50 clients connections are reset before
-the app sees them) and answers HEAD with a body (which garbles the next answer on a kept-alive connection). Here the
-backlog is large, HEAD has no body, and with --reuse-port several processes share the port (the kernel spreads the
-connections among them, so the API is not held to one core by the interpreter's lock).
+- An unknown path answers 404 in the one error shape (with its X-Request-Id); any method, TRACE included, goes
+  through the route table (a 405 in the one shape, never the standard library's HTML 501).
+- HEAD answers without a body (`chalice local` sends one, which garbles the next answer on a kept-alive
+  connection).
+- The listening backlog is large (`chalice local` keeps 5: at 50 clients connections were reset before the app saw
+  them), and with --reuse-port several processes share the port (the kernel spreads the connections among them, so
+  the API is not held to one core by the interpreter's lock).
 
     python -m infrastructure.local.api_server --port 8000 [--reuse-port]
 """
@@ -13,9 +16,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import socket
 import sys
+import uuid
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -37,25 +42,64 @@ def _server_class(reuse_port: bool) -> type[ThreadingHTTPServer]:
     return Server
 
 
-def build_server(host: str, port: int, stage: str = "local", reuse_port: bool = False) -> Any:
-    from chalice.cli.factory import CLIFactory
-    from chalice.local import ChaliceRequestHandler, LocalChalice, LocalDevServer
+def _handler_class() -> type:
+    from chalice.local import ChaliceRequestHandler, LocalGateway, LocalGatewayException
+
+    class RouteNotFound(LocalGatewayException):
+        """No route has this path: API Gateway's MISSING_AUTHENTICATION_TOKEN, mapped to 404 by the stack's gateway
+        responses (infrastructure/cdk/stack.py)."""
+
+        CODE = 404
+
+        def __init__(self) -> None:
+            rid = str(uuid.uuid4())
+            body = {"error": {"code": "route_not_found", "message": "No route has this path; see /openapi.json.",
+                              "request_id": rid}}
+            super().__init__({"Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store",
+                              "X-Request-Id": rid}, json.dumps(body).encode())
+
+    class Gateway(LocalGateway):
+        def _generate_lambda_event(self, method: str, path: str, headers: Any, body: bytes | None) -> Any:
+            try:
+                return self.event_converter.create_lambda_event(method=method, path=path, headers=headers,
+                                                                body=body)
+            except ValueError:
+                raise RouteNotFound() from None
 
     class Handler(ChaliceRequestHandler):
+        def __init__(self, request: Any, client_address: Any, server: Any, app_object: Any, config: Any) -> None:
+            self.local_gateway = Gateway(app_object, config)
+            super(ChaliceRequestHandler, self).__init__(request, client_address, server)
+
         def _send_http_response_with_body(self, code: int, headers: Any, body: str | bytes) -> None:
             if self.command != "HEAD":
                 super()._send_http_response_with_body(code, headers, body)
                 return
+            data = body if isinstance(body, bytes) else body.encode("utf-8")
             self.send_response(code)
-            self.send_header("Content-Length", str(len(body.encode() if isinstance(body, str) else body)))
+            self.send_header("Content-Length", str(len(data)))
             self.send_header("Content-Type", headers.pop("Content-Type", "application/json"))
             self._send_headers(headers)
+
+        do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = ChaliceRequestHandler._generic_handle
+
+        def __getattr__(self, name: str) -> Any:
+            if name.startswith("do_") and name[3:].isalpha():
+                return self._generic_handle
+            raise AttributeError(name)
+
+    return Handler
+
+
+def build_server(host: str, port: int, stage: str = "local", reuse_port: bool = False) -> Any:
+    from chalice.cli.factory import CLIFactory
+    from chalice.local import LocalChalice, LocalDevServer
 
     config = CLIFactory(project_dir=str(ROOT), environ=dict(os.environ)).create_config_obj(chalice_stage_name=stage)
     app = config.chalice_app
     # As `chalice local` does: the local app keeps the request being handled per thread.
     app.__class__ = type("LocalApp", (LocalChalice, app.__class__), {})
-    return LocalDevServer(app, config, host, port, handler_cls=Handler, server_cls=_server_class(reuse_port))
+    return LocalDevServer(app, config, host, port, handler_cls=_handler_class(), server_cls=_server_class(reuse_port))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -117,7 +117,8 @@ class LocalStack:
         log.info("registries seeded", extra=counts)
 
         # The API: app.py behind Chalice's local gateway, in API_PROCESSES processes sharing the port
-        # (infrastructure/local/api_server.py: `chalice local` resets connections beyond five waiting clients).
+        # (infrastructure/local/api_server.py: a large backlog where `chalice local` resets connections beyond five
+        # waiting clients; unknown paths and HEAD answered as the gateway answers them).
         processes = max(1, int(os.environ.get("API_PROCESSES", "2")))
         for _ in range(processes):
             self._processes.append(subprocess.Popen(

@@ -105,6 +105,15 @@ def test_every_e_mail_goes_through_the_configuration_set_of_bounces_and_complain
     assert isinstance(chosen.email, SesEmailSender) and chosen.email.configuration_set == "antecedentes-dev"
 
 
+def test_a_rotated_channel_key_keeps_the_previous_one_valid(cloud: dict[str, Any], tmp_path: Path) -> None:
+    assert built(tmp_path, cloud["env"]).settings.previous_channel_keys == {}
+    client("secretsmanager", REGION).put_secret_value(SecretId=cloud["secrets"]["channel"],
+                                                      SecretString="rotated-channel-key")
+    c = built(tmp_path, cloud["env"])
+    assert c.settings.channel_keys == {"telegram": "rotated-channel-key"}
+    assert c.settings.previous_channel_keys == {"telegram": "cloud-channel-key"}
+
+
 def test_bot_token_placeholder_means_no_token(cloud: dict[str, Any], tmp_path: Path) -> None:
     client("secretsmanager", REGION).put_secret_value(SecretId=cloud["secrets"]["bot"], SecretString="unset")
 

@@ -169,14 +169,21 @@ def test_the_auditor_finds_reads_of_a_persons_data_by_document_number_and_by_ope
     assert [e.action for e in by_operator] == ["officer.call"]
     searched = audit.entries[-1]
     assert searched.action == "audit.search" and "70112233" not in str(audit.entries[-2].details)
-    evening = datetime(2026, 11, 21, 2, tzinfo=UTC)  # 21:00 on 20 November in Peru, kept under 21 November UTC
-    audit.append(AuditEntry(evening, "carla", "officer", "officer.call", rosa.measure_id))
-    late = audit_search.search_audit(audit_search.parse_query({"operator": "carla"}, NOW.date()),
-                                     operator=auditor, audit=audit, measures=w.k.measures, clock=w.clock)
-    assert [e.at for e in late] == [evening]
     for bad in ({"from": "2026-01-01"}, {"from": "2026-11-21"}, {"person": "70-11"}, {"to": "ayer"}):
         with pytest.raises(ValidationError):
             audit_search.parse_query(bad, NOW.date())
+
+
+def test_a_search_by_peru_day_finds_the_evening_kept_under_the_next_utc_day() -> None:
+    """22:00 in Lima is 03:00 UTC the next day: the search by day reads that UTC day too (and not the day before)."""
+    audit = MemoryAudit()
+    evening = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)  # 30 November, 22:00 in Peru
+    audit.append(AuditEntry(evening, "ana", "auditor", "console.sign_in", "ana"))
+    audit.append(AuditEntry(datetime(2026, 11, 30, 3, 0, tzinfo=UTC), "ana", "auditor", "console.sign_in", "ana"))
+    query = audit_search.parse_query({"from": "2026-11-30", "to": "2026-11-30"}, evening.date())
+    found = audit_search.search_audit(query, operator=Operator("aud", frozenset({"auditor"})), audit=audit,
+                                      measures=World().k.measures, clock=FixedClock(evening))
+    assert [e.at for e in found] == [evening]  # 29 November 22:00 in Peru is another day
 
 
 POLYGON = [[-77.05, -12.13], [-77.01, -12.13], [-77.01, -12.10], [-77.05, -12.10], [-77.05, -12.13]]

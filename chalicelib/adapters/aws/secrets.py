@@ -19,6 +19,16 @@ def secret_value(arn: str, region: str, secretsmanager: Any = None) -> str:
     return value.strip()
 
 
+def previous_secret_value(arn: str, region: str, secretsmanager: Any = None) -> str | None:
+    """The secret's previous value (Secrets Manager's AWSPREVIOUS stage) while a rotation is under way, else None."""
+    service = secretsmanager if secretsmanager is not None else client("secretsmanager", region)
+    try:
+        value: str = service.get_secret_value(SecretId=arn, VersionStage="AWSPREVIOUS")["SecretString"]
+    except service.exceptions.ResourceNotFoundException:
+        return None
+    return value.strip() or None
+
+
 def cloud_settings(settings: Settings, config: CloudConfig, *, secretsmanager: Any = None,
                    ssm: Any = None) -> Settings:
     """The settings with the cloud's secrets in place of the local development ones.
@@ -30,6 +40,11 @@ def cloud_settings(settings: Settings, config: CloudConfig, *, secretsmanager: A
     changes: dict[str, Any] = {}
     if "channel_key" in values:
         changes["channel_keys"] = {config.channel_name: values["channel_key"]}
+        # A rotation puts the new key in the secret: the previous one stays valid until the next rotation, so
+        # the bot (which reads the secret at its own cold start) is never refused meanwhile (issue 14).
+        previous = previous_secret_value(config.secret_arns["channel_key"], config.region, secretsmanager)
+        if previous and previous != values["channel_key"]:
+            changes["previous_channel_keys"] = {config.channel_name: previous}
     if "payment_webhook_secret" in values:
         changes["payment_webhook_secrets"] = {config.payment_provider: values["payment_webhook_secret"]}
     if "telegram_bot_token" in values:

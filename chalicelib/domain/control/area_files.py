@@ -78,7 +78,7 @@ def area_from_file(filename: str, data: bytes) -> dict[str, Any]:
     else:
         try:
             polygons = _polygons_of_geojson(json.loads(data.decode("utf-8-sig")))
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):
             raise _bad("Expected a GeoJSON (.geojson, .json) or KML (.kml) file.") from None
     if not polygons:
         raise _bad("The file holds no polygon.")
