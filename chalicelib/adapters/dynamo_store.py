@@ -31,6 +31,7 @@ from ..domain.requests import (
     ReviewCandidate,
     Status,
 )
+from ..tracing import traced
 from . import dynamo_models as m
 
 EVENT_RETENTION = timedelta(days=7)
@@ -434,6 +435,7 @@ def _audit_entry(e: m.AuditModel) -> AuditEntry:
 
 
 class DynamoIdentityRegistry:
+    @traced("registry.identity.lookup")
     @translate_errors
     def lookup(self, document_type: str, document_number: str) -> IdentityRecord | None:
         try:
@@ -486,10 +488,12 @@ def identity_from_dict(body: dict[str, Any]) -> IdentityRecord:
 
 
 class DynamoPenitentiaryRegistry:
+    @traced("registry.penitentiary.by_document_number")
     @translate_errors
     def by_document_number(self, document_number: str) -> list[RegistryPerson]:
         return [_person(i.record_id, i.body) for i in m.RecordModel.by_document.query(document_number)]
 
+    @traced("registry.penitentiary.by_name_keys")
     @translate_errors
     def by_name_keys(self, keys: set[str]) -> list[RegistryPerson]:
         ids = {entry.record_id for key in sorted(keys) for entry in m.NameIndexModel.query(key)}

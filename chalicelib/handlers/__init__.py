@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from .. import metrics
 from ..domain.requests import Event
 from . import control, jobs
 
@@ -90,6 +91,7 @@ HANDLERS = _handlers()
 def dispatch(event: Event, c: Container) -> int:
     """Run every handler of the event. Each handler is idempotent, so a redelivered event has one effect."""
     handlers = HANDLERS.get(event.name, [])
+    metrics.count_event(event.name, event_id=event.event_id)
     for handler in handlers:
         log.info("handling event", extra={"event_name": event.name, "event_id": event.event_id,
                                           "handler": handler.__name__})

@@ -9,6 +9,7 @@ from ..domain.errors import DomainError, NotFound, ValidationError
 from ..domain.matching import MatchThresholds, Outcome, RegistryPerson, blocking_keys, match_applicant
 from ..domain.ports import AuditEntry, AuditLog, Clock, PenitentiaryRegistry, Store
 from ..domain.requests import CandidateDecision, CertificateRequest, Result, ReviewCandidate, Status
+from ..tracing import subsegment
 
 
 def candidates_for(request: CertificateRequest, registry: PenitentiaryRegistry) -> list[RegistryPerson]:
@@ -28,8 +29,9 @@ def check_records(request_id: str, *, store: Store, registry: PenitentiaryRegist
         return request
     applicant = request.applicant
     people = candidates_for(request, registry)
-    result = match_applicant(applicant.full_name, applicant.document_number, applicant.birth_date, people,
-                             thresholds)
+    with subsegment("record.match"):
+        result = match_applicant(applicant.full_name, applicant.document_number, applicant.birth_date, people,
+                                 thresholds)
     now = clock.now()
     if result.outcome is Outcome.NO_RECORD:
         updated, event = request.transition(Status.APPROVED, now, "record-check",
