@@ -11,7 +11,7 @@ DISTRICTS ?= LIMA
 COURTS ?= 1801-JR-PE-01
 REGISTRY ?= identity
 BENCHES := bench/api.py bench/documents.py bench/qr_decoding.py bench/checkin.py bench/bot.py bench/coldstart.py \
-           bench/indicators.py bench/console.py bench/startup.py
+           bench/indicators.py bench/console.py bench/startup.py bench/capacity.py
 
 export PYTHONPATH := $(CURDIR)
 export AWS_ACCESS_KEY_ID ?= local
