@@ -5,7 +5,7 @@ failed condition cancels the whole transaction)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from chalicelib.domain.control.calendar import Calendar
@@ -450,7 +450,7 @@ class MemoryAudit:
         self.entries.append(entry)
 
     def entries_for_day(self, day: date, limit: int) -> list[AuditEntry]:
-        return [e for e in self.entries if e.at.date() == day][:limit]
+        return [e for e in self.entries if e.at.astimezone(UTC).date() == day][:limit]
 
     def entries_for_target(self, target: str, limit: int) -> list[AuditEntry]:
         return sorted((e for e in self.entries if e.target == target), key=lambda e: e.at)[:limit]

@@ -84,9 +84,9 @@ def search_audit(query: AuditQuery, *, operator: Operator, audit: AuditLog, meas
     last = datetime.combine(query.until + timedelta(days=1), datetime.min.time(), PERU)
     targets = _targets(query, measures)
     if targets is None:
-        # The log is kept by UTC day: a Peru day spans two of them.
+        # The log is kept by UTC day: Peru's day D (UTC-5) runs from 05:00 UTC on D to 05:00 UTC on D+1.
         span = (query.until - query.since).days + 2
-        days = [query.since - timedelta(days=1) + timedelta(days=n) for n in range(span)]
+        days = [query.since + timedelta(days=n) for n in range(span)]
         found = [e for d in days for e in audit.entries_for_day(d, 5000)]
     else:
         found = [e for t in targets for e in audit.entries_for_target(t, 2000)]

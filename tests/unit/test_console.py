@@ -169,6 +169,11 @@ def test_the_auditor_finds_reads_of_a_persons_data_by_document_number_and_by_ope
     assert [e.action for e in by_operator] == ["officer.call"]
     searched = audit.entries[-1]
     assert searched.action == "audit.search" and "70112233" not in str(audit.entries[-2].details)
+    evening = datetime(2026, 11, 21, 2, tzinfo=UTC)  # 21:00 on 20 November in Peru, kept under 21 November UTC
+    audit.append(AuditEntry(evening, "carla", "officer", "officer.call", rosa.measure_id))
+    late = audit_search.search_audit(audit_search.parse_query({"operator": "carla"}, NOW.date()),
+                                     operator=auditor, audit=audit, measures=w.k.measures, clock=w.clock)
+    assert [e.at for e in late] == [evening]
     for bad in ({"from": "2026-01-01"}, {"from": "2026-11-21"}, {"person": "70-11"}, {"to": "ayer"}):
         with pytest.raises(ValidationError):
             audit_search.parse_query(bad, NOW.date())
