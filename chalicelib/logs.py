@@ -16,10 +16,11 @@ _STANDARD = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
 _first_trace: str | None = None  # the X-Ray trace of this process's first invocation
 
 
-def lambda_fields(environ: Any = os.environ) -> dict[str, Any]:
+def lambda_fields(environ: Any = None) -> dict[str, Any]:
     """In Lambda: the function, the X-Ray trace id of the invocation and whether it is the cold start (the
     process's init and its first invocation). The runtime sets _X_AMZN_TRACE_ID for each invocation."""
     global _first_trace
+    environ = os.environ if environ is None else environ  # read at each call: tests may swap os.environ
     function = environ.get("AWS_LAMBDA_FUNCTION_NAME")
     if not function:
         return {}
