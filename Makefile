@@ -11,7 +11,8 @@ DISTRICTS ?= LIMA
 COURTS ?= 1801-JR-PE-01
 REGISTRY ?= identity
 BENCHES := bench/api.py bench/documents.py bench/qr_decoding.py bench/checkin.py bench/bot.py bench/coldstart.py \
-           bench/indicators.py bench/console.py bench/first_request.py bench/record_check.py
+           bench/indicators.py bench/console.py bench/first_request.py bench/record_check.py bench/startup.py \
+           bench/capacity.py
 
 export PYTHONPATH := $(CURDIR)
 export AWS_ACCESS_KEY_ID ?= local
@@ -30,7 +31,7 @@ CDK_CONTEXT = -c stage=$(CLOUD_STAGE) $(if $(ALARM_EMAIL),-c alarm_email=$(ALARM
 
 .PHONY: tools synth deploy set-webhook signing-cert test-infrastructure
 .PHONY: help install run test test-unit lint demo demo-control demo-console token verify-qr rotate-keys bench clean
-.PHONY: registry-down registry-up indicators-rebuild
+.PHONY: registry-down registry-up indicators-rebuild lock vulnerability-scan
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-18s %s\n", $$1, $$2}'
@@ -42,12 +43,25 @@ $(STAMPS)/system: .ci/system-packages.txt .ci/install-system
 	.ci/install-system
 	@touch $@
 
-$(STAMPS)/venv: requirements.txt requirements-dev.txt bot/requirements.txt
+# Every environment installs from its lock file, with hash checking (`make lock` re-resolves them).
+$(STAMPS)/venv: requirements-dev.lock requirements.lock bot/requirements.lock
 	@mkdir -p $(STAMPS)
 	@test -x $(PY) || "$$(.ci/find-python)" -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade "pip<26.3"
-	$(PY) -m pip install -q -r requirements-dev.txt
+	$(PY) -m pip install -q --require-hashes -r requirements-dev.lock
 	@touch $@
+
+UV_COMPILE = $(VENV)/bin/uv pip compile --generate-hashes --python-version 3.12 \
+             --python-platform x86_64-manylinux_2_28 --no-header --quiet $(foreach p,$(UPGRADE),--upgrade-package $(p))
+lock: $(STAMPS)/venv ## Re-resolve the lock files (with hashes) after a requirements*.txt change: make lock [UPGRADE="pkg ..."]
+	$(UV_COMPILE) requirements.txt -o requirements.lock
+	$(UV_COMPILE) bot/requirements.txt -o bot/requirements.lock
+	$(UV_COMPILE) requirements-dev.txt -o requirements-dev.lock
+	$(UV_COMPILE) requirements-tools.txt -o requirements-tools.lock
+	$(PY) -m pytest -q -p no:cacheprovider tests/unit/test_lock_files.py
+
+vulnerability-scan: $(STAMPS)/venv ## Check every lock file against published advisories (says so when it cannot reach them)
+	$(PY) .ci/vulnerability_scan.py requirements.lock bot/requirements.lock requirements-dev.lock requirements-tools.lock
 
 $(STAMPS)/npm: package.json package-lock.json
 	@mkdir -p $(STAMPS)
@@ -57,7 +71,8 @@ $(STAMPS)/npm: package.json package-lock.json
 run: install ## Start the whole system on 127.0.0.1 (API :8000, DynamoDB Local :8001, payments :8002)
 	$(PY) infrastructure/local/run.py
 
-test: install lint $(STAMPS)/tools-venv ## Install what is missing, lint, and run every test (unit, integration, end to end)
+test: install lint $(STAMPS)/tools-venv ## Install what is missing, lint, scan for vulnerabilities, and run every test
+	$(MAKE) --no-print-directory vulnerability-scan
 	$(PY) -m pytest -q
 	$(TOOLS_PY) -m pytest -q tests/infrastructure
 
@@ -109,11 +124,11 @@ bench: install ## Benchmarks (figures as name: value lines)
 
 tools: $(STAMPS)/tools-venv $(STAMPS)/cdk-cli ## Install the deployment tools (.tools-venv and the CDK CLI in infrastructure/)
 
-$(STAMPS)/tools-venv: requirements-tools.txt requirements.txt
+$(STAMPS)/tools-venv: requirements-tools.lock
 	@mkdir -p $(STAMPS)
 	@test -x $(TOOLS_PY) || "$$(.ci/find-python)" -m venv $(TOOLS_VENV)
 	$(TOOLS_PY) -m pip install -q --upgrade "pip<26.3"
-	$(TOOLS_PY) -m pip install -q -r requirements-tools.txt
+	$(TOOLS_PY) -m pip install -q --require-hashes -r requirements-tools.lock
 	@touch $@
 
 $(STAMPS)/cdk-cli: infrastructure/package.json infrastructure/package-lock.json

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from pynamodb.attributes import (
@@ -805,48 +806,90 @@ def configure(settings: Settings) -> None:
 
 
 def create_tables(settings: Settings) -> list[str]:
-    """Create missing tables on demand capacity; safe to call at every start. Returns those created."""
+    """Create missing tables on demand capacity; safe to call at every start. Returns those created.
+
+    One botocore client for every call and the tables handled in parallel: a start on an existing database
+    is one ListTables plus one DescribeTable per table (for indexes added since), not a client per model."""
     configure(settings)
-    created = []
-    for model in ALL_MODELS:
-        if not model.exists():
-            # pynamodb's own wait sleeps 2 s per table; poll faster (DynamoDB Local is ready at once).
-            model.create_table(billing_mode="PAY_PER_REQUEST", wait=False)
-            created.append(model)
-        else:
-            _add_missing_indexes(model)
+    client = _admin_client(settings)
+    existing: set[str] = set()
+    for page in client.get_paginator("list_tables").paginate():
+        existing.update(page["TableNames"])
+    missing = [model for model in ALL_MODELS if model.Meta.table_name not in existing]
+    present = [model for model in ALL_MODELS if model.Meta.table_name in existing]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda model: _create_table(client, model), missing))
+        list(pool.map(lambda model: _add_missing_indexes(client, model), present))
+    return [model.Meta.table_name for model in missing]
+
+
+def _admin_client(settings: Settings) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.session.Session().client(
+        "dynamodb", region_name=settings.aws_region, endpoint_url=settings.dynamodb_endpoint,
+        config=Config(max_pool_connections=16, retries={"max_attempts": 3, "mode": "standard"}))
+
+
+def _hash_first(keys: list[Any]) -> list[dict[str, str]]:
+    return sorted(({"AttributeName": k["AttributeName"], "KeyType": k["KeyType"]} for k in keys),
+                  key=lambda k: k["KeyType"] != "HASH")
+
+
+def _table_definition(model: type[Model]) -> dict[str, Any]:
+    schema = model._get_schema()
+    definition: dict[str, Any] = {
+        "TableName": model.Meta.table_name, "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": schema["attribute_definitions"], "KeySchema": _hash_first(schema["key_schema"])}
+    indexes = [{"IndexName": i["index_name"], "KeySchema": _hash_first(i["key_schema"]), "Projection": i["projection"]}
+               for i in schema.get("global_secondary_indexes", [])]
+    if indexes:
+        definition["GlobalSecondaryIndexes"] = indexes
+    stream = getattr(model.Meta, "stream_view_type", None)
+    if stream:
+        definition["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream}
+    return definition
+
+
+def _wait_active(client: Any, table_name: str, what: str) -> None:
     deadline = time.monotonic() + 120
-    for model in created:
-        while model.describe_table().get("TableStatus") != "ACTIVE":
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"table {model.Meta.table_name} did not become active")
-            time.sleep(0.1)
-        if any(isinstance(a, TTLAttribute) for a in model.get_attributes().values()):
-            model.update_ttl(ignore_update_ttl_errors=True)
-    return [model.Meta.table_name for model in created]
+    while True:
+        described = client.describe_table(TableName=table_name)["Table"]
+        if described.get("TableStatus") == "ACTIVE" and all(
+                i.get("IndexStatus") == "ACTIVE" for i in described.get("GlobalSecondaryIndexes", [])):
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} of {table_name} did not become active")
+        time.sleep(0.1)  # DynamoDB Local is ready at once; the cloud's tables are made by the CDK stack
 
 
-def _add_missing_indexes(model: type[Model]) -> None:
+def _create_table(client: Any, model: type[Model]) -> None:
+    client.create_table(**_table_definition(model))
+    _wait_active(client, model.Meta.table_name, "table")
+    ttl = [a.attr_name for a in model.get_attributes().values() if isinstance(a, TTLAttribute)]
+    if ttl:
+        client.update_time_to_live(TableName=model.Meta.table_name,
+                                   TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl[0]})
+
+
+def _add_missing_indexes(client: Any, model: type[Model]) -> None:
     """A table made by an earlier version of the code lacks the indexes added since: add them (one at a
     time, as DynamoDB allows), so a kept local database keeps working after an upgrade."""
     schema = model._get_schema()
     wanted = {i["index_name"]: i for i in schema.get("global_secondary_indexes", [])}
-    described = model.describe_table()
+    if not wanted:
+        return
+    described = client.describe_table(TableName=model.Meta.table_name)["Table"]
     present = {i["IndexName"] for i in described.get("GlobalSecondaryIndexes", [])}
-    client = model._get_connection().connection.client
     types = {d["AttributeName"]: d["AttributeType"] for d in schema["attribute_definitions"]}
     for name in sorted(set(wanted) - present):
         index = wanted[name]
-        keys = [{"AttributeName": k["AttributeName"], "KeyType": k["KeyType"]} for k in index["key_schema"]]
+        keys = _hash_first(index["key_schema"])
         client.update_table(
             TableName=model.Meta.table_name,
             AttributeDefinitions=[{"AttributeName": k["AttributeName"], "AttributeType": types[k["AttributeName"]]}
                                   for k in keys],
             GlobalSecondaryIndexUpdates=[{"Create": {"IndexName": name, "KeySchema": keys,
                                                      "Projection": index["projection"]}}])
-        deadline = time.monotonic() + 120
-        while any(i.get("IndexStatus") != "ACTIVE"
-                  for i in model.describe_table().get("GlobalSecondaryIndexes", [])):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"index {name} of {model.Meta.table_name} did not become active")
-            time.sleep(0.2)
+        _wait_active(client, model.Meta.table_name, f"index {name}")

@@ -33,6 +33,7 @@ from ..domain.requests import (
     ReviewCandidate,
     Status,
 )
+from ..tracing import traced
 from . import dynamo_models as m
 
 log = logging.getLogger(__name__)
@@ -519,6 +520,7 @@ def _audit_entry(e: m.AuditModel) -> AuditEntry:
 
 
 class DynamoIdentityRegistry:
+    @traced("registry.identity.lookup")
     @translate_errors
     def lookup(self, document_type: str, document_number: str) -> IdentityRecord | None:
         try:
@@ -571,10 +573,12 @@ def identity_from_dict(body: dict[str, Any]) -> IdentityRecord:
 
 
 class DynamoPenitentiaryRegistry:
+    @traced("registry.penitentiary.by_document_number")
     @translate_errors
     def by_document_number(self, document_number: str) -> list[RegistryPerson]:
         return [_person(i.record_id, i.body) for i in m.RecordModel.by_document.query(document_number)]
 
+    @traced("registry.penitentiary.by_name_keys")
     @translate_errors
     def in_blocks(self, blocks: set[str]) -> list[RegistryPerson]:
         people: dict[str, RegistryPerson] = {}

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from .. import metrics
 from ..domain.requests import CertificateRequest, Event
 from . import control, jobs
 
@@ -115,6 +116,9 @@ def handled_events(consumer: str) -> frozenset[str]:
 def dispatch(event: Event, c: Container, consumer: str | None = None) -> int:
     """Run the event's handlers of ``consumer`` (of every consumer when None). Each handler is idempotent, so a
     redelivered event has one effect."""
+    # The business metric once per event: by the first consumer fed with it (each consumer sees only its events).
+    if consumer is None or consumer == next((n for n in CONSUMERS if event.name in HANDLERS[n]), None):
+        metrics.count_event(event.name, event_id=event.event_id)
     count = 0
     for name in (consumer,) if consumer else CONSUMERS:
         for handler in HANDLERS[name].get(event.name, []):

@@ -12,6 +12,7 @@ from ..domain.identity import Applicant
 from ..domain.matching import MatchResult, MatchThresholds, Outcome, RegistryPerson, match_applicant, search_blocks
 from ..domain.ports import AuditEntry, AuditLog, Clock, PenitentiaryRegistry, Store
 from ..domain.requests import CandidateDecision, CertificateRequest, Result, ReviewCandidate, Status
+from ..tracing import subsegment
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +28,9 @@ def registry_match(applicant: Applicant, registry: PenitentiaryRegistry, thresho
                            applicant.birth_date)
     for person in registry.in_blocks(blocks):
         people.setdefault(person.record_id, person)
-    result = match_applicant(applicant.full_name, applicant.document_number, applicant.birth_date,
-                             list(people.values()), thresholds)
+    with subsegment("record.match"):
+        result = match_applicant(applicant.full_name, applicant.document_number, applicant.birth_date,
+                                 list(people.values()), thresholds)
     wanted = [c.record_id for c in result.candidates if c.record_id not in full]
     records = {p.record_id: p for p in registry.records(wanted)} if wanted else {}
     return result, {c.record_id: records.get(c.record_id, people[c.record_id]) for c in result.candidates}

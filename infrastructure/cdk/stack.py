@@ -29,6 +29,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from . import edges, observability
 from .bot_bundle import HANDLER as BOT_HANDLER
 from .bot_bundle import ROOT, build_bot_bundle
 from .packaging import add_bytecode
@@ -192,6 +193,11 @@ class AntecedentesStack(cdk.Stack):
         self._grant_api_functions()
         self.bot = self._bot()
         self._alarms()
+        # Issue 16: the edges (WAF, throttles, access logs, failure destinations, reserved concurrency, key
+        # policies, backups) and the observability (rate and p99 alarms, business metrics, the dashboard).
+        self.api_stage, self.outbox_function = API_GATEWAY_STAGE, OUTBOX_FUNCTION
+        edges.add_edges(self)
+        observability.add_observability(self)
         self._outputs()
 
     # --- data -----------------------------------------------------------------------------------
@@ -233,6 +239,8 @@ class AntecedentesStack(cdk.Stack):
             enforce_ssl=True,
             minimum_tls_version=1.2,
             versioned=True,
+            # Issued documents are locked per object (chalicelib.adapters.aws.s3.LOCKED_PREFIXES); exports are not.
+            object_lock_enabled=True,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             removal_policy=self.options.removal_policy,
             lifecycle_rules=[
@@ -296,7 +304,8 @@ class AntecedentesStack(cdk.Stack):
         client = pool.add_client(
             "AdminClient",
             generate_secret=False,
-            auth_flows=cognito.AuthFlow(user_srp=True, user_password=True),
+            # SRP only: the password never travels to Cognito, not even over TLS (no USER_PASSWORD_AUTH).
+            auth_flows=cognito.AuthFlow(user_srp=True),
             prevent_user_existence_errors=True,
             read_attributes=cognito.ClientAttributes().with_standard_attributes(email=True, fullname=True)
             .with_custom_attributes("districts", "courts"),
@@ -362,6 +371,8 @@ class AntecedentesStack(cdk.Stack):
         env.update({
             "DOCUMENT_STORE": "s3",
             "DOCUMENTS_BUCKET": self.documents.bucket_name,
+            # Object lock on issued documents: ten years in production, a day elsewhere (a dev stack can go).
+            "DOCUMENTS_LOCK_DAYS": "3653" if o.production else "1",
             "DOCUMENT_SIGNER": "kms",
             "QR_KEY_ID": self.qr_key.key_arn,
             "SIGNING_CERT_CHAIN_PARAMETER": self.signing_chain_parameter,
@@ -414,6 +425,7 @@ class AntecedentesStack(cdk.Stack):
         with _working_directory(self.build_dir):
             app = PrecompiledChalice(self, "Api", source_dir=str(ROOT), stage_config=stage_config)
         self.chalice_functions = _chalice_functions(Path(app._sam_package_dir) / "sam.json")
+        self.chalice_events = _chalice_events(Path(app._sam_package_dir) / "sam.json")
         for logical, kind in self.chalice_functions.items():
             function = app.get_resource(logical)
             memory, timeout = SIZES[kind]
@@ -428,9 +440,7 @@ class AntecedentesStack(cdk.Stack):
         rest_api = app.get_resource("RestAPI")
         rest_api.add_property_override("Name", self.api_name)
         rest_api.add_property_override("TracingEnabled", True)
-        rest_api.add_property_override("MethodSettings", [{
-            "ResourcePath": "/*", "HttpMethod": "*", "ThrottlingBurstLimit": 200, "ThrottlingRateLimit": 100,
-            "MetricsEnabled": True}])
+        # Its throttles (the stage's and each unauthenticated upload route's) are set in edges.py.
         # The stream ARN in app.py is a local placeholder read at import time: point it at the real stream, and
         # bound the retries so a poison event ends in the dead-letter queue instead of blocking its shard.
         from chalicelib.handlers import handled_events
@@ -496,7 +506,8 @@ class AntecedentesStack(cdk.Stack):
             role.add_to_policy(iam.PolicyStatement(actions=["ssm:GetParameter"], resources=parameters))
             # Both write: the API stores check-in photos, the workers signed PDFs and reports.
             role.add_to_policy(iam.PolicyStatement(
-                actions=["s3:GetObject", "s3:PutObject"], resources=[self.documents.arn_for_objects("*")]))
+                actions=["s3:GetObject", "s3:PutObject", "s3:PutObjectRetention"],
+                resources=[self.documents.arn_for_objects("*")]))
             # ListBucket lets a missing document read as "not found" (404) rather than "access denied".
             role.add_to_policy(iam.PolicyStatement(actions=["s3:ListBucket"], resources=[self.documents.bucket_arn]))
             role.add_to_policy(iam.PolicyStatement(actions=["kms:GetPublicKey"], resources=[self.qr_key.key_arn]))
@@ -577,14 +588,21 @@ class AntecedentesStack(cdk.Stack):
     def _alarms(self) -> None:
         topic = sns.Topic(self, "Alarms", display_name=f"{APP_NAME} {self.options.stage} alarms",
                           enforce_ssl=True)
+        self.alarm_subscription = None
         if self.options.alarm_email:
-            topic.add_subscription(subscriptions.EmailSubscription(self.options.alarm_email))
+            self.alarm_subscription = topic.add_subscription(
+                subscriptions.EmailSubscription(self.options.alarm_email))
         action = cloudwatch_actions.SnsAction(topic)
+        self.alarm_topic, self.alarm_action = topic, action
         five_minutes = cdk.Duration.minutes(5)
         names = {logical: self.chalice.get_resource(logical).ref for logical in self.chalice_functions}
         names["Bot"] = self.bot.function_name
+        self.function_names = names
+        self.function_timeouts = {**{logical: SIZES[kind][1] for logical, kind in self.chalice_functions.items()},
+                                  "Bot": 30}
+        # Errors alarm on their rate and each function's p99 duration (observability.py), not on one error.
         for logical, function_name in names.items():
-            for metric in ("Errors", "Throttles"):
+            for metric in ("Throttles",):
                 alarm = cloudwatch.Alarm(
                     self, f"{logical}{metric}Alarm",
                     alarm_description=f"{logical}: {metric.lower()} in the last 5 minutes",
@@ -603,16 +621,6 @@ class AntecedentesStack(cdk.Stack):
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING)
         dead_letters.add_alarm_action(action)
-        api_errors = cloudwatch.Alarm(
-            self, "Api5xxAlarm",
-            alarm_description="The HTTP API answered 5xx",
-            metric=cloudwatch.Metric(namespace="AWS/ApiGateway", metric_name="5XXError", statistic="Sum",
-                                     period=five_minutes,
-                                     dimensions_map={"ApiName": self.api_name, "Stage": API_GATEWAY_STAGE}),
-            threshold=0, evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING)
-        api_errors.add_alarm_action(action)
 
     def _outputs(self) -> None:
         outputs = {
@@ -668,6 +676,15 @@ def _chalice_functions(sam_template: Path) -> dict[str, str]:
             continue
         kinds[logical] = API if logical == "APIHandler" else WORKER
     return kinds
+
+
+def _chalice_events(sam_template: Path) -> dict[str, dict[str, str]]:
+    """Each Chalice function's events by name, with their type (Schedule, SNS, DynamoDB...)."""
+    import json
+
+    resources = json.loads(sam_template.read_text())["Resources"]
+    return {logical: {name: event["Type"] for name, event in resource["Properties"].get("Events", {}).items()}
+            for logical, resource in resources.items() if resource["Type"] == "AWS::Serverless::Function"}
 
 
 def _logical(name: str) -> str:

@@ -55,10 +55,13 @@ def local_environment() -> dict[str, str]:
 
 
 def wait_http(url: str, seconds: float) -> bool:
+    """Poll until the URL answers. Each try waits for its answer (the first request of a process is slow):
+    a client that hung up early made the server print a BrokenPipeError traceback at every start."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(url, timeout=1):
+            with urllib.request.urlopen(url, timeout=max(1.0, deadline - time.monotonic())) as answer:
+                answer.read()
                 return True
         except OSError:
             time.sleep(0.1)
@@ -89,21 +92,22 @@ class LocalStack:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         from infrastructure.local.mailserver import MailServer
 
-        # First: the API (and the worker) send e-mail to it from their first event on.
-        self.mail = MailServer(settings.data_dir / "mail", self.smtp_port, self.mail_web_port).start()
-        self._stoppers.append(self.mail.stop)
+        # DynamoDB Local's JVM takes seconds to listen: launched first, waited for after the PKI and mail start.
+        ddb_process = None
         if dynamodb_local.port_open(self.ddb_port):
             log.info("DynamoDB Local already listening; using it", extra={"port": self.ddb_port})
         else:
             db_dir = None if self.in_memory else settings.data_dir / "dynamodb"
-            self._processes.append(dynamodb_local.start(self.ddb_port, db_dir, settings.data_dir / "dynamodb.log"))
-            log.info("DynamoDB Local started", extra={"port": self.ddb_port})
+            ddb_process = dynamodb_local.launch(self.ddb_port, db_dir, settings.data_dir / "dynamodb.log")
+            self._processes.append(ddb_process)
+
+        # The API (and the worker) send e-mail to it from their first event on.
+        self.mail = MailServer(settings.data_dir / "mail", self.smtp_port, self.mail_web_port).start()
+        self._stoppers.append(self.mail.stop)
 
         from chalicelib.adapters.documents.pki import ensure_local_pki
         from chalicelib.adapters.dynamo_models import create_tables
-        from chalicelib.bootstrap import container
         from infrastructure.local import pki_services
-        from infrastructure.local.seed import seed
 
         # The test PKI's OCSP, CRL and TSA, before anything signs: certificates name this address.
         pki = ensure_local_pki(settings.pki_dir, f"http://127.0.0.1:{self.pki_port}")
@@ -111,21 +115,28 @@ class LocalStack:
         self._stoppers.append(pki_server.shutdown)
         log.info("local PKI services started", extra={"port": self.pki_port})
 
+        if ddb_process is not None:
+            dynamodb_local.wait_ready(ddb_process, self.ddb_port)
+            log.info("DynamoDB Local started", extra={"port": self.ddb_port})
         created = create_tables(settings)
         log.info("tables ready", extra={"tables_created": len(created)})
-        counts = seed(container())
-        log.info("registries seeded", extra=counts)
 
         # The API: app.py behind Chalice's local gateway, in API_PROCESSES processes sharing the port
         # (infrastructure/local/api_server.py: a large backlog where `chalice local` resets connections beyond five
-        # waiting clients; unknown paths and HEAD answered as the gateway answers them).
+        # waiting clients; unknown paths and HEAD answered as the gateway answers them). Their interpreters import
+        # Chalice and the app while this one seeds the registries.
         processes = max(1, int(os.environ.get("API_PROCESSES", "2")))
         for _ in range(processes):
             self._processes.append(subprocess.Popen(
                 [sys.executable, "-m", "infrastructure.local.api_server", "--host", "127.0.0.1", "--port",
                  str(self.port), "--stage", "local", *(["--reuse-port"] if processes > 1 else [])],
                 cwd=ROOT, env=os.environ.copy(), start_new_session=True))
-        if not wait_http(f"http://127.0.0.1:{self.port}/health", 30):
+        from chalicelib.bootstrap import container
+        from infrastructure.local.seed import seed
+
+        counts = seed(container())
+        log.info("registries seeded", extra=counts)
+        if not wait_http(f"http://127.0.0.1:{self.port}/health", 60):
             raise RuntimeError("the API did not start")
 
         import app as chalice_app
@@ -166,6 +177,7 @@ class LocalStack:
 
 def main() -> int:
     logs.configure()
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's per-connection chatter
     port = int(os.environ.get("PORT", "8000"))
     stack = LocalStack(port=port, ddb_port=int(os.environ.get("DYNAMODB_PORT", "8001")),
                        pay_port=int(os.environ.get("PAYMENT_SIMULATOR_PORT", "8002")), data_dir=None)

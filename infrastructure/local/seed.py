@@ -52,11 +52,12 @@ def seed_operators(c: Any) -> int:
     from chalicelib.domain.accounts import OperatorAccount, hash_password
     from chalicelib.domain.ports import AlreadyExists
 
-    hashed = hash_password(os.environ.get("CONSOLE_SEED_PASSWORD") or LOCAL_PASSWORD)
+    hashed = ""  # scrypt only when an account is missing: a start on kept data hashes nothing
     created = 0
     for username, name, roles, districts, courts in OPERATORS:
         if c.accounts.get_account(username) is not None:
             continue
+        hashed = hashed or hash_password(os.environ.get("CONSOLE_SEED_PASSWORD") or LOCAL_PASSWORD)
         try:
             c.accounts.put_account(OperatorAccount(username, name, frozenset(roles), frozenset(districts),
                                                    frozenset(courts), password_hash=hashed))

@@ -59,3 +59,22 @@ def test_presigned_url_downloads_the_document_over_http(storage: S3DocumentStora
 def test_presigned_url_lifetime_is_bounded(storage: S3DocumentStorage) -> None:
     with pytest.raises(ValueError):
         storage.presigned_url("certificates/signed.pdf", seconds=8 * 24 * 3600)
+
+
+def test_issued_documents_are_locked_and_exports_are_not(server_endpoint: str) -> None:
+    """With object lock on the bucket (the cloud's documents bucket), each certificate, attendance record and
+    report version is kept in governance mode for the retention; a governed delete of that version is refused."""
+    bucket = f"locked-{uuid.uuid4().hex[:12]}"
+    s3 = client("s3", REGION)
+    s3.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)
+    storage = S3DocumentStorage(bucket, REGION, lock_days=3650)
+
+    storage.put("certificates/c1-abc.pdf", b"%PDF-1.7 issued")
+    storage.put("exports/list.csv", b"a,b", "text/csv")
+
+    locked = s3.head_object(Bucket=bucket, Key="certificates/c1-abc.pdf")
+    assert locked["ObjectLockMode"] == "GOVERNANCE"
+    assert (locked["ObjectLockRetainUntilDate"].year - locked["LastModified"].year) in (9, 10)
+    with pytest.raises(Exception, match="AccessDenied|locked|Object Lock|WORM"):
+        s3.delete_object(Bucket=bucket, Key="certificates/c1-abc.pdf", VersionId=locked["VersionId"])
+    assert "ObjectLockMode" not in s3.head_object(Bucket=bucket, Key="exports/list.csv")

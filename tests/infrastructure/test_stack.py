@@ -320,12 +320,13 @@ def test_both_packages_carry_compiled_bytecode_for_python_3_12(dev: Synthesised)
 # --- alarms ---------------------------------------------------------------------------------------
 
 
-def test_every_function_alarms_on_errors_and_throttles(dev: Synthesised) -> None:
+def test_every_function_alarms_on_throttles(dev: Synthesised) -> None:
+    """Errors alarm on their rate (test_edges.py): one failed invocation among thousands wakes nobody."""
     alarms = dev.of_type("AWS::CloudWatch::Alarm").values()
-    watched = {(a["Properties"]["MetricName"], json.dumps(a["Properties"].get("Dimensions"), sort_keys=True))
+    watched = {(a["Properties"].get("MetricName"), json.dumps(a["Properties"].get("Dimensions"), sort_keys=True))
                for a in alarms}
     for logical in _functions(dev):
-        for metric in ("Errors", "Throttles"):
+        for metric in ("Throttles",):
             dimension = [{"Name": "FunctionName", "Value": {"Ref": logical}}]
             assert (metric, json.dumps(dimension, sort_keys=True)) in watched, (logical, metric)
 

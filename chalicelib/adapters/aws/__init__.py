@@ -53,7 +53,8 @@ def cloud_adapters(settings: Settings, config: CloudConfig | None = None) -> Clo
         from ..media_links import S3MediaLinks
         from .s3 import S3DocumentStorage
 
-        chosen["storage"] = S3DocumentStorage(config.documents_bucket, config.region)
+        chosen["storage"] = S3DocumentStorage(config.documents_bucket, config.region,
+                                              lock_days=config.documents_lock_days)
         chosen["media"] = S3MediaLinks(chosen["storage"])
     if config.kms_signer:
         from .kms import KmsPki, LazyProducer, kms_pipeline

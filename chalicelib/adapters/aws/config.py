@@ -22,6 +22,7 @@ class CloudConfig:
     # Documents: "s3" puts them in DOCUMENTS_BUCKET; anything else keeps the local folder.
     document_store: str = ""
     documents_bucket: str = ""
+    documents_lock_days: int = 0  # S3 Object Lock retention of issued documents (0: none)
     # Signatures: "kms" signs PDFs with SIGNING_KEY_ID and seals QR codes with QR_KEY_ID.
     document_signer: str = ""
     signing_key_id: str = ""
@@ -117,6 +118,7 @@ def load_cloud_config(env: Mapping[str, str] | None = None) -> CloudConfig:
         region=_get(env, "AWS_REGION", _get(env, "AWS_DEFAULT_REGION", d.region)),
         document_store=_get(env, "DOCUMENT_STORE").lower(),
         documents_bucket=_get(env, "DOCUMENTS_BUCKET"),
+        documents_lock_days=int(_get(env, "DOCUMENTS_LOCK_DAYS", "0") or 0),
         document_signer=_get(env, "DOCUMENT_SIGNER").lower(),
         signing_key_id=_get(env, "SIGNING_KEY_ID"),
         signing_cert_chain=_get(env, "SIGNING_CERT_CHAIN"),

@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .clients import client, error_code
 
 _KEY = re.compile(r"[A-Za-z0-9_\-][A-Za-z0-9_\-./]{0,200}")
 _MISSING = {"NoSuchKey", "404", "NotFound"}
+# Documents of legal value: issued certificates, attendance records and the daily reports. Their every version is
+# kept under S3 Object Lock (governance mode) for `lock_days`; exports and import uploads are not locked (they
+# expire after a day or 90 days by lifecycle rules).
+LOCKED_PREFIXES = ("certificates/", "attendance/", "reports/")
 
 
 class S3DocumentStorage:
     """Implements :class:`~chalicelib.domain.ports.DocumentStorage` on one private, versioned bucket."""
 
-    def __init__(self, bucket: str, region: str, s3: Any = None) -> None:
+    def __init__(self, bucket: str, region: str, s3: Any = None, lock_days: int = 0) -> None:
         self.bucket = bucket
         self.region = region
         self._s3 = s3
+        self.lock_days = lock_days  # 0: no object lock (a bucket made without it refuses lock headers)
 
     @property
     def s3(self) -> Any:
@@ -33,7 +39,11 @@ class S3DocumentStorage:
         return key
 
     def put(self, key: str, data: bytes, content_type: str = "application/pdf") -> None:
-        self.s3.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, ContentType=content_type)
+        extra: dict[str, Any] = {}
+        if self.lock_days and key.startswith(LOCKED_PREFIXES):
+            extra = {"ObjectLockMode": "GOVERNANCE",
+                     "ObjectLockRetainUntilDate": datetime.now(UTC) + timedelta(days=self.lock_days)}
+        self.s3.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, ContentType=content_type, **extra)
 
     def get(self, key: str) -> bytes | None:
         try:

@@ -11,6 +11,7 @@ from chalicelib.adapters.documents.render import build_writer, render_pdf, warm_
 from chalicelib.adapters.documents.seal import LocalQrSealer, local_es256_signer
 from chalicelib.adapters.documents.signing import LocalPdfSigner, PadesPdfSigner
 from chalicelib.domain.documents import ARCHIVED_KINDS, ISSUERS, SealedData, SignedContent
+from chalicelib.tracing import subsegment
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,15 +58,22 @@ class DocumentPipeline:
         return self.tools(content).sealer.seal(SealedData.from_content(content))
 
     def produce_with_qr(self, content: SignedContent) -> ProducedDocument:
-        """Signed PDF bytes and the exact text its QR encodes."""
-        qr_text = self._qr_text(content)
+        """Signed PDF bytes and the exact text its QR encodes (X-Ray: seal, render and sign each traced)."""
+        with subsegment("document.seal"):
+            qr_text = self._qr_text(content)
         signer = self.tools(content).signer
         archive = content.kind in ARCHIVED_KINDS
         if isinstance(signer, PadesPdfSigner):
             # Sign pyHanko's writer directly: saves writing the PDF and parsing it back.
-            pdf = signer.sign_writer(build_writer(content, qr_text), archive)
+            with subsegment("document.render"):
+                writer = build_writer(content, qr_text)
+            with subsegment("document.sign"):
+                pdf = signer.sign_writer(writer, archive)
         else:
-            pdf = signer.sign_pdf(render_pdf(content, qr_text))
+            with subsegment("document.render"):
+                rendered = render_pdf(content, qr_text)
+            with subsegment("document.sign"):
+                pdf = signer.sign_pdf(rendered)
         return ProducedDocument(pdf=pdf, qr_text=qr_text)
 
     def produce(self, content: SignedContent) -> bytes:

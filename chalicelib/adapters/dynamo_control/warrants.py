@@ -6,6 +6,7 @@ import contextlib
 
 from ...domain.control.warrants import Warrant
 from ...domain.matching import blocking_keys, name_similarity
+from ...tracing import traced
 from .. import dynamo_models as m
 from ..dynamo_store import translate_errors
 from .codec import day
@@ -19,6 +20,7 @@ def _warrant(item: m.WarrantModel) -> Warrant:
 
 
 class DynamoWarrantsRegistry:
+    @traced("registry.warrants.possible_warrants")
     @translate_errors
     def possible_warrants(self, document_number: str | None, full_name: str, surnames: str,
                           name_threshold: float) -> list[Warrant]:
