@@ -6,6 +6,7 @@ import os
 import socket
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,9 +26,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def dynamodb_endpoint() -> Iterator[str]:
-    """One in-memory DynamoDB Local for the whole session; each test gets its own table prefix."""
+@contextmanager
+def dynamodb_local_server() -> Iterator[str]:
+    """An in-memory DynamoDB Local on a free port, stopped on exit; yields its endpoint."""
     from infrastructure.local import dynamodb_local
 
     port = free_port()
@@ -36,6 +37,13 @@ def dynamodb_endpoint() -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         dynamodb_local.stop(process)
+
+
+@pytest.fixture(scope="session")
+def dynamodb_endpoint() -> Iterator[str]:
+    """One in-memory DynamoDB Local for the whole session; each test gets its own table prefix."""
+    with dynamodb_local_server() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture(scope="session")

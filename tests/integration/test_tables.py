@@ -11,8 +11,7 @@ import pytest
 
 from chalicelib.adapters import dynamo_models
 from chalicelib.settings import Settings
-from infrastructure.local import dynamodb_local
-from tests.conftest import free_port
+from tests.conftest import dynamodb_local_server
 
 
 def _client(endpoint: str):  # type: ignore[no-untyped-def]
@@ -43,12 +42,8 @@ def test_every_table_is_created_as_its_model_says_and_a_second_call_creates_noth
 def own_database() -> Iterator[str]:
     """A database of its own, as a kept .local/dynamodb is: DynamoDB Local leaves an index added to one table
     CREATING for minutes while another table of the same shape already has it (the shared session database)."""
-    port = free_port()
-    process = dynamodb_local.start(port, None)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        dynamodb_local.stop(process)
+    with dynamodb_local_server() as endpoint:
+        yield endpoint
 
 
 def test_a_table_from_an_older_version_gets_its_missing_indexes(own_database: str) -> None:
