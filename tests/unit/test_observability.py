@@ -67,13 +67,20 @@ def test_the_outbox_dispatch_counts_each_business_event(monkeypatch: pytest.Monk
     from datetime import UTC, datetime
 
     from chalicelib.domain.requests import Event
-    from chalicelib.handlers import dispatch
+    from chalicelib.handlers import NOTICES, WORK, dispatch
 
     monkeypatch.setenv("METRICS", "emf")
-    monkeypatch.setattr("chalicelib.handlers.HANDLERS", {})
-    dispatch(Event(event_id="e1", name="control.outage_started", aggregate_id="identity",
-                   occurred_at=datetime(2026, 11, 20, tzinfo=UTC)), None)  # type: ignore[arg-type]
+    # Both consumers are fed this event: the metric is counted by the first one only, never twice.
+    monkeypatch.setattr("chalicelib.handlers.HANDLERS", {WORK: {"control.outage_started": []},
+                                                         NOTICES: {"control.outage_started": []}})
+    event = Event(event_id="e1", name="control.outage_started", aggregate_id="identity",
+                  occurred_at=datetime(2026, 11, 20, tzinfo=UTC))
+    dispatch(event, None)  # type: ignore[arg-type]
     assert json.loads(capsys.readouterr().out)["ContingenciesStarted"] == 1
+    dispatch(event, None, WORK)  # type: ignore[arg-type]
+    dispatch(event, None, NOTICES)  # type: ignore[arg-type]
+    lines = capsys.readouterr().out.splitlines()
+    assert [json.loads(line)["ContingenciesStarted"] for line in lines] == [1]
 
 
 def test_documents_are_traced_in_seal_render_and_sign_subsegments(monkeypatch: pytest.MonkeyPatch,
