@@ -153,6 +153,19 @@ class Container:
         return IssuePolicy(self.settings.public_base_url, timedelta(days=self.settings.certificate_validity_days))
 
     @property
+    def partners(self) -> Any:
+        """Partners' machine credentials (PartnerTokens): the local issuer and verifier of their tokens."""
+
+        def build() -> Any:
+            from .adapters.auth import PartnerTokens, partners_from_settings
+
+            s = self.settings
+            return PartnerTokens(partners_from_settings(s.partners), s.jwt_secret, s.jwt_issuer,
+                                 s.partner_token_audience, s.partner_token_ttl_seconds)
+
+        return self._once("partners", build)
+
+    @property
     def thresholds(self) -> MatchThresholds:
         return MatchThresholds(name=self.settings.match_name_threshold,
                                exact_name=self.settings.match_exact_name_threshold)

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 # Local-development defaults. They are documented in the README and are only safe on 127.0.0.1.
 DEV_CHANNEL_KEY = "local-dev-channel-key"
 DEV_WEBHOOK_SECRET = "local-dev-webhook-secret"
 DEV_JWT_SECRET = "local-dev-operator-jwt-secret-change-me"
 DEV_CONSOLE_SECRET = "local-dev-console-link-secret-change-me"
+DEV_PARTNER_SECRET = "local-dev-partner-secret-migraciones"
+DEV_PARTNER_CALLBACK_SECRET = "local-dev-partner-callback-secret"
+
+
+# The local stack's one partner: Migraciones, with a fee waiver (its agreement) and no callback until configured.
+DEV_PARTNERS: dict[str, Any] = {"migraciones": {"secrets": [DEV_PARTNER_SECRET], "fee_waived": True,
+                                                "per_minute": 60, "per_day": 10000, "name": "Migraciones"}}
 
 
 def _env(name: str, default: str) -> str:
@@ -71,6 +80,10 @@ class Settings:
     # slice of a job (a CSV import) may run before it hands on to the next.
     console_link_secret: str = DEV_CONSOLE_SECRET
     job_slice_seconds: float = 60.0
+    # Partner systems (issue 14): client id -> its configuration (PARTNERS, JSON); their tokens' audience.
+    partners: dict[str, Any] = field(default_factory=lambda: dict(DEV_PARTNERS))
+    partner_token_audience: str = "antecedentes-partners"
+    partner_token_ttl_seconds: int = 3600
 
     @property
     def documents_dir(self) -> Path:
@@ -150,4 +163,17 @@ def load_settings() -> Settings:
         telegram_bot_username=os.environ.get("TELEGRAM_BOT_USERNAME") or None,
         console_link_secret=_env("CONSOLE_LINK_SECRET", defaults.console_link_secret),
         job_slice_seconds=float(_env("JOB_SLICE_SECONDS", str(defaults.job_slice_seconds))),
+        partners=_partners(os.environ.get("PARTNERS") or ""),
+        partner_token_ttl_seconds=int(_env("PARTNER_TOKEN_TTL_SECONDS", str(defaults.partner_token_ttl_seconds))),
     )
+
+
+def _partners(raw: str) -> dict[str, Any]:
+    """PARTNERS: a JSON object, client id -> {"secrets": [...], "scopes", "fee_waived", "callback_url",
+    "callback_secret", "per_minute", "per_day"}; unset: the local stack's Migraciones."""
+    if not raw.strip():
+        return dict(DEV_PARTNERS)
+    parsed = json.loads(raw)
+    if not isinstance(parsed, dict) or not all(isinstance(v, dict) for v in parsed.values()):
+        raise ValueError("PARTNERS must be a JSON object of client id -> configuration object")
+    return parsed

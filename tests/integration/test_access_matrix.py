@@ -24,7 +24,7 @@ from tests.integration.control_support import (
 )
 
 README = Path(__file__).resolve().parents[2] / "README.md"
-PSEUDO_ROLES = {"public", "channel", "provider"}
+PSEUDO_ROLES = {"public", "channel", "provider", "partner"}
 SCOPES = {"—", "own", "national", "court", "district", "own list"}
 
 
@@ -119,6 +119,33 @@ def test_a_district_in_the_path_outside_the_token_is_refused(api: Api, method: s
         answer = call(api, method, fill(path, district="LIMA") + ("?day=2026-11-20" if "/incidents" in path else ""),
                       headers)
         assert answer.status_code == 403 and json.loads(answer.body)["error"]["code"] == "out_of_scope", answer.body
+
+
+PARTNER_ROWS = [r for r in ROWS if "partner" in r[2]]
+
+
+@pytest.mark.parametrize(("method", "path", "roles", "scope"), PARTNER_ROWS, ids=lambda v: str(v))
+def test_partner_routes_take_only_a_partner_token_with_the_documented_scope(api: Api, method: str, path: str,
+                                                                          roles: frozenset[str], scope: str) -> None:
+    """No credential, an operator's token of any role or a channel key: 401; a partner token without the scope the
+    OpenAPI document names for the route: 403 `insufficient_scope`; with it, past the credential check."""
+    from chalicelib.api.contract import document
+    from chalicelib.domain.partners import SCOPES
+
+    assert roles == {"partner"} and scope == "own"
+    (needed,) = document()["paths"][path][method.lower()]["security"][0]["partnerClientCredentials"]
+    url = fill(path)
+    partners = api.c.partners
+    migraciones = partners.partners["migraciones"]
+    for headers in ({}, api.operator_headers(*(r.value for r in Role)), api.channel_headers()):
+        answer = call(api, method, url, {**headers, "Idempotency-Key": "walk"})
+        assert answer.status_code == 401, (headers, answer.body)
+    for scopes in (SCOPES - {needed}, SCOPES):
+        headers = {"Authorization": f"Bearer {partners.issue(migraciones, scopes)}",
+                   "Idempotency-Key": f"walk-{len(scopes)}"}  # one key each: the same key would replay the first
+        answer = call(api, method, url, headers)
+        refused = answer.status_code == 403 and json.loads(answer.body)["error"]["code"] == "insufficient_scope"
+        assert refused is (needed not in scopes), (scopes, answer.status_code, answer.body)
 
 
 # --- the console: the same rows, with sessions ---------------------------------------------------------------
