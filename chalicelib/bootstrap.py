@@ -166,6 +166,13 @@ class Container:
         return self._once("partners", build)
 
     @property
+    def dead_callbacks(self) -> Any:
+        """The dead-letter list of partner callbacks (DeadCallbacks)."""
+        from .adapters.dynamo_partners import DynamoDeadCallbacks
+
+        return self._once("dead_callbacks", DynamoDeadCallbacks)
+
+    @property
     def thresholds(self) -> MatchThresholds:
         return MatchThresholds(name=self.settings.match_name_threshold,
                                exact_name=self.settings.match_exact_name_threshold)

@@ -84,6 +84,10 @@ class Settings:
     partners: dict[str, Any] = field(default_factory=lambda: dict(DEV_PARTNERS))
     partner_token_audience: str = "antecedentes-partners"
     partner_token_ttl_seconds: int = 3600
+    # Signed callbacks to partners: tries per status change, the first wait (doubled each try), each call's timeout.
+    partner_callback_attempts: int = 4
+    partner_callback_backoff_seconds: float = 1.0
+    partner_callback_timeout_seconds: float = 5.0
 
     @property
     def documents_dir(self) -> Path:
@@ -165,6 +169,11 @@ def load_settings() -> Settings:
         job_slice_seconds=float(_env("JOB_SLICE_SECONDS", str(defaults.job_slice_seconds))),
         partners=_partners(os.environ.get("PARTNERS") or ""),
         partner_token_ttl_seconds=int(_env("PARTNER_TOKEN_TTL_SECONDS", str(defaults.partner_token_ttl_seconds))),
+        partner_callback_attempts=int(_env("PARTNER_CALLBACK_ATTEMPTS", str(defaults.partner_callback_attempts))),
+        partner_callback_backoff_seconds=float(_env("PARTNER_CALLBACK_BACKOFF_SECONDS",
+                                                    str(defaults.partner_callback_backoff_seconds))),
+        partner_callback_timeout_seconds=float(_env("PARTNER_CALLBACK_TIMEOUT_SECONDS",
+                                                    str(defaults.partner_callback_timeout_seconds))),
     )
 
 

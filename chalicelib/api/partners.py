@@ -13,6 +13,7 @@ from chalice import Blueprint, Response
 
 from ..bootstrap import container
 from ..domain.errors import DomainError, FieldErrors, Forbidden, PayloadTooLarge, Unauthenticated, ValidationError
+from ..domain.operators import Role
 from ..domain.partners import SCOPE_READ, SCOPE_REQUEST, PartnerCaller
 from ..services import partner_requests as service
 from .http import _bearer, handled, header_text, json_body, json_response
@@ -178,3 +179,52 @@ def get_partner_pdf(request_id):  # type: ignore[no-untyped-def]
     return Response(body=pdf, status_code=200,
                     headers={"Content-Type": "application/pdf", "Cache-Control": "no-store",
                              "Content-Disposition": "attachment; filename=certificado.pdf"})
+
+
+# --- the dead-letter list of partner callbacks (administrators) -------------------------------------------------
+
+@bp.route("/v1/admin/partner-callbacks/dead", methods=["GET"])
+@handled(_request)
+def dead_callbacks():  # type: ignore[no-untyped-def]
+    """Partner callbacks that failed every try, a page of ?limit= (50) at a time (`next_cursor` back as ?cursor=)."""
+    from ..services.partner_callbacks import dead_view
+    from .cursors import decode_cursor, encode_cursor
+    from .http import operator, query_int
+
+    request, c = bp.current_request, container()
+    who = operator(request)
+    who.require(Role.ADMIN)
+    letters, last = c.dead_callbacks.page(query_int(request, "limit", 50, 1, 200),
+                                          decode_cursor(request, "partner-callbacks:dead"))
+    return json_response({"items": [dead_view(letter) for letter in letters],
+                          "next_cursor": encode_cursor("partner-callbacks:dead", last) if last else None})
+
+
+@bp.route("/v1/admin/partner-callbacks/dead/{event_id}/resend", methods=["POST"])
+@handled(_request)
+def resend_dead_callback(event_id):  # type: ignore[no-untyped-def]
+    """Send a dead callback again (once, to the partner's current URL, signed anew); delivered: off the list."""
+    from ..domain.errors import NotFound, ServiceUnavailable
+    from ..domain.ports import AuditEntry
+    from ..services.partner_callbacks import post_once
+    from .http import operator
+
+    request, c = bp.current_request, container()
+    who = operator(request)
+    who.require(Role.ADMIN)
+    letter = c.dead_callbacks.get(event_id)
+    partner = c.partners.partners.get(letter.client_id) if letter else None
+    if letter is None:
+        raise NotFound("No such dead callback.")
+    if partner is None or not partner.callback_url or not partner.callback_secret:
+        raise ServiceUnavailable("This partner has no callback URL configured now.", code="no_callback_url")
+    failure = post_once(partner.callback_url, partner.callback_secret, letter.body.encode(), letter.event_id,
+                        c.settings.partner_callback_timeout_seconds)
+    c.audit.append(AuditEntry(at=c.clock.now(), actor=who.subject, role=",".join(sorted(who.roles)),
+                              action="partner.callback_resent", target=letter.request_id,
+                              details={"event_id": letter.event_id, "delivered": failure is None}))
+    if failure is not None:
+        raise ServiceUnavailable("The partner's callback URL did not accept it; it stays on the list.",
+                                 code="callback_failed", details={"error": failure})
+    c.dead_callbacks.remove(letter.event_id)
+    return json_response({"event_id": letter.event_id, "delivered": True})

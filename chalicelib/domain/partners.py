@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 # The scopes a partner's access token may carry (Cognito's resource server "antecedentes-partners" in the cloud).
 SCOPE_REQUEST = "certificates/request"
@@ -37,3 +38,28 @@ class PartnerCaller:
     def owner(self) -> str:
         """The owner written on the partner's requests (only it may read them)."""
         return f"partner:{self.client_id}"
+
+
+@dataclass(frozen=True)
+class DeadCallback:
+    """A callback that failed every try: what was sent, to whom, and why it failed last."""
+
+    event_id: str
+    client_id: str
+    request_id: str
+    event_name: str
+    body: str
+    attempts: int
+    last_error: str
+    dead_at: str
+
+
+class DeadCallbacks(Protocol):
+    """The dead-letter list of partner callbacks."""
+
+    def add(self, letter: DeadCallback) -> None: ...
+    def get(self, event_id: str) -> DeadCallback | None: ...
+    def remove(self, event_id: str) -> None: ...
+    def page(self, limit: int, after: str | None) -> tuple[list[DeadCallback], str | None]:
+        """Up to ``limit`` letters after the event id ``after``, and the last one's id when more follow."""
+        ...

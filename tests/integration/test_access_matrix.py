@@ -63,7 +63,8 @@ def test_every_route_of_the_app_is_in_the_matrix_and_nothing_else_is() -> None:
 def fill(path: str, **values: str) -> str:
     defaults = {"district": "LIMA", "day": "2026-11-20", "year": "2026", "registry": "identity",
                 "measure_id": "m" * 22, "checkin_id": "c" * 22, "incident_id": "i" * 22, "request_id": "r" * 22,
-                "record_id": "x", "document_id": "d" * 22, "officer_id": "someone", "job_id": "j" * 22,
+                "record_id": "x", "document_id": "d" * 22, "event_id": "e" * 22, "officer_id": "someone",
+                "job_id": "j" * 22,
                 "username": "nobody-here", "token": "t" * 40, "name": "console.css", "code": "es", "kind": "pdf",
                 "provider": "local", "payment_id": "p" * 12, "period": "2026-11",
                 **({"code": "IOP.04.03"} if "/indicators/" in path else {}), **values}
