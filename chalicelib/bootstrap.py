@@ -166,6 +166,13 @@ class Container:
         return self._once("partners", build)
 
     @property
+    def partner_quota(self) -> Any:
+        """The local per-partner limiter (QuotaLimiter); API Gateway's usage plans in the cloud."""
+        from .services.partner_quota import QuotaLimiter
+
+        return self._once("partner_quota", QuotaLimiter)
+
+    @property
     def dead_callbacks(self) -> Any:
         """The dead-letter list of partner callbacks (DeadCallbacks)."""
         from .adapters.dynamo_partners import DynamoDeadCallbacks

@@ -40,6 +40,7 @@ ERRORS_BODY = {"400": "The body cannot be read (`invalid_json`, `too_deep`, `mis
                "415": "This media type is not taken (`unsupported_media_type`).",
                "422": "A field, header or parameter is invalid; `field` names it (`invalid_field`, "
                       "`unknown_field`, `idempotency_key_reused`, `not_utf8`, ...)."}
+ERRORS_QUOTA = {"429": "The partner's quota is used up (`quota_exceeded`); see Retry-After."}
 ERRORS_AUTH = {"401": "No or an invalid credential (`unauthenticated`, `invalid_token`, `invalid_channel_key`); "
                       "see WWW-Authenticate.",
                "403": "Authenticated but not allowed (`missing_role`, `out_of_scope`, `csrf`)."}
@@ -120,6 +121,8 @@ def _operation(method: str, path: str, entry: Any, components: dict[str, Any]) -
                                   {"422": "A parameter is invalid; `field` names it."})}
     if _security(path) or path.startswith("/console") or WEBHOOK.match(path) or path == "/oauth2/token":
         errors.update(ERRORS_AUTH)
+    if PARTNER.match(path):
+        errors.update(ERRORS_QUOTA)
     for code, text in sorted(errors.items()):
         responses[code] = {"$ref": f"#/components/responses/E{code}"}
         components.setdefault("_responses", {})[f"E{code}"] = text

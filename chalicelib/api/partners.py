@@ -28,13 +28,16 @@ def _request():  # type: ignore[no-untyped-def]
 
 
 def partner(request: Any, scope: str) -> PartnerCaller:
-    """The calling partner, whose token must carry ``scope`` (403 ``insufficient_scope`` otherwise)."""
+    """The calling partner, whose token must carry ``scope`` (403 ``insufficient_scope`` otherwise), within its
+    quota (429 ``quota_exceeded`` with Retry-After otherwise)."""
     caller: PartnerCaller = container().partners.verify(_bearer(request))
     if scope not in caller.scopes:
         error = Forbidden(f"This call needs the scope {scope}.", code="insufficient_scope")
         error.headers = {"WWW-Authenticate": f'Bearer realm="antecedentes", error="insufficient_scope", '  # type: ignore[attr-defined]
                                              f'scope="{scope}"'}
         raise error
+    c = container()
+    c.partner_quota.take(c.partners.partners[caller.client_id], c.clock.now())
     return caller
 
 
@@ -94,7 +97,7 @@ def _view(found: Any, c: Any) -> dict[str, Any]:
     return {**request_view(found, c), "partner_reference": found.partner_reference}
 
 
-@bp.route("/v1/partner/certificate-requests", methods=["POST"])
+@bp.route("/v1/partner/certificate-requests", methods=["POST"], api_key_required=True)
 @handled(_request)
 def create_partner_request():  # type: ignore[no-untyped-def]
     """A certificate request for a foreigner the partner identified (its identification is the identity proof).
@@ -116,7 +119,7 @@ def create_partner_request():  # type: ignore[no-untyped-def]
                          location=f"/v1/partner/certificate-requests/{created.request_id}")
 
 
-@bp.route("/v1/partner/certificate-request-batches", methods=["POST"])
+@bp.route("/v1/partner/certificate-request-batches", methods=["POST"], api_key_required=True)
 @handled(_request)
 def create_partner_batch():  # type: ignore[no-untyped-def]
     """Up to 50 requests at once, all or nothing: every item is checked before any is made.
@@ -155,7 +158,7 @@ def create_partner_batch():  # type: ignore[no-untyped-def]
     return json_response({"items": answers}, 201 if any(a["created"] for a in answers) else 200)
 
 
-@bp.route("/v1/partner/certificate-requests/{request_id}", methods=["GET"])
+@bp.route("/v1/partner/certificate-requests/{request_id}", methods=["GET"], api_key_required=True)
 @handled(_request)
 def get_partner_request(request_id):  # type: ignore[no-untyped-def]
     """One of the partner's own requests (another partner's is not found)."""
@@ -166,7 +169,7 @@ def get_partner_request(request_id):  # type: ignore[no-untyped-def]
     return json_response(_view(found, c))
 
 
-@bp.route("/v1/partner/certificate-requests/{request_id}/pdf", methods=["GET"])
+@bp.route("/v1/partner/certificate-requests/{request_id}/pdf", methods=["GET"], api_key_required=True)
 @handled(_request)
 def get_partner_pdf(request_id):  # type: ignore[no-untyped-def]
     """The signed certificate of one of the partner's own requests, once issued."""

@@ -264,3 +264,31 @@ def test_a_batch_with_one_bad_item_makes_nothing_and_names_every_fault(api: Api)
     assert api.post("/v1/partner/certificate-request-batches", {"items": []},
                     headers=bearer(api, key="bb-3")).status_code == 422
     assert json.loads(answer.body)["error"]["message"].endswith("Nothing was created.")
+
+
+# --- quotas ---------------------------------------------------------------------------------------------------
+
+def test_a_partner_over_its_quota_gets_429_with_retry_after_and_others_are_untouched(api: Api) -> None:
+    api.c.partners.partners[WAIVED] = replace(api.c.partners.partners[WAIVED], per_minute=3, per_day=1000)
+    headers = bearer(api)
+    url = "/v1/partner/certificate-requests/" + "q" * 22
+    assert [api.get(url, headers=headers).status_code for _ in range(3)] == [404, 404, 404]
+    over = api.get(url, headers=headers)
+    error = assert_error(over, 429, "quota_exceeded")
+    assert error["details"]["window"] == "minute" and error["details"]["limit"] == 3
+    assert 1 <= int(over.headers["Retry-After"]) <= 60
+    assert api.get(url, headers=bearer(api, PAYING, PAYING_SECRET)).status_code == 404  # its own quota
+    api.c.clock.advance(seconds=61)  # the next minute
+    assert api.get(url, headers=headers).status_code == 404
+
+
+def test_the_daily_quota_holds_across_minutes(api: Api) -> None:
+    api.c.partners.partners[PAYING] = replace(api.c.partners.partners[PAYING], per_minute=100, per_day=2)
+    headers = bearer(api, PAYING, PAYING_SECRET)
+    url = "/v1/partner/certificate-requests/" + "d" * 22
+    assert api.get(url, headers=headers).status_code == 404
+    api.c.clock.advance(seconds=120)
+    assert api.get(url, headers=headers).status_code == 404
+    api.c.clock.advance(seconds=120)
+    error = assert_error(api.get(url, headers=headers), 429, "quota_exceeded")
+    assert error["details"]["window"] == "day"
