@@ -67,6 +67,7 @@ class Container:
     rng: random.Random = field(default_factory=random.SystemRandom)
     hosted_ui: Any = None  # the console signs in through Cognito's hosted UI in the cloud; None: local accounts
     idempotency: IdempotencyRecords | None = None  # Idempotency-Key on unsafe calls (None: not honoured)
+    partner_verifier: Any = None  # partners' access tokens from Cognito in the cloud; None: the local issuer's
     _built: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -161,7 +162,7 @@ class Container:
 
             s = self.settings
             return PartnerTokens(partners_from_settings(s.partners), s.jwt_secret, s.jwt_issuer,
-                                 s.partner_token_audience, s.partner_token_ttl_seconds)
+                                 s.partner_token_audience, s.partner_token_ttl_seconds, self.partner_verifier)
 
         return self._once("partners", build)
 
@@ -258,6 +259,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
         jobs=DynamoJobs(store.connection),
         media=cloud.media or SignedLocalLinks(settings.console_link_secret, urlsplit(settings.public_base_url).path),
         hosted_ui=cloud.hosted_ui,
+        partner_verifier=cloud.partner_verifier,
         idempotency=DynamoIdempotency(),
     )
     return c

@@ -57,8 +57,9 @@ class PartnerTokens:
     in the cloud Cognito's resource server issues them. A partner's token carries its client id and scopes."""
 
     def __init__(self, partners: dict[str, Partner], secret: str, issuer: str, audience: str,
-                 ttl_seconds: int = 3600) -> None:
+                 ttl_seconds: int = 3600, verifier: Any = None) -> None:
         self.partners = partners
+        self._verifier = verifier  # the cloud's (Cognito's access tokens); None: the local issuer's tokens
         self._secret = secret
         self._issuer = issuer
         self._audience = audience
@@ -87,6 +88,11 @@ class PartnerTokens:
         return jwt.encode(claims, self._secret, algorithm="HS256")
 
     def verify(self, token: str) -> PartnerCaller:
+        if self._verifier is not None:
+            caller: PartnerCaller = self._verifier.verify(token)
+            if caller.client_id not in self.partners:
+                raise Unauthenticated("The token is not valid.", code="invalid_token")
+            return caller
         try:
             claims = jwt.decode(token, self._secret, algorithms=["HS256"], issuer=self._issuer,
                                 audience=self._audience, options={"require": ["exp", "iss", "aud", "sub"]})

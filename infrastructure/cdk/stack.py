@@ -358,6 +358,13 @@ class AntecedentesStack(cdk.Stack):
                                                                     period="DAY"))
             apigateway.CfnUsagePlanKey(self, f"Partner{name}UsagePlanKey", key_id=key.ref, key_type="API_KEY",
                                        usage_plan_id=plan.ref)
+        # The API maps each partner's app client to the partner (chalicelib.adapters.aws.config).
+        mapping = cdk.Fn.join(",", [cdk.Fn.join("=", [client.user_pool_client_id, partner])
+                                    for partner, client in clients.items()])
+        for logical, kind in self.chalice_functions.items():
+            if kind == API:
+                self.chalice.get_resource(logical).add_property_override(
+                    "Environment.Variables.PARTNER_APP_CLIENTS", mapping)
         return clients
 
     def _console_sign_in(self, pool: cognito.UserPool) -> dict[str, Any]:

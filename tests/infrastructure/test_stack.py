@@ -73,6 +73,12 @@ def operator_client(synth: Synthesised) -> dict[str, Any]:
     return dict(client)
 
 
+def _client_id(synth: Synthesised, name: str) -> str:
+    (logical,) = [k for k, c in synth.of_type("AWS::Cognito::UserPoolClient").items()
+                  if c["Properties"].get("ClientName") == name]
+    return str(logical)
+
+
 def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
@@ -521,3 +527,7 @@ def test_each_partner_has_a_client_credentials_app_client_and_a_usage_plan_of_it
     assert len(plans) == 1 and plans[0]["Properties"]["Quota"] == {"Limit": 10000, "Period": "DAY"}
     assert plans[0]["Properties"]["Throttle"] == {"RateLimit": 10, "BurstLimit": 20}
     assert len(dev.of_type("AWS::ApiGateway::UsagePlanKey")) == len(dev.of_type("AWS::ApiGateway::ApiKey")) == 1
+    # The API knows which app client is which partner.
+    api = dev.resources["APIHandler"]["Properties"]["Environment"]["Variables"]
+    assert api["PARTNER_APP_CLIENTS"] == {"Fn::Join": ["=", [{"Ref": _client_id(dev, "partner-migraciones")},
+                                                             "migraciones"]]}
