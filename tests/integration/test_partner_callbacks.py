@@ -166,3 +166,37 @@ def test_the_dead_letter_list_pages_with_signed_cursors(api: Api, port: int) -> 
     assert len(seen) == len(set(seen))
     forged = api.get("/v1/admin/partner-callbacks/dead?cursor=abc.def", headers=admin)
     assert forged.status_code == 422 and forged.json_body["error"]["field"] == "cursor"
+
+
+def test_end_to_end_credentials_a_batch_signed_callbacks_and_the_pdfs(api: Api, port: int) -> None:
+    """The onboarding path: a token from the client credentials, a batch, the callbacks of its issued
+    certificates received with valid signatures, and each PDF fetched from the URL the callback gave."""
+    import base64
+    import hashlib
+    from urllib.parse import urlsplit
+
+    from tests.integration.test_partner_api import PTP_PERSON
+
+    receiver = Receiver(port)
+    try:
+        basic = base64.b64encode(f"migraciones:{SECRET}".encode()).decode()
+        granted = api.client.http.post("/oauth2/token", body=b"grant_type=client_credentials", headers={
+            "Content-Type": "application/x-www-form-urlencoded", "Authorization": f"Basic {basic}"})
+        headers = {"Authorization": f"Bearer {granted.json_body['access_token']}",
+                   "Content-Type": "application/json", "Idempotency-Key": f"e2e-{port}"}
+        batch = api.post("/v1/partner/certificate-request-batches", {"items": [
+            {"applicant": LUIS_CE, "partner_reference": "E2E-1"},
+            {"applicant": PTP_PERSON, "partner_reference": "E2E-2"}]}, headers=headers)
+        assert batch.status_code == 201, batch.body
+        ids = [i["request"]["request_id"] for i in batch.json_body["items"]]
+        api.run_worker()
+        issued = {r["request"]["request_id"]: r["request"] for r in receiver.received if r["type"] == "request.issued"}
+        assert set(ids) <= set(issued) and receiver.refused == 0
+        for request_id in ids:
+            pdf = api.client.http.get(urlsplit(issued[request_id]["pdf_url"]).path,
+                                      headers={**headers, "Accept": "application/pdf"})
+            assert pdf.status_code == 200 and pdf.body.startswith(b"%PDF-")
+            document = api.c.store.get_document(issued[request_id]["document_id"])
+            assert document.sha256 == hashlib.sha256(pdf.body).hexdigest()
+    finally:
+        receiver.stop()
