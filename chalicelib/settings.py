@@ -167,7 +167,7 @@ def load_settings() -> Settings:
         telegram_bot_username=os.environ.get("TELEGRAM_BOT_USERNAME") or None,
         console_link_secret=_env("CONSOLE_LINK_SECRET", defaults.console_link_secret),
         job_slice_seconds=float(_env("JOB_SLICE_SECONDS", str(defaults.job_slice_seconds))),
-        partners=_partners(os.environ.get("PARTNERS") or ""),
+        partners=_partners(os.environ.get("PARTNERS") or "", local=_env("STAGE", defaults.stage) == "local"),
         partner_token_ttl_seconds=int(_env("PARTNER_TOKEN_TTL_SECONDS", str(defaults.partner_token_ttl_seconds))),
         partner_callback_attempts=int(_env("PARTNER_CALLBACK_ATTEMPTS", str(defaults.partner_callback_attempts))),
         partner_callback_backoff_seconds=float(_env("PARTNER_CALLBACK_BACKOFF_SECONDS",
@@ -177,11 +177,12 @@ def load_settings() -> Settings:
     )
 
 
-def _partners(raw: str) -> dict[str, Any]:
+def _partners(raw: str, *, local: bool = True) -> dict[str, Any]:
     """PARTNERS: a JSON object, client id -> {"secrets": [...], "scopes", "fee_waived", "callback_url",
-    "callback_secret", "per_minute", "per_day"}; unset: the local stack's Migraciones."""
+    "callback_secret", "per_minute", "per_day"}; unset: the local stack's Migraciones, and no partner on any
+    other stage (its development secret is public). In the cloud Cognito holds the client secrets: "secrets" []."""
     if not raw.strip():
-        return dict(DEV_PARTNERS)
+        return dict(DEV_PARTNERS) if local else {}
     parsed = json.loads(raw)
     if not isinstance(parsed, dict) or not all(isinstance(v, dict) for v in parsed.values()):
         raise ValueError("PARTNERS must be a JSON object of client id -> configuration object")

@@ -68,11 +68,11 @@ class PartnerTokens:
     def authenticate(self, client_id: str, client_secret: str) -> Partner:
         """The partner whose id and (current or previous) secret these are; any mismatch is the same refusal."""
         partner = self.partners.get(client_id)
-        candidates = partner.secrets if partner else ("\0",)
+        candidates = partner.secrets if partner and partner.secrets else ("\0",)
         # Every secret is compared (no early exit), so timing does not tell which was close.
         matched = [hmac.compare_digest(client_secret.encode("utf-8", "surrogatepass"), s.encode())
                    for s in candidates]
-        if partner is None or not any(matched):
+        if partner is None or not partner.secrets or not any(matched):
             raise Unauthenticated("Unknown client or wrong secret.", code="invalid_client")
         return partner
 
@@ -110,8 +110,8 @@ class PartnerTokens:
 def partners_from_settings(raw: dict[str, Any]) -> dict[str, Partner]:
     partners = {}
     for client_id, conf in raw.items():
-        secrets = conf.get("secrets") or []
-        if not secrets or not all(isinstance(s, str) and len(s) >= 16 for s in secrets):
+        secrets = conf.get("secrets") or []  # none: only the cloud's tokens (Cognito holds the secret)
+        if not isinstance(secrets, list) or not all(isinstance(s, str) and len(s) >= 16 for s in secrets):
             raise ValueError(f"partner {client_id}: secrets must be a list of strings of 16 or more characters")
         partners[client_id] = Partner(
             client_id=client_id, secrets=tuple(secrets), scopes=frozenset(conf.get("scopes") or SCOPES),

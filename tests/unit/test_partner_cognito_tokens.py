@@ -67,3 +67,21 @@ def test_an_expired_pool_token_is_refused_as_expired(tokens: PartnerTokens) -> N
 def test_a_local_token_is_no_pool_token(tokens: PartnerTokens) -> None:
     with pytest.raises(Unauthenticated):
         tokens.verify(tokens.issue(tokens.partners["migraciones"]))
+
+
+def test_partners_come_from_partners_and_the_development_one_only_on_the_local_stack(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from chalicelib.settings import DEV_PARTNER_SECRET, load_settings
+
+    monkeypatch.delenv("PARTNERS", raising=False)
+    monkeypatch.setenv("STAGE", "local")
+    assert load_settings().partners["migraciones"]["secrets"] == [DEV_PARTNER_SECRET]
+    monkeypatch.setenv("STAGE", "prod")
+    assert load_settings().partners == {}
+    monkeypatch.setenv("PARTNERS", json.dumps({"migraciones": {"secrets": [], "callback_url": "https://m.example"}}))
+    cloud = PartnerTokens(partners_from_settings(load_settings().partners), "k", "i", "a")
+    with pytest.raises(Unauthenticated):  # no secret here: only Cognito's tokens
+        cloud.authenticate("migraciones", "")
+    monkeypatch.setenv("PARTNERS", json.dumps({"migraciones": {"secrets": ["short"]}}))
+    with pytest.raises(ValueError, match="16 or more"):
+        partners_from_settings(load_settings().partners)
