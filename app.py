@@ -18,6 +18,7 @@ from chalicelib.api import (
     health,
     http,
     indicators,
+    partners,
     verification,
     webhooks,
 )
@@ -34,7 +35,7 @@ app.log.setLevel(logging.INFO)
 app.api.binary_types.extend(["application/pdf", "video/mp4", "multipart/form-data", "image/jpeg", "image/png",
                              "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"])
 for blueprint in (health.bp, certificate_requests.bp, webhooks.bp, admin.bp, verification.bp, control.bp, cvp.bp,
-                  indicators.bp, contract.bp, *CONSOLE):
+                  indicators.bp, contract.bp, partners.bp, *CONSOLE):
     app.register_blueprint(blueprint)
 app.register_middleware(http.middleware, "http")  # request ids, one error shape, standard headers
 

@@ -67,6 +67,7 @@ class Container:
     rng: random.Random = field(default_factory=random.SystemRandom)
     hosted_ui: Any = None  # the console signs in through Cognito's hosted UI in the cloud; None: local accounts
     idempotency: IdempotencyRecords | None = None  # Idempotency-Key on unsafe calls (None: not honoured)
+    partner_verifier: Any = None  # partners' access tokens from Cognito in the cloud; None: the local issuer's
     _built: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -153,6 +154,33 @@ class Container:
         return IssuePolicy(self.settings.public_base_url, timedelta(days=self.settings.certificate_validity_days))
 
     @property
+    def partners(self) -> Any:
+        """Partners' machine credentials (PartnerTokens): the local issuer and verifier of their tokens."""
+
+        def build() -> Any:
+            from .adapters.auth import PartnerTokens, partners_from_settings
+
+            s = self.settings
+            return PartnerTokens(partners_from_settings(s.partners), s.jwt_secret, s.jwt_issuer,
+                                 s.partner_token_audience, s.partner_token_ttl_seconds, self.partner_verifier)
+
+        return self._once("partners", build)
+
+    @property
+    def partner_quota(self) -> Any:
+        """The local per-partner limiter (QuotaLimiter); API Gateway's usage plans in the cloud."""
+        from .services.partner_quota import QuotaLimiter
+
+        return self._once("partner_quota", QuotaLimiter)
+
+    @property
+    def dead_callbacks(self) -> Any:
+        """The dead-letter list of partner callbacks (DeadCallbacks)."""
+        from .adapters.dynamo_partners import DynamoDeadCallbacks
+
+        return self._once("dead_callbacks", DynamoDeadCallbacks)
+
+    @property
     def thresholds(self) -> MatchThresholds:
         return MatchThresholds(name=self.settings.match_name_threshold,
                                exact_name=self.settings.match_exact_name_threshold)
@@ -231,6 +259,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
         jobs=DynamoJobs(store.connection),
         media=cloud.media or SignedLocalLinks(settings.console_link_secret, urlsplit(settings.public_base_url).path),
         hosted_ui=cloud.hosted_ui,
+        partner_verifier=cloud.partner_verifier,
         idempotency=DynamoIdempotency(),
     )
     return c

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 # Local-development defaults. They are documented in the README and are only safe on 127.0.0.1.
 DEV_CHANNEL_KEY = "local-dev-channel-key"
 DEV_WEBHOOK_SECRET = "local-dev-webhook-secret"
 DEV_JWT_SECRET = "local-dev-operator-jwt-secret-change-me"
 DEV_CONSOLE_SECRET = "local-dev-console-link-secret-change-me"
+DEV_PARTNER_SECRET = "local-dev-partner-secret-migraciones"
+DEV_PARTNER_CALLBACK_SECRET = "local-dev-partner-callback-secret"
+
+
+# The local stack's one partner: Migraciones, with a fee waiver (its agreement) and no callback until configured.
+DEV_PARTNERS: dict[str, Any] = {"migraciones": {"secrets": [DEV_PARTNER_SECRET], "fee_waived": True,
+                                                "per_minute": 60, "per_day": 10000, "name": "Migraciones"}}
 
 
 def _env(name: str, default: str) -> str:
@@ -71,6 +80,14 @@ class Settings:
     # slice of a job (a CSV import) may run before it hands on to the next.
     console_link_secret: str = DEV_CONSOLE_SECRET
     job_slice_seconds: float = 60.0
+    # Partner systems (issue 14): client id -> its configuration (PARTNERS, JSON); their tokens' audience.
+    partners: dict[str, Any] = field(default_factory=lambda: dict(DEV_PARTNERS))
+    partner_token_audience: str = "antecedentes-partners"
+    partner_token_ttl_seconds: int = 3600
+    # Signed callbacks to partners: tries per status change, the first wait (doubled each try), each call's timeout.
+    partner_callback_attempts: int = 4
+    partner_callback_backoff_seconds: float = 1.0
+    partner_callback_timeout_seconds: float = 5.0
 
     @property
     def documents_dir(self) -> Path:
@@ -150,4 +167,23 @@ def load_settings() -> Settings:
         telegram_bot_username=os.environ.get("TELEGRAM_BOT_USERNAME") or None,
         console_link_secret=_env("CONSOLE_LINK_SECRET", defaults.console_link_secret),
         job_slice_seconds=float(_env("JOB_SLICE_SECONDS", str(defaults.job_slice_seconds))),
+        partners=_partners(os.environ.get("PARTNERS") or "", local=_env("STAGE", defaults.stage) == "local"),
+        partner_token_ttl_seconds=int(_env("PARTNER_TOKEN_TTL_SECONDS", str(defaults.partner_token_ttl_seconds))),
+        partner_callback_attempts=int(_env("PARTNER_CALLBACK_ATTEMPTS", str(defaults.partner_callback_attempts))),
+        partner_callback_backoff_seconds=float(_env("PARTNER_CALLBACK_BACKOFF_SECONDS",
+                                                    str(defaults.partner_callback_backoff_seconds))),
+        partner_callback_timeout_seconds=float(_env("PARTNER_CALLBACK_TIMEOUT_SECONDS",
+                                                    str(defaults.partner_callback_timeout_seconds))),
     )
+
+
+def _partners(raw: str, *, local: bool = True) -> dict[str, Any]:
+    """PARTNERS: a JSON object, client id -> {"secrets": [...], "scopes", "fee_waived", "callback_url",
+    "callback_secret", "per_minute", "per_day"}; unset: the local stack's Migraciones, and no partner on any
+    other stage (its development secret is public). In the cloud Cognito holds the client secrets: "secrets" []."""
+    if not raw.strip():
+        return dict(DEV_PARTNERS) if local else {}
+    parsed = json.loads(raw)
+    if not isinstance(parsed, dict) or not all(isinstance(v, dict) for v in parsed.values()):
+        raise ValueError("PARTNERS must be a JSON object of client id -> configuration object")
+    return parsed

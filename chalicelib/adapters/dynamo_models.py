@@ -757,6 +757,23 @@ class JobModel(Model):
     recent = Recent()
 
 
+class PartnerCallbackModel(Model):
+    """Partner callbacks that failed every try (the dead-letter list an administrator reads and resends)."""
+
+    class Meta:
+        table_name = "partner-callbacks"
+
+    state = UnicodeAttribute(hash_key=True)  # "dead"
+    event_id = UnicodeAttribute(range_key=True)
+    client_id = UnicodeAttribute()
+    request_id = UnicodeAttribute()
+    event_name = UnicodeAttribute()
+    body = UnicodeAttribute()  # the JSON sent (no personal data: ids, status, the partner's reference)
+    attempts = NumberAttribute()
+    last_error = UnicodeAttribute()
+    dead_at = UnicodeAttribute()
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     RequestModel, IdempotencyModel, OrderModel, PaymentModel, OutboxModel, ProcessedModel, CounterModel,
     AuditModel, IdentityModel, RecordModel, NameBlockModel, LedgerModel, DocumentModel, StatusListModel,
@@ -764,7 +781,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     IncidentModel, WarrantModel, WarrantNameIndexModel, CalendarModel,
     OfficerModel, CaseModel, ControlMarkerModel, ContingencyModel, DailyReportModel,
     EmailSuppressionModel, IndicatorFactModel, IndicatorCounterModel, IndicatorSettingModel,
-    OperatorAccountModel, ConsoleSessionModel, JobModel,
+    OperatorAccountModel, ConsoleSessionModel, JobModel, PartnerCallbackModel,
 )
 _BASE_NAMES = {model: model.Meta.table_name for model in ALL_MODELS}
 

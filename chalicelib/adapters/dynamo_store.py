@@ -102,6 +102,7 @@ def request_to_model(request: CertificateRequest) -> m.RequestModel:
         "refunds": list(request.refunds),
         "replaced_by": request.replaced_by,
         "replaces": request.replaces,
+        "partner_reference": request.partner_reference,
     }
     in_review = request.status is Status.IN_REVIEW
     item = m.RequestModel(
@@ -138,6 +139,7 @@ def request_from_model(item: m.RequestModel) -> CertificateRequest:
         refunds=tuple(body.get("refunds") or ()),
         replaced_by=body.get("replaced_by"),
         replaces=body.get("replaces"),
+        partner_reference=body.get("partner_reference"),
         version=int(item.version or 0),
     )
 

@@ -196,6 +196,8 @@ def _caller(request: Request) -> str:
         channel = channel_of_key(token)
         if channel is not None:
             return f"channel:{channel}:{headers.get('x-channel-user') or ''}"
+        if request.path.startswith("/v1/partner/"):
+            return f"partner:{container().partners.verify(token).client_id}"
         return f"operator:{operator(request).subject}"
     except DomainError:
         sent = (headers.get("authorization") or "") + "\n" + (headers.get("x-channel-user") or "")

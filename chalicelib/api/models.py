@@ -42,6 +42,28 @@ class CertificateRequestCreate(Strict):
     language: Literal["es", "en"] | None = "es"
 
 
+class PartnerRequestCreate(Strict):
+    """A partner's request for a foreigner it identified: the identification it vouches for and its own reference."""
+
+    applicant: dict[str, Any] = Field(description="given_names, first_surname, second_surname, nationality, "
+                                      "document_type (CE, PTP or PASSPORT), document_number, birth_date")
+    partner_reference: StrictStr = Field(min_length=1, max_length=64, description="The partner's own reference.")
+    language: Literal["es", "en"] | None = "es"
+
+
+class PartnerBatchCreate(Strict):
+    """Up to 50 partner requests, validated all together before any is made; answered by position."""
+
+    items: list[dict[str, Any]] = Field(min_length=1, max_length=50)
+
+
+class PartnerToken(BaseModel):
+    access_token: str
+    token_type: Literal["Bearer"]
+    expires_in: int
+    scope: str
+
+
 class QrCheck(Strict):
     """The text of a certificate's QR, to check offline and against the registry (see docs/qr-format.md)."""
 

@@ -16,14 +16,18 @@ from .http import NOT_IDEMPOTENT
 REQUEST_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("POST", "/v1/certificate-requests"): models.CertificateRequestCreate,
     ("POST", "/v1/verify"): models.QrCheck,
+    ("POST", "/v1/partner/certificate-requests"): models.PartnerRequestCreate,
+    ("POST", "/v1/partner/certificate-request-batches"): models.PartnerBatchCreate,
 }
 RESPONSE_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("GET", "/v/{document_id}"): models.Verification,
     ("GET", "/.well-known/jwks.json"): models.Jwks,
+    ("POST", "/oauth2/token"): models.PartnerToken,
 }
 CHANNEL = re.compile(r"^/v1/(certificate-requests|control)(/|$)")
 OPERATOR = re.compile(r"^/v1/(admin|court|cvp|officer|indicators)(/|$)")
 WEBHOOK = re.compile(r"^/v1/webhooks/")
+PARTNER = re.compile(r"^/v1/partner/")
 BINARY = {"application/pdf", "image/jpeg", "image/png", "video/mp4", "application/octet-stream"}
 # The errors every route may answer, and those of each kind of caller (the codes are in each error's `code`).
 ERRORS_COMMON = {"404": "Not found (`not_found`, `route_not_found`).",
@@ -36,6 +40,7 @@ ERRORS_BODY = {"400": "The body cannot be read (`invalid_json`, `too_deep`, `mis
                "415": "This media type is not taken (`unsupported_media_type`).",
                "422": "A field, header or parameter is invalid; `field` names it (`invalid_field`, "
                       "`unknown_field`, `idempotency_key_reused`, `not_utf8`, ...)."}
+ERRORS_QUOTA = {"429": "The partner's quota is used up (`quota_exceeded`); see Retry-After."}
 ERRORS_AUTH = {"401": "No or an invalid credential (`unauthenticated`, `invalid_token`, `invalid_channel_key`); "
                       "see WWW-Authenticate.",
                "403": "Authenticated but not allowed (`missing_role`, `out_of_scope`, `csrf`)."}
@@ -64,6 +69,9 @@ def _security(path: str) -> list[dict[str, list[str]]] | None:
         return [{"channelKey": []}]
     if OPERATOR.match(path):
         return [{"operatorToken": []}]
+    if PARTNER.match(path):
+        scope = "certificates/request" if path.endswith(("requests", "batches")) else "certificates/read"
+        return [{"partnerClientCredentials": [scope]}]
     return None
 
 
@@ -86,7 +94,7 @@ def _operation(method: str, path: str, entry: Any, components: dict[str, Any]) -
                            "description": "`t=<unix seconds>,v1=<hex HMAC-SHA256 of \"t.\" + body>`.",
                            "schema": {"type": "string"}})
     if method == "POST" and path.startswith("/v1/") and path not in NOT_IDEMPOTENT:
-        parameters.append({"name": "Idempotency-Key", "in": "header", "required": False,
+        parameters.append({"name": "Idempotency-Key", "in": "header", "required": bool(PARTNER.match(path)),
                            "description": "1 to 128 printable ASCII characters; a retry with the same key and body "
                                           "gets the first answer again (`Idempotent-Replayed: true`), another body "
                                           "a 422.",
@@ -111,8 +119,10 @@ def _operation(method: str, path: str, entry: Any, components: dict[str, Any]) -
         responses["201"] = {**success, "description": "Created; the Location header names it."}
     errors = {**ERRORS_COMMON, **(ERRORS_BODY if method in ("POST", "PUT", "PATCH") else
                                   {"422": "A parameter is invalid; `field` names it."})}
-    if _security(path) or path.startswith("/console") or WEBHOOK.match(path):
+    if _security(path) or path.startswith("/console") or WEBHOOK.match(path) or path == "/oauth2/token":
         errors.update(ERRORS_AUTH)
+    if PARTNER.match(path):
+        errors.update(ERRORS_QUOTA)
     for code, text in sorted(errors.items()):
         responses[code] = {"$ref": f"#/components/responses/E{code}"}
         components.setdefault("_responses", {})[f"E{code}"] = text
@@ -140,6 +150,8 @@ def _tag(path: str) -> str:
         return "operators"
     if WEBHOOK.match(path):
         return "providers"
+    if PARTNER.match(path) or path == "/oauth2/token":
+        return "partners"
     return "public"
 
 
@@ -169,6 +181,11 @@ def build_document(app: Any, server_url: str = "/") -> dict[str, Any]:
                                "description": "A channel's key (the Telegram bot's); with X-Channel-User."},
                 "operatorToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
                                   "description": "An operator's access token (Cognito; the local issuer locally)."},
+                "partnerClientCredentials": {
+                    "type": "oauth2", "description": "A partner's access token (OAuth2 client credentials).",
+                    "flows": {"clientCredentials": {"tokenUrl": "/oauth2/token", "scopes": {
+                        "certificates/request": "Submit certificate requests (one or a batch).",
+                        "certificates/read": "Read the partner's own requests and their PDFs."}}}},
             },
         },
     }

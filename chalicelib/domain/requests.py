@@ -136,6 +136,8 @@ class CertificateRequest:
     # A free replacement of this request's revoked certificate (its request id), and what this one replaces.
     replaced_by: str | None = None
     replaces: str | None = None
+    # A partner's own reference of the request (its file number), when a partner made it.
+    partner_reference: str | None = None
     version: int = 0
 
     def transition(self, to: Status, at: datetime, by: str, **changes: Any) -> tuple[CertificateRequest, Event]:

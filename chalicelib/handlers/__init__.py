@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from .. import metrics
 from ..domain.requests import CertificateRequest, Event
-from . import control, jobs
+from . import control, jobs, partner_callbacks
 
 if TYPE_CHECKING:
     from ..bootstrap import Container
@@ -95,6 +95,7 @@ def _handlers() -> dict[str, dict[str, list[Handler]]]:
 
     notices: dict[str, list[Handler]] = {name: [_notices] for name in PUSH_FOR_EVENT}
     notices["control.attendance_issued"] = [_notify]
+    notices = _joined(notices, partner_callbacks.HANDLERS)
     work: dict[str, list[Handler]] = {"request.paid": [_record_check], "request.approved": [_issue],
                                       "control.registered": [_issue_attendance]}
     for name, chain in control.HANDLERS.items():
@@ -103,6 +104,10 @@ def _handlers() -> dict[str, dict[str, list[Handler]]]:
         work.setdefault(name, []).append(_indicators)
     work["job.submitted"] = work["job.continue"] = [jobs.run_job]
     return {WORK: work, NOTICES: notices}
+
+
+def _joined(first: dict[str, list[Handler]], second: dict[str, list[Handler]]) -> dict[str, list[Handler]]:
+    return {name: [*first.get(name, []), *second.get(name, [])] for name in {*first, *second}}
 
 
 HANDLERS = _handlers()

@@ -76,6 +76,10 @@ class StageOptions:
     cvp_head_email: str = ""
     face_threshold: str = "90"
     log_retention_days: int = 0  # 0: a year in production, a month elsewhere
+    partners: tuple[str, ...] = ("migraciones",)  # partner systems: an app client and a usage plan each
+    partner_rate: int = 10  # requests per second, per partner (the usage plan's steady rate)
+    partner_burst: int = 20
+    partner_daily_quota: int = 10_000
 
     @property
     def production(self) -> bool:
@@ -123,6 +127,10 @@ class StageOptions:
             cvp_head_email=value("cvp_head_email", d.cvp_head_email),
             face_threshold=value("face_threshold", d.face_threshold),
             log_retention_days=int(value("log_retention_days", "0")),
+            partners=tuple(p.strip() for p in value("partners", ",".join(d.partners)).split(",") if p.strip()),
+            partner_rate=int(value("partner_rate", str(d.partner_rate))),
+            partner_burst=int(value("partner_burst", str(d.partner_burst))),
+            partner_daily_quota=int(value("partner_daily_quota", str(d.partner_daily_quota))),
         )
 
 
@@ -183,6 +191,7 @@ class AntecedentesStack(cdk.Stack):
         self.email_feedback = self._email_feedback()
         self.chalice = self._api()
         self._gateway_responses()
+        self.partner_clients = self._partners(self.user_pool)
         self.api_url = cdk.Fn.sub(
             "https://${Api}.execute-api.${AWS::Region}.${AWS::URLSuffix}/" + API_GATEWAY_STAGE,
             {"Api": self.chalice.get_resource("RestAPI").ref})
@@ -317,6 +326,46 @@ class AntecedentesStack(cdk.Stack):
             **self._console_sign_in(pool),
         )
         return pool, client
+
+    def _partners(self, pool: cognito.UserPool) -> dict[str, cognito.UserPoolClient]:
+        """Partner systems (issue 14): a resource server with the partner scopes, and per partner an app client
+        for OAuth2 client credentials (its own secret, only its scopes) and an API key in a usage plan of its own
+        (rate, burst and a daily quota) that the partner routes require (``api_key_required``)."""
+        # Cognito's scopes are <identifier>/<name>: certificates/request and certificates/read, the local issuer's.
+        scopes = [cognito.ResourceServerScope(scope_name="request", scope_description="Submit certificate requests"),
+                  cognito.ResourceServerScope(scope_name="read",
+                                              scope_description="Read the partner's own requests and PDFs")]
+        server = pool.add_resource_server("PartnerResourceServer", identifier="certificates",
+                                          user_pool_resource_server_name="Partner systems", scopes=scopes)
+        rest_api = self.chalice.get_resource("RestAPI")
+        clients = {}
+        for partner in self.options.partners:
+            name = _logical(partner)
+            clients[partner] = pool.add_client(
+                f"Partner{name}Client", user_pool_client_name=f"partner-{partner}", generate_secret=True,
+                o_auth=cognito.OAuthSettings(
+                    flows=cognito.OAuthFlows(client_credentials=True),
+                    scopes=[cognito.OAuthScope.resource_server(server, scope) for scope in scopes]),
+                access_token_validity=cdk.Duration.hours(1), prevent_user_existence_errors=True)
+            key = apigateway.CfnApiKey(self, f"Partner{name}ApiKey", enabled=True, name=f"{self.api_name}-{partner}")
+            plan = apigateway.CfnUsagePlan(
+                self, f"Partner{name}UsagePlan", usage_plan_name=f"{self.api_name}-{partner}",
+                api_stages=[apigateway.CfnUsagePlan.ApiStageProperty(api_id=rest_api.ref,
+                                                                      stage=cdk.Fn.ref("RestAPI.Stage"))],
+                throttle=apigateway.CfnUsagePlan.ThrottleSettingsProperty(
+                    rate_limit=self.options.partner_rate, burst_limit=self.options.partner_burst),
+                quota=apigateway.CfnUsagePlan.QuotaSettingsProperty(limit=self.options.partner_daily_quota,
+                                                                    period="DAY"))
+            apigateway.CfnUsagePlanKey(self, f"Partner{name}UsagePlanKey", key_id=key.ref, key_type="API_KEY",
+                                       usage_plan_id=plan.ref)
+        # The API maps each partner's app client to the partner (chalicelib.adapters.aws.config).
+        mapping = cdk.Fn.join(",", [cdk.Fn.join("=", [client.user_pool_client_id, partner])
+                                    for partner, client in clients.items()])
+        for logical, kind in self.chalice_functions.items():
+            if kind == API:
+                self.chalice.get_resource(logical).add_property_override(
+                    "Environment.Variables.PARTNER_APP_CLIENTS", mapping)
+        return clients
 
     def _console_sign_in(self, pool: cognito.UserPool) -> dict[str, Any]:
         """The console signs operators in through the hosted UI (authorization code with PKCE), returning to
@@ -651,6 +700,7 @@ GATEWAY_RESPONSES: tuple[tuple[str, int, str, str, dict[str, str]], ...] = (
     ("UNAUTHORIZED", 401, "unauthenticated", "Expected an Authorization: Bearer header.",
      {"WWW-Authenticate": 'Bearer realm="antecedentes"'}),
     ("ACCESS_DENIED", 403, "forbidden", "This credential may not call this route.", {}),
+    ("INVALID_API_KEY", 403, "invalid_api_key", "A partner route needs the partner's API key in X-API-Key.", {}),
     ("WAF_FILTERED", 403, "forbidden", "This request was refused by the firewall.", {}),
     ("UNSUPPORTED_MEDIA_TYPE", 415, "unsupported_media_type", "This route does not take a body of this type.", {}),
     ("REQUEST_TOO_LARGE", 413, "payload_too_large", "The body is too large.", {}),

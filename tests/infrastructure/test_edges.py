@@ -10,6 +10,7 @@ from typing import Any
 from infrastructure.cdk import edges, observability
 
 from .conftest import Synthesised
+from .test_stack import operator_client
 
 
 def _one(synth: Synthesised, kind: str) -> dict[str, Any]:
@@ -98,7 +99,7 @@ def test_public_entry_points_have_reserved_concurrency_in_production(prod: Synth
 
 def test_operators_sign_in_with_srp_only(synthesised: dict[str, Synthesised]) -> None:
     for synth in synthesised.values():
-        flows = set(_one(synth, "AWS::Cognito::UserPoolClient")["ExplicitAuthFlows"])
+        flows = set(operator_client(synth)["ExplicitAuthFlows"])
         assert "ALLOW_USER_PASSWORD_AUTH" not in flows and "ALLOW_USER_SRP_AUTH" in flows
         assert flows <= {"ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"}
 

@@ -66,6 +66,19 @@ def _statements(synth: Synthesised) -> list[tuple[str, dict[str, Any]]]:
     return found
 
 
+def operator_client(synth: Synthesised) -> dict[str, Any]:
+    """The operators' app client (the partners' clients are named partner-<id>)."""
+    (client,) = [c["Properties"] for c in synth.of_type("AWS::Cognito::UserPoolClient").values()
+                 if not str(c["Properties"].get("ClientName", "")).startswith("partner-")]
+    return dict(client)
+
+
+def _client_id(synth: Synthesised, name: str) -> str:
+    (logical,) = [k for k, c in synth.of_type("AWS::Cognito::UserPoolClient").items()
+                  if c["Properties"].get("ClientName") == name]
+    return str(logical)
+
+
 def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
@@ -358,7 +371,7 @@ def test_operators_sign_in_to_the_console_through_the_hosted_ui_with_mfa(synthes
     for synth in synthesised.values():
         pool = next(iter(synth.of_type("AWS::Cognito::UserPool").values()))["Properties"]
         assert pool["MfaConfiguration"] == "ON" and pool["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
-    client = next(iter(prod.of_type("AWS::Cognito::UserPoolClient").values()))["Properties"]
+    client = operator_client(prod)
     assert client["AllowedOAuthFlows"] == ["code"] and client["AllowedOAuthFlowsUserPoolClient"] is True
     assert client["CallbackURLs"] == ["https://antecedentes.example.pe/console/auth/callback"]
     assert len(prod.of_type("AWS::Cognito::UserPoolDomain")) == 1
@@ -374,7 +387,7 @@ def test_operators_carry_a_scope_they_cannot_change_themselves(dev: Synthesised)
     pool = next(iter(dev.of_type("AWS::Cognito::UserPool").values()))["Properties"]
     custom = {a["Name"]: a for a in pool["Schema"]}
     assert {"districts", "courts"} <= set(custom) and all(custom[n]["Mutable"] for n in ("districts", "courts"))
-    client = next(iter(dev.of_type("AWS::Cognito::UserPoolClient").values()))["Properties"]
+    client = operator_client(dev)
     assert {"custom:districts", "custom:courts"} <= set(client["ReadAttributes"])
     assert not any(a.startswith("custom:") for a in client["WriteAttributes"])
 
@@ -495,3 +508,26 @@ def test_ses_bounces_and_complaints_reach_the_suppression_handler_through_sns(sy
     variables = _functions(prod)["HandleOutbox"]["Properties"]["Environment"]["Variables"]
     assert variables["EMAIL_CONFIGURATION_SET"] == "antecedentes-prod"
     assert not synthesised["dev"].of_type("AWS::SES::ConfigurationSet")
+
+
+def test_each_partner_has_a_client_credentials_app_client_and_a_usage_plan_of_its_own(dev: Synthesised) -> None:
+    template = dev.assertions()
+    servers = list(dev.of_type("AWS::Cognito::UserPoolResourceServer").values())
+    # Cognito's full scope is <identifier>/<name>: the same strings as the local issuer's scopes.
+    assert [s["Properties"]["Identifier"] for s in servers] == ["certificates"]
+    assert {s["ScopeName"] for s in servers[0]["Properties"]["Scopes"]} == {"request", "read"}
+    template.has_resource_properties("AWS::Cognito::UserPoolClient", {
+        "ClientName": "partner-migraciones", "GenerateSecret": True, "AllowedOAuthFlows": ["client_credentials"]})
+    (client,) = [c["Properties"] for c in dev.of_type("AWS::Cognito::UserPoolClient").values()
+                 if c["Properties"].get("ClientName") == "partner-migraciones"]
+    granted = json.dumps(client["AllowedOAuthScopes"])  # <the resource server's identifier>/<name>
+    (server_id,) = dev.of_type("AWS::Cognito::UserPoolResourceServer")
+    assert server_id in granted and '"/request"' in granted and '"/read"' in granted
+    plans = list(dev.of_type("AWS::ApiGateway::UsagePlan").values())
+    assert len(plans) == 1 and plans[0]["Properties"]["Quota"] == {"Limit": 10000, "Period": "DAY"}
+    assert plans[0]["Properties"]["Throttle"] == {"RateLimit": 10, "BurstLimit": 20}
+    assert len(dev.of_type("AWS::ApiGateway::UsagePlanKey")) == len(dev.of_type("AWS::ApiGateway::ApiKey")) == 1
+    # The API knows which app client is which partner.
+    api = dev.resources["APIHandler"]["Properties"]["Environment"]["Variables"]
+    assert api["PARTNER_APP_CLIENTS"] == {"Fn::Join": ["=", [{"Ref": _client_id(dev, "partner-migraciones")},
+                                                             "migraciones"]]}

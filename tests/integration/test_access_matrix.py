@@ -24,7 +24,7 @@ from tests.integration.control_support import (
 )
 
 README = Path(__file__).resolve().parents[2] / "README.md"
-PSEUDO_ROLES = {"public", "channel", "provider"}
+PSEUDO_ROLES = {"public", "channel", "provider", "partner"}
 SCOPES = {"—", "own", "national", "court", "district", "own list"}
 
 
@@ -63,7 +63,8 @@ def test_every_route_of_the_app_is_in_the_matrix_and_nothing_else_is() -> None:
 def fill(path: str, **values: str) -> str:
     defaults = {"district": "LIMA", "day": "2026-11-20", "year": "2026", "registry": "identity",
                 "measure_id": "m" * 22, "checkin_id": "c" * 22, "incident_id": "i" * 22, "request_id": "r" * 22,
-                "record_id": "x", "document_id": "d" * 22, "officer_id": "someone", "job_id": "j" * 22,
+                "record_id": "x", "document_id": "d" * 22, "event_id": "e" * 22, "officer_id": "someone",
+                "job_id": "j" * 22,
                 "username": "nobody-here", "token": "t" * 40, "name": "console.css", "code": "es", "kind": "pdf",
                 "provider": "local", "payment_id": "p" * 12, "period": "2026-11",
                 **({"code": "IOP.04.03"} if "/indicators/" in path else {}), **values}
@@ -119,6 +120,33 @@ def test_a_district_in_the_path_outside_the_token_is_refused(api: Api, method: s
         answer = call(api, method, fill(path, district="LIMA") + ("?day=2026-11-20" if "/incidents" in path else ""),
                       headers)
         assert answer.status_code == 403 and json.loads(answer.body)["error"]["code"] == "out_of_scope", answer.body
+
+
+PARTNER_ROWS = [r for r in ROWS if "partner" in r[2]]
+
+
+@pytest.mark.parametrize(("method", "path", "roles", "scope"), PARTNER_ROWS, ids=lambda v: str(v))
+def test_partner_routes_take_only_a_partner_token_with_the_documented_scope(api: Api, method: str, path: str,
+                                                                          roles: frozenset[str], scope: str) -> None:
+    """No credential, an operator's token of any role or a channel key: 401; a partner token without the scope the
+    OpenAPI document names for the route: 403 `insufficient_scope`; with it, past the credential check."""
+    from chalicelib.api.contract import document
+    from chalicelib.domain.partners import SCOPES
+
+    assert roles == {"partner"} and scope == "own"
+    (needed,) = document()["paths"][path][method.lower()]["security"][0]["partnerClientCredentials"]
+    url = fill(path)
+    partners = api.c.partners
+    migraciones = partners.partners["migraciones"]
+    for headers in ({}, api.operator_headers(*(r.value for r in Role)), api.channel_headers()):
+        answer = call(api, method, url, {**headers, "Idempotency-Key": "walk"})
+        assert answer.status_code == 401, (headers, answer.body)
+    for scopes in (SCOPES - {needed}, SCOPES):
+        headers = {"Authorization": f"Bearer {partners.issue(migraciones, scopes)}",
+                   "Idempotency-Key": f"walk-{len(scopes)}"}  # one key each: the same key would replay the first
+        answer = call(api, method, url, headers)
+        refused = answer.status_code == 403 and json.loads(answer.body)["error"]["code"] == "insufficient_scope"
+        assert refused is (needed not in scopes), (scopes, answer.status_code, answer.body)
 
 
 # --- the console: the same rows, with sessions ---------------------------------------------------------------

@@ -45,6 +45,12 @@ def test_the_document_is_valid_openapi_and_has_every_route(api):
     assert create["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("CertificateRequestCreate")
     assert any(p["name"] == "Idempotency-Key" for p in create["parameters"])
     assert create["security"] == [{"channelKey": []}]
+    partner = document["paths"]["/v1/partner/certificate-requests"]["post"]
+    assert partner["security"] == [{"partnerClientCredentials": ["certificates/request"]}]
+    assert partner["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("PartnerRequestCreate")
+    assert [p["required"] for p in partner["parameters"] if p["name"] == "Idempotency-Key"] == [True]
+    flows = document["components"]["securitySchemes"]["partnerClientCredentials"]["flows"]
+    assert flows["clientCredentials"]["tokenUrl"] == "/oauth2/token"
 
 
 def test_the_human_page_lists_every_route_from_the_document(api):
@@ -87,7 +93,10 @@ def served(dynamodb_endpoint, tmp_path_factory):  # type: ignore[no-untyped-def]
     seed(bootstrap.build(settings))
     port = free_port()
     env = {**os.environ, "DYNAMODB_ENDPOINT": dynamodb_endpoint, "TABLE_PREFIX": prefix, "DATA_DIR": str(data_dir),
-           "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "PYTHONPATH": str(ROOT)}
+           "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "PYTHONPATH": str(ROOT),
+           # Migraciones with a quota the fuzzer does not use up (the quota has its own tests).
+           "PARTNERS": json.dumps({name: {**conf, "per_minute": 10**6, "per_day": 10**7}
+                                   for name, conf in settings.partners.items()})}
     log = (data_dir / "api.log").open("w")
     process = subprocess.Popen([sys.executable, "-m", "infrastructure.local.api_server", "--port", str(port)],
                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -152,9 +161,10 @@ def _fuzz(base: str, data_dir: Path, name: str, *options: str) -> None:
 
 
 def test_the_fuzzer_finds_no_5xx_and_no_answer_off_its_schema(served):
-    """Three runs, one per kind of caller, each with its own time budget: the public routes (no credential), the
-    channel routes (the bot's key) and the operators' routes (a token with every role, national scope)."""
-    from chalicelib.adapters.auth import LocalTokenVerifier
+    """Four runs, one per kind of caller, each with its own time budget: the public routes (no credential), the
+    channel routes (the bot's key), the operators' routes (a token with every role, national scope) and the
+    partners' (Migraciones' token with every scope)."""
+    from chalicelib.adapters.auth import LocalTokenVerifier, PartnerTokens, partners_from_settings
 
     base, settings, data_dir = served
     token = LocalTokenVerifier(settings.jwt_secret, settings.jwt_issuer, settings.jwt_audience).issue(
@@ -165,3 +175,7 @@ def test_the_fuzzer_finds_no_5xx_and_no_answer_off_its_schema(served):
           "-H", f"Authorization: Bearer {DEV_CHANNEL_KEY}", "-H", "X-Channel-User: telegram:fuzzer")
     _fuzz(base, data_dir, "operator", "--include-path-regex", "^/v1/(admin|court|cvp|officer|indicators)",
           "-H", f"Authorization: Bearer {token}")
+    partners = PartnerTokens(partners_from_settings(settings.partners), settings.jwt_secret, settings.jwt_issuer,
+                             settings.partner_token_audience)
+    partner = partners.issue(partners.partners["migraciones"])
+    _fuzz(base, data_dir, "partner", "--include-path-regex", "^/v1/partner/", "-H", f"Authorization: Bearer {partner}")

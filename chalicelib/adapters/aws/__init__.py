@@ -36,6 +36,7 @@ class CloudAdapters:
     accounts: Any = None  # the console's operators: Cognito's users
     media: Any = None  # short-lived links: S3 presigned URLs
     hosted_ui: Any = None  # the console's sign-in: Cognito's hosted UI
+    partner_verifier: Any = None  # partners' access tokens (client credentials) from the same pool
 
 
 def cloud_adapters(settings: Settings, config: CloudConfig | None = None) -> CloudAdapters:
@@ -65,10 +66,12 @@ def cloud_adapters(settings: Settings, config: CloudConfig | None = None) -> Clo
         chosen["pki"] = lambda: pki
         chosen["producer"] = lambda _keys: producer
     if config.cognito:
-        from .cognito import CognitoTokenVerifier
+        from .cognito import CognitoPartnerVerifier, CognitoTokenVerifier
 
         chosen["tokens"] = CognitoTokenVerifier(config.cognito_issuer_url, config.cognito_app_client_id,
                                                 config.cognito_jwks, token_uses=config.cognito_token_uses)
+        # Partners' access tokens: the same pool and keys, another audience (each partner's app client).
+        chosen["partner_verifier"] = CognitoPartnerVerifier(chosen["tokens"], config.partner_app_clients)
         from .cognito_accounts import CognitoOperatorAccounts
 
         chosen["accounts"] = CognitoOperatorAccounts(config.cognito_user_pool_id, config.region)

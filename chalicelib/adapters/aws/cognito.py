@@ -1,4 +1,5 @@
-"""Operator tokens from an Amazon Cognito user pool: signature, issuer, client, use and expiry; groups are roles."""
+"""Operator and partner tokens from an Amazon Cognito user pool: signature, issuer, client, use and expiry; groups
+are roles, a partner's app client names it."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import jwt
 
 from ...domain.errors import ServiceUnavailable, Unauthenticated
 from ...domain.operators import Operator, Role
+from ...domain.partners import PartnerCaller
 
 JwksFetcher = Callable[[str], dict[str, Any]]
 
@@ -86,6 +88,17 @@ class CognitoTokenVerifier:
             return self._keys.get(kid)
 
     def verify(self, token: str) -> Operator:
+        claims = self.claims(token)
+        use = claims.get("token_use")
+        if use not in self.token_uses:
+            raise _invalid()
+        audience = claims.get("aud") if use == "id" else claims.get("client_id")
+        if audience != self.client_id:
+            raise _invalid()
+        return _operator(claims)
+
+    def claims(self, token: str) -> dict[str, Any]:
+        """The claims of a token this pool signed (key, issuer, expiry checked); the caller checks the rest."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -104,21 +117,37 @@ class CognitoTokenVerifier:
             raise Unauthenticated("The token has expired.", code="token_expired") from None
         except jwt.PyJWTError:
             raise _invalid() from None
-        use = claims.get("token_use")
-        if use not in self.token_uses:
+        return dict(claims)
+
+
+class CognitoPartnerVerifier:
+    """Partners' access tokens from the pool's client-credentials flow: the app client id names the partner
+    (``app_clients``: app client id -> partner client id), ``scope`` carries the resource server's scopes
+    (``certificates/request``, ``certificates/read``: the same strings as the local issuer's)."""
+
+    def __init__(self, pool: CognitoTokenVerifier, app_clients: dict[str, str]) -> None:
+        self.pool = pool
+        self.app_clients = dict(app_clients)
+
+    def verify(self, token: str) -> PartnerCaller:
+        claims = self.pool.claims(token)
+        partner = self.app_clients.get(str(claims.get("client_id", "")))
+        scope = claims.get("scope")
+        if claims.get("token_use") != "access" or partner is None or not isinstance(scope, str):
             raise _invalid()
-        audience = claims.get("aud") if use == "id" else claims.get("client_id")
-        if audience != self.client_id:
-            raise _invalid()
-        groups = claims.get("cognito:groups", [])
-        if not isinstance(groups, list):
-            raise _invalid()
-        # Only the groups that are roles count: a pool may hold other groups (e.g. federated providers').
-        known = {role.value for role in Role}
-        # The scope comes from the user's custom attributes (in ID tokens; a pre-token-generation trigger may
-        # copy them into access tokens): comma-separated district codes and court codes, "*" for all.
-        return Operator(subject=str(claims["sub"]), roles=frozenset(str(g) for g in groups if g in known),
-                        districts=_listed(claims.get("custom:districts")), courts=_listed(claims.get("custom:courts")))
+        return PartnerCaller(partner, frozenset(scope.split()))
+
+
+def _operator(claims: dict[str, Any]) -> Operator:
+    groups = claims.get("cognito:groups", [])
+    if not isinstance(groups, list):
+        raise _invalid()
+    # Only the groups that are roles count: a pool may hold other groups (e.g. federated providers').
+    known = {role.value for role in Role}
+    # The scope comes from the user's custom attributes (in ID tokens; a pre-token-generation trigger may
+    # copy them into access tokens): comma-separated district codes and court codes, "*" for all.
+    return Operator(subject=str(claims["sub"]), roles=frozenset(str(g) for g in groups if g in known),
+                    districts=_listed(claims.get("custom:districts")), courts=_listed(claims.get("custom:courts")))
 
 
 def _listed(value: object) -> frozenset[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 def _get(env: Mapping[str, str], name: str, default: str = "") -> str:
@@ -39,6 +39,9 @@ class CloudConfig:
     cognito_issuer: str = ""
     cognito_token_uses: tuple[str, ...] = ("id", "access")
     cognito_hosted_ui: str = ""  # the hosted UI's base URL: operators sign in to the console there (with MFA)
+    # Partners' app clients (client credentials): app client id -> partner client id (PARTNER_APP_CLIENTS,
+    # "<app client id>=migraciones,...").
+    partner_app_clients: dict[str, str] = field(default_factory=dict)
     # Outbound messages and face matching.
     email_sender: str = ""  # "ses"
     email_from: str = ""
@@ -131,6 +134,8 @@ def load_cloud_config(env: Mapping[str, str] | None = None) -> CloudConfig:
         cognito_app_client_id=_get(env, "COGNITO_APP_CLIENT_ID"),
         cognito_jwks_url=_get(env, "COGNITO_JWKS_URL"),
         cognito_issuer=_get(env, "COGNITO_ISSUER"),
+        partner_app_clients=dict(part.split("=", 1) for part in _get(env, "PARTNER_APP_CLIENTS").split(",")
+                                 if "=" in part),
         cognito_token_uses=_ids(_get(env, "COGNITO_TOKEN_USES", ",".join(d.cognito_token_uses))),
         cognito_hosted_ui=_get(env, "COGNITO_HOSTED_UI"),
         email_sender=_get(env, "EMAIL_SENDER").lower(),

@@ -1,0 +1,65 @@
+"""Partner systems (Migraciones first): who they are, what they may do, and what their agreement says."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+# The scopes a partner's access token may carry (Cognito's resource server "antecedentes-partners" in the cloud).
+SCOPE_REQUEST = "certificates/request"
+SCOPE_READ = "certificates/read"
+SCOPES = frozenset({SCOPE_REQUEST, SCOPE_READ})
+
+
+@dataclass(frozen=True)
+class Partner:
+    """A partner's configuration. ``secrets`` holds every client secret valid now: two during a rotation."""
+
+    client_id: str
+    secrets: tuple[str, ...]
+    scopes: frozenset[str] = SCOPES
+    fee_waived: bool = False  # the agreement: no payment order (True) or the normal one
+    callback_url: str | None = None
+    callback_secret: str | None = None
+    per_minute: int = 60
+    per_day: int = 10_000
+    name: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PartnerCaller:
+    """An authenticated partner call: its client id and the scopes its token carries."""
+
+    client_id: str
+    scopes: frozenset[str]
+
+    @property
+    def owner(self) -> str:
+        """The owner written on the partner's requests (only it may read them)."""
+        return f"partner:{self.client_id}"
+
+
+@dataclass(frozen=True)
+class DeadCallback:
+    """A callback that failed every try: what was sent, to whom, and why it failed last."""
+
+    event_id: str
+    client_id: str
+    request_id: str
+    event_name: str
+    body: str
+    attempts: int
+    last_error: str
+    dead_at: str
+
+
+class DeadCallbacks(Protocol):
+    """The dead-letter list of partner callbacks."""
+
+    def add(self, letter: DeadCallback) -> None: ...
+    def get(self, event_id: str) -> DeadCallback | None: ...
+    def remove(self, event_id: str) -> None: ...
+    def page(self, limit: int, after: str | None) -> tuple[list[DeadCallback], str | None]:
+        """Up to ``limit`` letters after the event id ``after``, and the last one's id when more follow."""
+        ...

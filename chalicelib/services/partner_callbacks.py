@@ -1,0 +1,82 @@
+"""Signed callbacks to partners: when one of a partner's requests changes status, its callback URL receives a
+POST signed like the payment provider's webhooks (``X-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of
+"<t>." + body>`` with the partner's callback secret) and an ``X-Event-Id`` to de-duplicate. Tries back off
+(doubling); after the last one the callback lands in the dead-letter list, from which an administrator resends it."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from ..domain.partners import DeadCallback, DeadCallbacks, Partner
+from ..domain.payments import sign_webhook
+from ..domain.requests import EVENT_FOR_STATUS, CertificateRequest, Event
+
+log = logging.getLogger(__name__)
+
+# The events a partner is told about: every status change of its requests.
+EVENTS = frozenset(EVENT_FOR_STATUS.values())
+PARTNER_PREFIX = "partner:"
+
+
+def callback_body(event: Event, request: CertificateRequest, public_base_url: str) -> bytes:
+    """What the partner receives: ids, the new status and its own reference; no personal data."""
+    issued = request.status.value == "issued"
+    body = {"event_id": event.event_id, "type": event.name, "occurred_at": event.occurred_at.isoformat(),
+            "request": {"request_id": request.request_id, "number": request.number,
+                        "status": request.status.value, "partner_reference": request.partner_reference,
+                        "document_id": request.document_id if issued else None,
+                        "pdf_url": (f"{public_base_url}/v1/partner/certificate-requests/{request.request_id}/pdf"
+                                    if issued else None)}}
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
+
+
+def post_once(url: str, secret: str, body: bytes, event_id: str, timeout: float) -> str | None:
+    """One signed POST; None when the partner answered 2xx, otherwise what went wrong (no body text kept)."""
+    request = urllib.request.Request(url, data=body, method="POST", headers={
+        "Content-Type": "application/json", "X-Event-Id": event_id, "User-Agent": "antecedentes-callbacks/1",
+        "X-Signature": sign_webhook(secret, int(time.time()), body)})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310 (configured https URL)
+            answer.read(1024)
+            return None
+    except urllib.error.HTTPError as error:
+        return f"http_{error.code}"
+    except (urllib.error.URLError, OSError, ValueError) as error:
+        return f"unreachable:{type(error).__name__}"
+
+
+def send(partner: Partner, body: bytes, event_id: str, *, attempts: int, backoff: float, timeout: float,
+         sleep: Callable[[float], None] = time.sleep) -> tuple[bool, int, str]:
+    """Up to ``attempts`` tries, waiting ``backoff`` then twice as long each time: (delivered, tries, last error)."""
+    assert partner.callback_url and partner.callback_secret
+    error = ""
+    for attempt in range(1, attempts + 1):
+        failure = post_once(partner.callback_url, partner.callback_secret, body, event_id, timeout)
+        if failure is None:
+            return True, attempt, ""
+        error = failure
+        log.warning("partner callback failed", extra={"event_id": event_id, "client_id": partner.client_id,
+                                                       "attempt": attempt, "error": error})
+        if attempt < attempts:
+            sleep(backoff * 2 ** (attempt - 1))
+    return False, attempts, error
+
+
+def dead_letter(partner: Partner, event: Event, body: bytes, tries: int, error: str, now: datetime,
+                dead: DeadCallbacks) -> None:
+    dead.add(DeadCallback(event_id=event.event_id, client_id=partner.client_id, request_id=event.aggregate_id,
+                          event_name=event.name, body=body.decode(), attempts=tries, last_error=error,
+                          dead_at=now.isoformat()))
+
+
+def dead_view(letter: DeadCallback) -> dict[str, Any]:
+    return {"event_id": letter.event_id, "client_id": letter.client_id, "request_id": letter.request_id,
+            "type": letter.event_name, "attempts": letter.attempts, "last_error": letter.last_error,
+            "dead_at": letter.dead_at}
