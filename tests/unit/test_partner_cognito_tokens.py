@@ -37,7 +37,7 @@ def tokens() -> PartnerTokens:
     pool = CognitoTokenVerifier(ISSUER, "operators-app-client", "https://example.invalid/jwks", fetch=_jwks)
     verifier = CognitoPartnerVerifier(pool, {"app-client-mig": "migraciones"})
     partners = partners_from_settings({"migraciones": {"secrets": ["x" * 16]}})
-    return PartnerTokens(partners, "unused-local-secret", "local", "partners", verifier=verifier)
+    return PartnerTokens(partners, "unused-local-secret-of-32-bytes-at-least", "local", "partners", verifier=verifier)
 
 
 def test_a_partners_pool_token_names_the_partner_and_its_scopes(tokens: PartnerTokens) -> None:
