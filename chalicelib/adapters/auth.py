@@ -15,6 +15,18 @@ from ..domain.operators import Operator, Role
 from ..domain.partners import SCOPES, Partner, PartnerCaller
 
 
+def decode_local_token(token: str, secret: str, issuer: str, audience: str) -> dict[str, Any]:
+    """The claims of a token the local issuer signed (HS256), or Unauthenticated saying expired or not valid."""
+    try:
+        claims: dict[str, Any] = jwt.decode(token, secret, algorithms=["HS256"], issuer=issuer, audience=audience,
+                                            options={"require": ["exp", "iss", "aud", "sub"]})
+    except jwt.ExpiredSignatureError:
+        raise Unauthenticated("The token has expired.", code="token_expired") from None
+    except jwt.PyJWTError:
+        raise Unauthenticated("The token is not valid.", code="invalid_token") from None
+    return claims
+
+
 class LocalTokenVerifier:
     """HS256 tokens signed with the local development secret, with issuer, audience and expiry checked."""
 
@@ -24,13 +36,7 @@ class LocalTokenVerifier:
         self._audience = audience
 
     def verify(self, token: str) -> Operator:
-        try:
-            claims = jwt.decode(token, self._secret, algorithms=["HS256"], issuer=self._issuer,
-                                audience=self._audience, options={"require": ["exp", "iss", "aud", "sub"]})
-        except jwt.ExpiredSignatureError:
-            raise Unauthenticated("The token has expired.", code="token_expired") from None
-        except jwt.PyJWTError:
-            raise Unauthenticated("The token is not valid.", code="invalid_token") from None
+        claims = decode_local_token(token, self._secret, self._issuer, self._audience)
         roles, districts, courts = (claims.get(name, []) for name in ("roles", "districts", "courts"))
         if not all(isinstance(v, list) for v in (roles, districts, courts)):
             raise Unauthenticated("The token is not valid.", code="invalid_token")
@@ -93,13 +99,7 @@ class PartnerTokens:
             if caller.client_id not in self.partners:
                 raise Unauthenticated("The token is not valid.", code="invalid_token")
             return caller
-        try:
-            claims = jwt.decode(token, self._secret, algorithms=["HS256"], issuer=self._issuer,
-                                audience=self._audience, options={"require": ["exp", "iss", "aud", "sub"]})
-        except jwt.ExpiredSignatureError:
-            raise Unauthenticated("The token has expired.", code="token_expired") from None
-        except jwt.PyJWTError:
-            raise Unauthenticated("The token is not valid.", code="invalid_token") from None
+        claims = decode_local_token(token, self._secret, self._issuer, self._audience)
         client_id, scope = claims.get("client_id"), claims.get("scope")
         if claims.get("token_use") != "access" or not isinstance(client_id, str) or not isinstance(scope, str) \
                 or client_id not in self.partners:
