@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import socket
 import uuid
 from collections.abc import Iterator
@@ -20,10 +21,37 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 TEST_NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 
 
+_HANDED_OUT: set[int] = set()
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port nothing listens on, never handed out before in this session, and outside the kernel's ephemeral
+    range: a port taken with bind(0) and released is the kind the kernel gives the next outgoing connection, so a
+    server started a few seconds later could find it in use (seen in CI: "Address already in use")."""
+    low, high = _ephemeral_range()
+    candidates = range(20000, low) if low - 20000 >= 2000 else range(high + 1, 65535)
+    rng = random.SystemRandom()
+    for _ in range(200):
+        port = rng.choice(candidates)
+        if port in _HANDED_OUT:
+            continue
+        with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _HANDED_OUT.add(port)
+        return port
+    raise RuntimeError("no free port found outside the ephemeral range")
 
 
 @contextmanager
