@@ -182,8 +182,9 @@ def load_settings() -> Settings:
 
 def partners_setting(raw: str, *, local: bool = True) -> dict[str, Any]:
     """PARTNERS (in the cloud, the partners' secret): a JSON object, client id -> {"secrets": [...], "scopes",
-    "fee_waived", "callback_url", "callback_secret", "per_minute", "per_day"}; unset: the local stack's Migraciones, and no partner on any
-    other stage (its development secret is public). In the cloud Cognito holds the client secrets: "secrets" []."""
+    "fee_waived", "callback_url", "callback_secret", "per_minute", "per_day"}; unset: the local stack's
+    Migraciones, and no partner on any other stage (its development secret is public). In the cloud Cognito holds
+    the client secrets: "secrets" []."""
     if not raw.strip():
         return dict(DEV_PARTNERS) if local else {}
     parsed = json.loads(raw)
