@@ -81,6 +81,7 @@ class Settings:
     # The operators' console (issue 11): the key of the local signed links to photos and files, and how long one
     # slice of a job (a CSV import) may run before it hands on to the next.
     console_link_secret: str = DEV_CONSOLE_SECRET
+    previous_console_link_secret: str = ""  # in the cloud, while the key rolls over: it still verifies cursors
     job_slice_seconds: float = 60.0
     # Partner systems (issue 14): client id -> its configuration (PARTNERS, JSON); their tokens' audience.
     partners: dict[str, Any] = field(default_factory=lambda: dict(DEV_PARTNERS))

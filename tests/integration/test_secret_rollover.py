@@ -92,3 +92,36 @@ def test_forged_credentials_read_the_secrets_at_most_once_per_interval(secretsma
     now[0] += 61
     assert refresher(settings) is not None
     assert refresher(settings) is None  # a second refusal right after: no read
+
+
+def test_a_list_cursor_signed_before_the_links_key_rotated_still_pages_and_not_after_the_next(
+        api: Any, secretsmanager: Any) -> None:
+    from tests.integration.control_support import uuid_part
+
+    arn = secretsmanager.create_secret(Name=f"links-{uuid.uuid4()}", SecretString="L1" * 24)["ARN"]
+    _cloud(api, secretsmanager, console_link_secret_arn=arn)
+    user = f"telegram:roll{uuid_part()}"
+    for _ in range(3):
+        api.created(user=user)
+        api.c.clock.advance(seconds=1)
+
+    def first_page_cursor() -> str:
+        cursor: str = api.get("/v1/certificate-requests?limit=1", user=user).json_body["next_cursor"]
+        return cursor
+
+    def page(cursor: str) -> Any:
+        return api.get(f"/v1/certificate-requests?limit=1&cursor={cursor}", user=user)
+
+    old = first_page_cursor()
+    secretsmanager.put_secret_value(SecretId=arn, SecretString="L2" * 24)  # the rotation's finishSecret
+    assert api.c.reload_secrets()  # this function reads the secrets again (a cold start, or a refused credential)
+    assert page(old).status_code == 200  # signed with the previous key: still pages
+    newer = first_page_cursor()
+    assert newer != old
+
+    secretsmanager.put_secret_value(SecretId=arn, SecretString="L3" * 24)  # the next rotation
+    assert page(newer).status_code == 200  # still valid before and after this function reads the secrets again
+    assert api.c.reload_secrets()
+    assert page(newer).status_code == 200
+    refused = page(old)  # two keys ago
+    assert refused.status_code == 422 and refused.json_body["error"]["code"] == "invalid_cursor"

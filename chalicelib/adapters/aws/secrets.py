@@ -72,6 +72,7 @@ def secret_changes(config: CloudConfig, secretsmanager: Any = None) -> dict[str,
         changes["telegram_bot_token"] = None if token in ("", PLACEHOLDER) else token
     if "console_link_secret" in values:
         changes["console_link_secret"] = values["console_link_secret"]
+        changes["previous_console_link_secret"] = previous("console_link_secret") or ""
     if "partners" in values:
         # Partners' settings (callback URLs and secrets, agreements, quotas) never sit in the configuration.
         raw = values["partners"]
