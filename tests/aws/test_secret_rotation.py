@@ -146,3 +146,58 @@ def test_the_value_never_reaches_the_logs(caplog: pytest.LogCaptureFixture) -> N
         _rotate(arn)
     assert caplog.records and all(secret_value(arn, REGION) not in r.getMessage() and OLD not in r.getMessage()
                                   for r in caplog.records)
+
+
+# --- a channel's API Gateway key: API Gateway holds the value too ------------------------------------------
+
+
+def _api_key_secret() -> tuple[str, str]:
+    """As the stack makes it: a usage plan with one key whose value is the secret's, the secret tagged with it."""
+    apigateway = client("apigateway", REGION)
+    plan = apigateway.create_usage_plan(name="antecedentes-dev-channel-telegram")["id"]
+    key = apigateway.create_api_key(name="antecedentes-dev-channel-telegram", value=OLD, enabled=True)["id"]
+    apigateway.create_usage_plan_key(usagePlanId=plan, keyId=key, keyType="API_KEY")
+    arn: str = client("secretsmanager", REGION).create_secret(
+        Name=f"api-key-{uuid.uuid4()}", SecretString=OLD,
+        Tags=[{"Key": rotation.KIND_TAG, "Value": rotation.API_KEY_KIND}, {"Key": rotation.PLAN_TAG, "Value": plan}],
+    )["ARN"]
+    return arn, plan
+
+
+def _plan_values(plan: str) -> set[str]:
+    return {k["value"] for k in client("apigateway", REGION).get_usage_plan_keys(usagePlanId=plan)["items"]}
+
+
+def _step_api(arn: str, token: str, step: str) -> None:
+    service = RotatingSecretsManager(client("secretsmanager", REGION), token)
+    rotation.handler({"SecretId": arn, "ClientRequestToken": token, "Step": step}, None, service,
+                     client("apigateway", REGION))
+
+
+def test_an_api_key_rotation_keeps_two_keys_in_the_usage_plan_and_drops_the_oldest() -> None:
+    arn, plan = _api_key_secret()
+    token = str(uuid.uuid4())
+    for step in rotation.STEPS:
+        _step_api(arn, token, step)
+        if step == "setSecret":  # replayed: still one new key
+            _step_api(arn, token, step)
+    first = secret_value(arn, REGION)
+    assert _plan_values(plan) == {OLD, first}  # both valid during the rollover: the bot's warm functions hold OLD
+    second_token = str(uuid.uuid4())
+    for step in rotation.STEPS:
+        _step_api(arn, second_token, step)
+    second = secret_value(arn, REGION)
+    assert _plan_values(plan) == {first, second}
+    names = {k["name"] for k in client("apigateway", REGION).get_api_keys()["items"]}
+    assert "antecedentes-dev-channel-telegram" not in names  # the oldest key is deleted, not only unplanned
+    _step_api(arn, second_token, "finishSecret")  # a replay changes nothing
+    assert _plan_values(plan) == {first, second}
+
+
+def test_an_api_key_missing_from_the_plan_fails_the_test_step() -> None:
+    arn, plan = _api_key_secret()
+    token = str(uuid.uuid4())
+    _step_api(arn, token, "createSecret")  # setSecret skipped: API Gateway never got the value
+    with pytest.raises(rotation.RotationError, match="no API key with the pending value"):
+        _step_api(arn, token, "testSecret")
+    assert secret_value(arn, REGION) == OLD and _plan_values(plan) == {OLD}
