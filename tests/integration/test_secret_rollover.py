@@ -125,3 +125,50 @@ def test_a_list_cursor_signed_before_the_links_key_rotated_still_pages_and_not_a
     assert page(newer).status_code == 200
     refused = page(old)  # two keys ago
     assert refused.status_code == 422 and refused.json_body["error"]["code"] == "invalid_cursor"
+
+
+def test_during_a_callback_secret_rollover_callbacks_carry_both_signatures(secretsmanager: Any) -> None:
+    """The partners' settings (a secret) name the new callback secret and the previous one: a partner that has
+    switched and one that has not both accept the callback; one with a secret neither of them refuses it."""
+    import json
+    import threading
+    import time
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from chalicelib.adapters.auth import partners_from_settings
+    from chalicelib.domain.payments import BadSignature, verify_webhook_signature
+    from chalicelib.services.partner_callbacks import post_once
+
+    old, new = "callback-secret-before-rollover", "callback-secret-after-the-rollover"
+    arn = secretsmanager.create_secret(Name=f"partners-{uuid.uuid4()}", SecretString=json.dumps({"migraciones": {
+        "callback_url": "set below", "callback_secret": new, "previous_callback_secret": old}}))["ARN"]
+    settings = secret_changes(CloudConfig(region="us-east-1", partners_secret_arn=arn), secretsmanager)
+    partner = partners_from_settings(settings["partners"])["migraciones"]
+    assert (partner.callback_secret, partner.previous_callback_secret) == (new, old)
+    verifying_with: list[str] = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            try:
+                verify_webhook_signature(verifying_with[0], self.headers["X-Signature"], body, time.time(), 300)
+                self.send_response(204)
+            except BadSignature:
+                self.send_response(401)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/callbacks"
+    try:
+        for secret, expected in ((old, None), (new, None), ("a-secret-of-neither-kind", "http_401")):
+            verifying_with[:] = [secret]
+            assert post_once(url, new, b'{"event_id": "e1"}', "e1", 5, previous_secret=old) == expected
+        verifying_with[:] = [old]  # the rollover over (no previous secret any more): the old one is refused
+        assert post_once(url, new, b'{"event_id": "e2"}', "e2", 5) == "http_401"
+    finally:
+        server.shutdown()
+        server.server_close()
