@@ -12,7 +12,7 @@ COURTS ?= 1801-JR-PE-01
 REGISTRY ?= identity
 BENCHES := bench/api.py bench/documents.py bench/qr_decoding.py bench/checkin.py bench/bot.py bench/coldstart.py \
            bench/indicators.py bench/console.py bench/first_request.py bench/record_check.py bench/startup.py \
-           bench/capacity.py
+           bench/capacity.py bench/secrets_cold_start.py
 
 export PYTHONPATH := $(CURDIR)
 export AWS_ACCESS_KEY_ID ?= local
