@@ -725,7 +725,7 @@ GATEWAY_RESPONSES: tuple[tuple[str, int, str, str, dict[str, str]], ...] = (
     ("UNAUTHORIZED", 401, "unauthenticated", "Expected an Authorization: Bearer header.",
      {"WWW-Authenticate": 'Bearer realm="antecedentes"'}),
     ("ACCESS_DENIED", 403, "forbidden", "This credential may not call this route.", {}),
-    ("INVALID_API_KEY", 403, "invalid_api_key", "This route needs the caller's API key (its usage plan) in X-API-Key.", {}),
+    ("INVALID_API_KEY", 403, "invalid_api_key", "This route needs the caller's API key in X-API-Key.", {}),
     ("WAF_FILTERED", 403, "forbidden", "This request was refused by the firewall.", {}),
     ("UNSUPPORTED_MEDIA_TYPE", 415, "unsupported_media_type", "This route does not take a body of this type.", {}),
     ("REQUEST_TOO_LARGE", 413, "payload_too_large", "The body is too large.", {}),
