@@ -12,7 +12,7 @@ COURTS ?= 1801-JR-PE-01
 REGISTRY ?= identity
 BENCHES := bench/api.py bench/documents.py bench/qr_decoding.py bench/checkin.py bench/bot.py bench/coldstart.py \
            bench/indicators.py bench/console.py bench/first_request.py bench/record_check.py bench/startup.py \
-           bench/capacity.py
+           bench/capacity.py bench/secrets_cold_start.py
 
 export PYTHONPATH := $(CURDIR)
 export AWS_ACCESS_KEY_ID ?= local
@@ -153,8 +153,8 @@ deploy: tools ## Deploy the whole system to AWS (needs credentials): make deploy
 	$(CDK) bootstrap $(CDK_CONTEXT)
 	$(CDK) deploy $(CDK_CONTEXT) --require-approval $(APPROVAL) --outputs-file cdk.out/outputs-$(CLOUD_STAGE).json
 
-set-webhook: $(STAMPS)/tools-venv ## Point Telegram at the deployed bot: make set-webhook STAGE=dev TELEGRAM_BOT_TOKEN=<from @BotFather>
-	$(AWS_ENV) $(TOOLS_PY) infrastructure/cdk/set_webhook.py --stage $(CLOUD_STAGE)
+set-webhook: $(STAMPS)/tools-venv ## Point Telegram at the deployed bot: make set-webhook STAGE=dev TELEGRAM_BOT_TOKEN=<from @BotFather> [ROTATE=1]
+	$(AWS_ENV) $(TOOLS_PY) infrastructure/cdk/set_webhook.py --stage $(CLOUD_STAGE) $(if $(ROTATE),--rotate-secret-token)
 
 signing-cert: $(STAMPS)/tools-venv ## Certificate for the KMS signing key: make signing-cert STAGE=dev (test CA) | CSR=req.pem | CHAIN=chain.pem
 	$(AWS_ENV) $(TOOLS_PY) infrastructure/cdk/signing_cert.py --stage $(CLOUD_STAGE) \
