@@ -179,10 +179,12 @@ class Container:
 
     @property
     def partner_quota(self) -> Any:
-        """The local per-partner limiter (QuotaLimiter); API Gateway's usage plans in the cloud."""
+        """The per-partner limiter (QuotaLimiter) over the shared quota counters; usage plans at the cloud's edge."""
+        from .adapters.dynamo_partners import DynamoQuotaWindows
         from .services.partner_quota import QuotaLimiter
 
-        return self._once("partner_quota", QuotaLimiter)
+        s = self.settings
+        return self._once("partner_quota", lambda: QuotaLimiter(DynamoQuotaWindows(s.aws_region, s.dynamodb_endpoint)))
 
     @property
     def dead_callbacks(self) -> Any:

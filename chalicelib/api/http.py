@@ -173,7 +173,8 @@ def _idempotent(request: Request, get_response: Callable[[Any], Response], rid: 
     response = get_response(request)
     body = response.body
     kept_text = None
-    if response.status_code < 500 and isinstance(body, (str, dict, list)):
+    # A 5xx or a 429 is not the request's answer but a "not now": the retry that Retry-After invites must run.
+    if response.status_code < 500 and response.status_code != 429 and isinstance(body, (str, dict, list)):
         kept_text = json.dumps({"status": response.status_code,
                                 "body": body if isinstance(body, str) else json.dumps(body),
                                 "headers": {k: v for k, v in response.headers.items() if isinstance(v, str)}})

@@ -122,7 +122,8 @@ def create_partner_request():  # type: ignore[no-untyped-def]
 @bp.route("/v1/partner/certificate-request-batches", methods=["POST"], api_key_required=True)
 @handled(_request)
 def create_partner_batch():  # type: ignore[no-untyped-def]
-    """Up to 50 requests at once, all or nothing: every item is checked before any is made.
+    """Up to 50 requests at once, all or nothing: every item is checked before any is made; each counts against
+    the partner's quota.
 
     `{"items": [<a request's body>, ...]}`; the answer's `items` follow the same positions. An invalid batch is a
     422 whose `details.items` name each faulty position and field. Idempotency-Key is required."""
@@ -150,6 +151,8 @@ def create_partner_batch():  # type: ignore[no-untyped-def]
                               field=f"items[{first['index']}].{first.get('field', '')}".rstrip("."),
                               code="invalid_batch", details={"items": faults})
     found = c.partners.partners[caller.client_id]
+    if len(checked) > 1:  # each request of the batch counts against the quota (the call itself took one)
+        c.partner_quota.take(found, c.clock.now(), calls=len(checked) - 1, taken=1)
     answers = []
     for index, item in enumerate(checked):
         created, is_new = service.create(item, partner=found, key=f"{key}#{index}", store=c.store, clock=c.clock,

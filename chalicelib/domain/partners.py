@@ -66,3 +66,21 @@ class DeadCallbacks(Protocol):
     def page(self, limit: int, after: str | None) -> tuple[list[DeadCallback], str | None]:
         """Up to ``limit`` letters after the event id ``after``, and the last one's id when more follow."""
         ...
+
+
+@dataclass(frozen=True)
+class QuotaWindow:
+    """One fixed window of a partner's quota: its counter's key, how many calls it allows, when it may be forgotten."""
+
+    key: str  # client id # window name # window start (epoch seconds)
+    limit: int
+    expires_at: int  # epoch seconds
+
+
+class QuotaWindows(Protocol):
+    """Counters of partners' calls, shared by every process that serves the API."""
+
+    def add(self, windows: tuple[QuotaWindow, ...], calls: int) -> int | None:
+        """Count ``calls`` in every window at once, or in none: the index of the first window they would overflow
+        (nothing counted), None when counted."""
+        ...

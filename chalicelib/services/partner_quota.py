@@ -1,15 +1,17 @@
-"""Per-partner quotas on the local stack: requests per minute and per day from the partner's configuration, in
-fixed windows of the clock; over either, a 429 with Retry-After (the seconds until that window ends). In the cloud
-API Gateway's usage plan of each partner does this (infrastructure/cdk/stack.py); this limiter counts in one
-process, which is what the local server is."""
+"""Per-partner quotas: calls per minute and per day from the partner's configuration, in fixed windows of the
+clock, counted in the partners' quota table that every API process shares (one conditional transaction per call,
+so the limit holds however many processes or containers serve the API); over either window, a 429 with
+Retry-After (the seconds until that window ends). In the cloud API Gateway's usage plan of each partner throttles
+at the edge as well (infrastructure/cdk/stack.py). A batch counts one call per certificate request in it."""
 
 from __future__ import annotations
 
-import threading
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from ..domain.errors import DomainError
-from ..domain.partners import Partner
+from ..domain.errors import DomainError, ValidationError
+from ..domain.partners import Partner, QuotaWindow, QuotaWindows
+
+KEEP_SECONDS = 2 * 86_400  # a window's counter is forgotten (TTL) two days after it starts
 
 
 class QuotaExceeded(DomainError):
@@ -18,25 +20,26 @@ class QuotaExceeded(DomainError):
 
 
 class QuotaLimiter:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._counts: dict[tuple[str, str, int], int] = {}
+    def __init__(self, windows: QuotaWindows) -> None:
+        self._windows = windows
 
-    def take(self, partner: Partner, now: datetime) -> None:
-        """Count one call of ``partner``, or raise QuotaExceeded (and count nothing) when a window is full."""
+    def take(self, partner: Partner, now: datetime, calls: int = 1, taken: int = 0) -> None:
+        """Count ``calls`` of ``partner``, or raise QuotaExceeded (and count nothing) when a window has no room.
+        ``taken``: calls of the same request counted already (a batch's first, taken when the call came in)."""
         epoch = int(now.timestamp())
-        windows = (("minute", 60, partner.per_minute), ("day", 86_400, partner.per_day))
-        with self._lock:
-            keys = [(partner.client_id, name, epoch - epoch % size) for name, size, _ in windows]
-            for (name, size, limit), key in zip(windows, keys, strict=True):
-                if self._counts.get(key, 0) >= limit:
-                    retry = key[2] + size - epoch
-                    error = QuotaExceeded(f"The quota of {limit} calls per {name} is used up; retry in {retry} s.",
-                                          details={"limit": limit, "window": name, "retry_after": retry})
-                    error.headers = {"Retry-After": str(max(1, retry))}  # type: ignore[attr-defined]
-                    raise error
-            for key in keys:
-                self._counts[key] = self._counts.get(key, 0) + 1
-            if len(self._counts) > 10_000:  # windows long past
-                oldest = epoch - int(timedelta(days=2).total_seconds())
-                self._counts = {k: v for k, v in self._counts.items() if k[2] >= oldest}
+        sizes = (("minute", 60, partner.per_minute), ("day", 86_400, partner.per_day))
+        for name, _, limit in sizes:
+            if calls + taken > limit:  # could never pass, even in an empty window: no Retry-After would help
+                raise ValidationError(f"At most {limit} certificate requests fit in the quota per {name}.",
+                                      field="items", code="over_quota")
+        windows = tuple(QuotaWindow(f"{partner.client_id}#{name}#{epoch - epoch % size}", limit,
+                                    epoch - epoch % size + KEEP_SECONDS) for name, size, limit in sizes)
+        full = self._windows.add(windows, calls)
+        if full is None:
+            return
+        name, size, limit = sizes[full]
+        retry = epoch - epoch % size + size - epoch
+        error = QuotaExceeded(f"The quota of {limit} calls per {name} is used up; retry in {retry} s.",
+                              details={"limit": limit, "window": name, "retry_after": retry})
+        error.headers = {"Retry-After": str(max(1, retry))}  # type: ignore[attr-defined]
+        raise error

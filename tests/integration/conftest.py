@@ -124,6 +124,18 @@ def api(container: Any) -> Any:
         yield Api(client, container)
 
 
+@pytest.fixture
+def fresh_partner_quotas(api: Any) -> Any:
+    """Partners' quota windows start empty: the session's tables are shared and every test's clock stands at the
+    same minute, so one test's calls would otherwise fill the next one's window."""
+    from chalicelib.adapters.dynamo_models import PartnerQuotaModel
+
+    with PartnerQuotaModel.batch_write() as batch:
+        for item in PartnerQuotaModel.scan():
+            batch.delete(item)
+    return api
+
+
 # --- virtual control: a district of the test's own, the chat notifier recorded --------------------------------
 
 @pytest.fixture(autouse=True)

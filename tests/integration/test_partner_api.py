@@ -17,6 +17,8 @@ from chalicelib.domain.partners import SCOPE_READ, SCOPE_REQUEST
 from tests.factories import LUIS_CE
 from tests.integration.conftest import Api
 
+pytestmark = pytest.mark.usefixtures("fresh_partner_quotas")
+
 WAIVED, PAYING = "migraciones", "consulado"
 SECRET, OLD_SECRET, PAYING_SECRET = "migraciones-secret-new-0001", "migraciones-secret-old-0001", "consulado-secret-01"
 PTP_PERSON = {"nationality": "VEN", "document_type": "PTP", "document_number": "123456789",
@@ -292,3 +294,60 @@ def test_the_daily_quota_holds_across_minutes(api: Api) -> None:
     api.c.clock.advance(seconds=120)
     error = assert_error(api.get(url, headers=headers), 429, "quota_exceeded")
     assert error["details"]["window"] == "day"
+
+
+def test_the_quota_is_one_count_for_every_process_that_serves_the_api(api: Api) -> None:
+    """Two limiters stand for two API processes (or Lambda containers) on the same tables: a per-process count
+    would let each take the whole quota; the shared one lets 5 calls through in all, even when 20 race for them."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from chalicelib.adapters.dynamo_partners import DynamoQuotaWindows
+    from chalicelib.services.partner_quota import QuotaExceeded, QuotaLimiter
+
+    settings = api.c.settings
+    processes = [QuotaLimiter(DynamoQuotaWindows(settings.aws_region, settings.dynamodb_endpoint)) for _ in range(2)]
+    partner = replace(api.c.partners.partners[WAIVED], per_minute=5, per_day=1000)
+    now = api.c.clock.now()
+
+    def call(n: int) -> bool:
+        try:
+            processes[n % 2].take(partner, now)
+            return True
+        except QuotaExceeded:
+            return False
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        passed = list(pool.map(call, range(20)))
+    assert sum(passed) == 5
+
+
+def test_a_refusal_by_one_window_counts_nothing_in_the_other(api: Api) -> None:
+    from chalicelib.adapters import dynamo_models as m
+
+    api.c.partners.partners[PAYING] = replace(api.c.partners.partners[PAYING], per_minute=100, per_day=2)
+    headers = bearer(api, PAYING, PAYING_SECRET)
+    url = "/v1/partner/certificate-requests/" + "w" * 22
+    assert [api.get(url, headers=headers).status_code for _ in range(2)] == [404, 404]
+    assert_error(api.get(url, headers=headers), 429, "quota_exceeded")
+    epoch = int(api.c.clock.now().timestamp())
+    minute = m.PartnerQuotaModel.get(f"{PAYING}#minute#{epoch - epoch % 60}", consistent_read=True)
+    assert int(minute.calls) == 2  # the refused third call took nothing from the minute either
+
+
+def test_each_request_of_a_batch_counts_against_the_quota(api: Api) -> None:
+    api.c.partners.partners[WAIVED] = replace(api.c.partners.partners[WAIVED], per_minute=6, per_day=1000)
+    batch = {"items": [item(LUIS_CE, f"Q-{n}") for n in range(4)]}
+    first = api.post("/v1/partner/certificate-request-batches", batch, headers=bearer(api, key="qb-1"))
+    assert first.status_code == 201, first.body
+    again = {"items": [item(LUIS_CE, f"R-{n}") for n in range(3)]}  # 4 taken; 3 more do not fit in 6
+    error = assert_error(api.post("/v1/partner/certificate-request-batches", again,
+                                  headers=bearer(api, key="qb-2")), 429, "quota_exceeded")
+    assert error["details"]["window"] == "minute"
+    api.c.clock.advance(seconds=61)
+    too_big = {"items": [item(LUIS_CE, f"S-{n}") for n in range(7)]}  # never fits, whatever the wait
+    assert_error(api.post("/v1/partner/certificate-request-batches", too_big, headers=bearer(api, key="qb-3")),
+                 422, "over_quota", "items")
+    # The same Idempotency-Key once the minute has passed: a 429 was a "not now", so the retry runs (and the
+    # refused batch had created nothing).
+    retried = api.post("/v1/partner/certificate-request-batches", again, headers=bearer(api, key="qb-2"))
+    assert retried.status_code == 201 and all(a["created"] for a in retried.json_body["items"])

@@ -19,6 +19,8 @@ from tests.conftest import free_port
 from tests.factories import LUIS_CE
 from tests.integration.conftest import Api
 
+pytestmark = pytest.mark.usefixtures("fresh_partner_quotas")
+
 SECRET, CALLBACK_SECRET = "migraciones-secret-0001", "migraciones-callback-secret"
 
 
