@@ -91,14 +91,20 @@ def audit_log():  # type: ignore[no-untyped-def]
           content_types=["text/csv", "application/octet-stream"])
 @handled(_request)
 def submit_import_job(registry):  # type: ignore[no-untyped-def]
-    """A large CSV import as a job: 202 at once with the job; GET /v1/admin/jobs/{id} follows its progress."""
+    """A CSV import as a job: 202 at once with the job; GET /v1/admin/jobs/{id} follows its progress."""
+    return submit_csv_job(bp.current_request, registry)
+
+
+def submit_csv_job(request, registry: str):  # type: ignore[no-untyped-def]
+    """Every CSV import route's one way in (admin only): the file kept, the job queued, 202 and its Location."""
     from ..services import jobs
 
-    request, c = bp.current_request, container()
+    c = container()
     who = operator(request)
     who.require(Role.ADMIN)
-    csv_text(request.raw_body or b"")  # checked before it is kept: a file that is not UTF-8 is refused now
-    job = jobs.submit_import(registry, request.raw_body or b"", f"{registry}.csv", operator=who, jobs=c.jobs,
+    data = request.raw_body or b""
+    csv_text(data)  # checked before it is kept: a file that is not UTF-8 is refused now
+    job = jobs.submit_import(registry, data, f"{registry}.csv", operator=who, jobs=c.jobs,
                              storage=c.storage, importers=c.importers(), audit=c.audit, clock=c.clock)
     return json_response(jobs.job_view(job), 202, location=f"/v1/admin/jobs/{job.job_id}")
 
@@ -117,12 +123,8 @@ def get_import_job(job_id):  # type: ignore[no-untyped-def]
           content_types=["text/csv", "application/octet-stream"])
 @handled(_request)
 def import_registry(registry):  # type: ignore[no-untyped-def]
-    request, c = bp.current_request, container()
-    who = operator(request)
-    who.require(Role.ADMIN)
-    report = registries.import_now(registry, request.raw_body or b"", c.importers())
-    c.audit.append(registries.audit_entry(who, registry, report, c.clock.now()))
-    return json_response(report)
+    """The former synchronous import: now the same job (202 and the job's Location)."""
+    return submit_csv_job(bp.current_request, registry)
 
 
 @bp.route("/v1/admin/registries/{registry}/import", methods=["GET"])

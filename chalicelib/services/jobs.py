@@ -1,6 +1,8 @@
 """Jobs: submit a CSV import (stored, queued, announced on the outbox) and run it in slices — every row checked
-first and reported by line, nothing written if any row is wrong, then batches written from a checkpoint, with
-progress saved as it goes. A slice that runs out of time hands on to the next through the outbox."""
+first and reported by line, nothing written if any row is wrong, then batches staged from a checkpoint (seen by no
+reader), one conditional write of the job that switches them all visible, and the staged rows published (folded
+into the records), with progress saved as it goes. A slice that runs out of time hands on to the next through the
+outbox; a second runner of the same job stops at its first save (the saves are conditional on the version)."""
 
 from __future__ import annotations
 
@@ -45,6 +47,23 @@ def submit_import(kind: str, data: bytes, file_name: str, *, operator: Operator,
     audit.append(AuditEntry(at=now, actor=operator.subject, role=",".join(sorted(operator.roles)),
                             action="job.submit", target=job_id, details={"kind": kind, "bytes": len(data)}))
     return replace(job, version=1)
+
+
+def run_import(kind: str, data: bytes, file_name: str, *, operator: Operator, jobs: Jobs,
+               storage: DocumentStorage, importers: Mapping[str, RowImporter], audit: AuditLog,
+               clock: Clock) -> Job:
+    """The same job run to its end in this process (the local seed): submitted, then sliced until finished. A
+    file with a bad row raises the job's errors, nothing written."""
+    job: Job | None = submit_import(kind, data, file_name, operator=operator, jobs=jobs, storage=storage,
+                                    importers=importers, audit=audit, clock=clock)
+    while job is not None and not job.finished:
+        job = run_slice(job.job_id, jobs=jobs, storage=storage, importers=importers, clock=clock,
+                        budget_seconds=3600.0)
+    if job is None or job.status is not JobStatus.DONE:
+        errors = list(job.errors) if job else []
+        raise ValidationError(f"{len(errors)} row(s) are invalid; nothing was imported.", field="rows",
+                              code="invalid_rows", details={"errors": errors})
+    return job
 
 
 def get_job(job_id: str, *, jobs: Jobs) -> Job:
@@ -116,20 +135,39 @@ def _run(job: Job, importer: RowImporter, storage: DocumentStorage, save: _Saver
         return save(job, status=JobStatus.FAILED, total=total, checked=total, error_count=len(errors),
                     errors=tuple(errors[:KEPT_ERRORS]), report_key=report_key, message="invalid_rows",
                     finished_at=save.clock.now())
-    if first or job.status is not JobStatus.WRITING:
+    if first or job.status not in (JobStatus.WRITING, JobStatus.PUBLISHING):
         job = save(job, status=JobStatus.WRITING, total=total, checked=total, units=len(units))
-    written = job.written
-    while written < len(units):
-        batch = units[written:written + BATCH]
-        importer.write_batch(batch)
-        written += len(batch)
-        if written < len(units) and timer() - started > budget:
-            # Out of time: save the checkpoint and hand on, in one transaction.
-            return save(job, written=written, slices=job.slices,
+    if job.status is JobStatus.WRITING:
+        job = _batches(job, units, "written", lambda batch: importer.write_batch(batch, job.job_id), save,
+                       started, budget, timer)
+        if job.written < len(units):
+            return job  # handed on
+        # The switch: one conditional write (on the job's version) after which readers see every staged row.
+        job = save(job, status=JobStatus.PUBLISHING, switched_at=save.clock.now())
+    job = _batches(job, units, "published", lambda batch: importer.publish_batch(batch, job.job_id), save,
+                   started, budget, timer)
+    if job.published < len(units):
+        return job
+    return save(job, status=JobStatus.DONE, slices=job.slices, finished_at=save.clock.now())
+
+
+def _batches(job: Job, units: list[Any], checkpoint: str, write: Callable[[list[Any]], None], save: _Saver,
+             started: float, budget: float, timer: Callable[[], float]) -> Job:
+    """Writes the units in batches from the job's checkpoint (``written`` or ``published``), saving it as it
+    goes; out of time, saves it and hands on to the next slice (job.continue, in the same transaction)."""
+    done: int = getattr(job, checkpoint)
+    while done < len(units):
+        batch = units[done:done + BATCH]
+        write(batch)
+        done += len(batch)
+        at: dict[str, Any] = {checkpoint: done}
+        if done < len(units) and timer() - started > budget:
+            return save(job, slices=job.slices, **at,
                         event=Event(new_id(), "job.continue", job.job_id, save.clock.now(), {"kind": job.kind}))
-        if timer() - save.last >= PROGRESS_SECONDS and written < len(units):
-            job = save(job, written=written)
-    return save(job, status=JobStatus.DONE, written=written, slices=job.slices, finished_at=save.clock.now())
+        if timer() - save.last >= PROGRESS_SECONDS and done < len(units):
+            job = save(job, **at)
+    final: dict[str, Any] = {checkpoint: done}
+    return replace(job, **final)
 
 
 def job_view(job: Job) -> dict[str, Any]:
@@ -138,4 +176,5 @@ def job_view(job: Job) -> dict[str, Any]:
             "written": job.written, "error_count": job.error_count, "errors": list(job.errors),
             "message": job.message, "created_by": job.created_by, "created_at": job.created_at.isoformat(),
             "updated_at": job.updated_at.isoformat() if job.updated_at else None,
-            "finished_at": job.finished_at.isoformat() if job.finished_at else None, "slices": job.slices}
+            "finished_at": job.finished_at.isoformat() if job.finished_at else None, "slices": job.slices,
+            "switched_at": job.switched_at.isoformat() if job.switched_at else None, "published": job.published}
