@@ -116,7 +116,8 @@ def job_to_model(job: Job) -> m.JobModel:
         "written": job.written, "error_count": job.error_count, "errors": list(job.errors),
         "report_key": job.report_key, "message": job.message, "slices": job.slices,
         "updated_at": iso_or_none(job.updated_at), "finished_at": iso_or_none(job.finished_at),
-        "switched_at": iso_or_none(job.switched_at), "published": job.published}
+        "switched_at": iso_or_none(job.switched_at), "published": job.published,
+        "upload_expires_at": iso_or_none(job.upload_expires_at)}
     item = m.JobModel(job.job_id, created_at=iso(job.created_at), body=body, expires=job.created_at + JOB_RETENTION)
     if job.version:
         item.version = job.version
@@ -132,7 +133,8 @@ def job_from_model(item: m.JobModel) -> Job:
                error_count=int(b["error_count"]), errors=tuple(b.get("errors") or ()), report_key=b.get("report_key"),
                message=b.get("message", ""), slices=int(b.get("slices", 0)), updated_at=dt(b.get("updated_at")),
                finished_at=dt(b.get("finished_at")), switched_at=dt(b.get("switched_at")),
-               published=int(b.get("published", 0)), version=int(item.version or 0))
+               published=int(b.get("published", 0)), upload_expires_at=dt(b.get("upload_expires_at")),
+               version=int(item.version or 0))
 
 
 class DynamoJobs:

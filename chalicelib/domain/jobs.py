@@ -27,6 +27,7 @@ KEPT_ERRORS = 100  # on the job itself; the whole report is a CSV beside the inp
 
 
 class JobStatus(StrEnum):
+    AWAITING_UPLOAD = "awaiting_upload"  # reserved with a presigned upload; started by naming it, once
     QUEUED = "queued"
     VALIDATING = "validating"  # every row is checked before anything is written
     WRITING = "writing"  # staging: rows written under the job's id, seen by no reader
@@ -57,6 +58,7 @@ class Job:
     finished_at: datetime | None = None
     switched_at: datetime | None = None  # the one write that makes every staged row visible
     published: int = 0  # records folded after the switch: the checkpoint of the publishing phase
+    upload_expires_at: datetime | None = None  # a reserved job's presigned upload: unusable after this
     version: int = 0
 
     @property
@@ -75,7 +77,8 @@ class Job:
         checking = 20 * self.checked // self.total if self.total else 0
         writing = 60 * self.written // self.units if self.units else 0
         publishing = 20 * self.published // self.units if self.units else 0
-        return min(99, checking + writing + publishing) if self.status is not JobStatus.QUEUED else 0
+        started = self.status not in (JobStatus.QUEUED, JobStatus.AWAITING_UPLOAD)
+        return min(99, checking + writing + publishing) if started else 0
 
     def progressed(self, now: datetime, **changes: Any) -> Job:
         return replace(self, updated_at=now, **changes)

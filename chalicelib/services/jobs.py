@@ -10,13 +10,15 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
-from ..domain.errors import ConcurrentUpdate, NotFound, ValidationError
+from ..domain.errors import ConcurrentUpdate, Conflict, NotFound, ValidationError
 from ..domain.jobs import KEPT_ERRORS, MAX_BYTES, Job, Jobs, JobStatus, RowImporter, error_row, read_rows, report_csv
 from ..domain.operators import Operator
 from ..domain.ports import AuditEntry, AuditLog, Clock, DocumentStorage
 from ..domain.requests import Event, new_id
+from ..domain.uploads import UPLOAD_CONTENT_TYPE, UPLOAD_SECONDS, UploadLinks
 
 log = logging.getLogger(__name__)
 
@@ -40,13 +42,74 @@ def submit_import(kind: str, data: bytes, file_name: str, *, operator: Operator,
     job_id = new_id()
     key = f"jobs/{job_id}/input.csv"
     storage.put(key, data, "text/csv")
-    name = "".join(ch for ch in file_name[-120:] if ch.isprintable()) or "import.csv"
     job = Job(job_id=job_id, kind=kind, created_by=operator.subject, created_at=now, input_key=key,
-              file_name=name, updated_at=now)
+              file_name=_clean_name(file_name), updated_at=now)
     jobs.put_job(job, event=Event(new_id(), "job.submitted", job_id, now, {"kind": kind}))
     audit.append(AuditEntry(at=now, actor=operator.subject, role=",".join(sorted(operator.roles)),
                             action="job.submit", target=job_id, details={"kind": kind, "bytes": len(data)}))
     return replace(job, version=1)
+
+
+def _clean_name(file_name: str) -> str:
+    return "".join(ch for ch in file_name[-120:] if ch.isprintable()) or "import.csv"
+
+
+def upload_key(job_id: str) -> str:
+    """Where a reserved job's presigned upload lands (the job runs on its own copy, taken when it starts)."""
+    return f"uploads/{job_id}/file.csv"
+
+
+def reserve_upload(kind: str, file_name: str, *, operator: Operator, jobs: Jobs, uploads: UploadLinks,
+                   importers: Mapping[str, RowImporter], audit: AuditLog, clock: Clock) -> tuple[Job, dict[str, Any]]:
+    """A job reserved for a file the client uploads straight to storage: the job (awaiting its upload) and the
+    presigned upload (short-lived; only this key, a CSV, at most MAX_BYTES)."""
+    if kind not in importers:
+        raise NotFound("Unknown registry.")
+    now = clock.now()
+    job_id = new_id()
+    job = Job(job_id=job_id, kind=kind, created_by=operator.subject, created_at=now,
+              input_key=f"jobs/{job_id}/input.csv", file_name=_clean_name(file_name),
+              status=JobStatus.AWAITING_UPLOAD, updated_at=now,
+              upload_expires_at=now + timedelta(seconds=UPLOAD_SECONDS))
+    jobs.put_job(job)
+    ticket = uploads.presign(upload_key(job_id), content_type=UPLOAD_CONTENT_TYPE, max_bytes=MAX_BYTES,
+                             seconds=UPLOAD_SECONDS)
+    audit.append(AuditEntry(at=now, actor=operator.subject, role=",".join(sorted(operator.roles)),
+                            action="job.reserve_upload", target=job_id, details={"kind": kind}))
+    return replace(job, version=1), ticket
+
+
+def start_upload(kind: str, upload_id: Any, *, operator: Operator, jobs: Jobs, storage: DocumentStorage,
+                 audit: AuditLog, clock: Clock) -> Job:
+    """Starts a reserved job on its uploaded file, once: an unknown or another operator's upload, one of another
+    registry, one used already, expired or never uploaded is refused."""
+    if not isinstance(upload_id, str) or not 8 <= len(upload_id) <= 64:
+        raise ValidationError("Expected the upload's id.", field="upload_id")
+    job = jobs.get_job(upload_id)
+    if job is None or job.kind != kind or job.created_by != operator.subject:
+        raise NotFound("No such upload.", code="unknown_upload")
+    if job.status is not JobStatus.AWAITING_UPLOAD:
+        raise Conflict("This upload has started its job already.", field="upload_id", code="upload_used")
+    now = clock.now()
+    if job.upload_expires_at is None or now > job.upload_expires_at:
+        raise ValidationError("The upload expired: upload the file again.", field="upload_id",
+                              code="upload_expired")
+    data = storage.get(upload_key(job.job_id))
+    if not data or not data.strip():
+        raise ValidationError("Nothing was uploaded.", field="upload_id", code="upload_missing")
+    if len(data) > MAX_BYTES:
+        raise ValidationError(f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB.", field="file",
+                              code="too_large")
+    storage.put(job.input_key, data, UPLOAD_CONTENT_TYPE)  # its own copy: a later post to the upload changes nothing
+    started = replace(job, status=JobStatus.QUEUED, updated_at=now)
+    try:
+        jobs.put_job(started, event=Event(new_id(), "job.submitted", job.job_id, now, {"kind": kind}))
+    except ConcurrentUpdate:
+        raise Conflict("This upload has started its job already.", field="upload_id", code="upload_used") from None
+    audit.append(AuditEntry(at=now, actor=operator.subject, role=",".join(sorted(operator.roles)),
+                            action="job.submit", target=job.job_id,
+                            details={"kind": kind, "bytes": len(data), "via": "upload"}))
+    return replace(started, version=started.version + 1)
 
 
 def run_import(kind: str, data: bytes, file_name: str, *, operator: Operator, jobs: Jobs,
@@ -93,7 +156,7 @@ def run_slice(job_id: str, *, jobs: Jobs, storage: DocumentStorage, importers: M
     """One slice of a job: check every row (first slice), then write from the checkpoint until done or the
     budget is spent; then a job.continue event hands on. Running a slice of a finished job does nothing."""
     job = jobs.get_job(job_id)
-    if job is None or job.finished:
+    if job is None or job.finished or job.status is JobStatus.AWAITING_UPLOAD:
         return job
     started = timer()
     save = _Saver(jobs, clock, timer)
