@@ -39,6 +39,10 @@ class SignedLocalUploads:
         return {"url": f"{self._base}/v1/uploads/{payload}.{self._sign(payload)}",
                 "fields": {"Content-Type": content_type}}
 
+    def origin(self) -> str:
+        """Where a browser posts the file: the API's own origin ('self')."""
+        return ""
+
     def verify(self, token: str) -> SignedUpload | None:
         """What a token allows, or None when it is forged, altered or expired."""
         payload, _, signature = token.partition(".")
@@ -63,3 +67,10 @@ class S3Uploads:
                 ) -> dict[str, Any]:
         post: dict[str, Any] = self._storage.presigned_post(key, content_type, max_bytes, seconds)
         return post
+
+    def origin(self) -> str:
+        """The bucket's origin, for the console's Content-Security-Policy (signing a form makes no request)."""
+        from urllib.parse import urlsplit
+
+        url = urlsplit(self.presign("uploads/origin/file.csv", content_type="text/csv", max_bytes=1, seconds=60)["url"])
+        return f"{url.scheme}://{url.netloc}"

@@ -16,3 +16,7 @@ class UploadLinks(Protocol):
                 ) -> dict[str, Any]:
         """``{"url", "fields"}``: POST a multipart form to ``url`` with ``fields`` then the file (as ``file``)."""
         ...
+
+    def origin(self) -> str:
+        """The origin a browser posts to ("" when it is the API's own)."""
+        ...
