@@ -91,13 +91,15 @@ def stage_rows(model: type[Model], rows: Sequence[tuple[tuple[str, ...], dict[st
     with model.batch_write() as batch:
         for key, values in rows:
             old = existing.get(key)
-            now = {n: getattr(old, n) for n in values} if old is not None else \
+            # What readers see now stays (a row another switched job staged reads as that job's values).
+            now = current(old, list(values)) if old is not None else \
                 {n: (values[n] if n in index_keys else None) for n in values}
             batch.save(make(*key, **now, staged=values, staged_by=stage))
 
 
 def publish_rows(model: type[Model], rows: Sequence[tuple[tuple[str, ...], dict[str, Any]]], stage: str) -> None:
-    """After the switch: each row takes its staged values as its own (a later job's stage on it is kept)."""
+    """After the switch: a row still staged by ``stage`` takes those values as its own. A row published already,
+    or staged since by a later job (which kept these values as what readers see until its own switch), is left."""
     if not rows:
         return
     existing = _existing(model, [k for k, _ in rows])
@@ -105,6 +107,5 @@ def publish_rows(model: type[Model], rows: Sequence[tuple[tuple[str, ...], dict[
     with model.batch_write() as batch:
         for key, values in rows:
             old = existing.get(key)
-            kept = old if old is not None and old.staged_by not in (None, stage) else None
-            batch.save(make(*key, **values, staged=kept.staged if kept else None,
-                            staged_by=kept.staged_by if kept else None))
+            if old is not None and old.staged_by == stage:
+                batch.save(make(*key, **values, staged=None, staged_by=None))

@@ -22,7 +22,9 @@ from ..domain.uploads import UPLOAD_CONTENT_TYPE, UPLOAD_SECONDS, UploadLinks
 
 log = logging.getLogger(__name__)
 
-BATCH = 25  # DynamoDB's BatchWriteItem takes 25 items
+# Rows per batch: one BatchGetItem (up to 100 keys: what a staged row keeps of the record) and four BatchWriteItem
+# calls (25 items each) to stage them, as many again to publish them; the checkpoint moves a batch at a time.
+BATCH = 100
 PROGRESS_ROWS = 5_000  # rows checked between two progress saves in the checking phase
 PROGRESS_SECONDS = 1.0  # at most one progress save a second while writing
 
@@ -174,22 +176,7 @@ def _run(job: Job, importer: RowImporter, storage: DocumentStorage, save: _Saver
         return save(job, status=JobStatus.FAILED, message="input_missing", finished_at=save.clock.now())
     first = job.status is JobStatus.QUEUED
     job = save(job, status=JobStatus.VALIDATING, slices=1) if first else replace(job, slices=job.slices + 1)
-    parsed: list[tuple[int, Any]] = []
-    errors: list[dict[str, Any]] = []
-    total = 0
-    try:
-        for line, row in read_rows(data, importer.columns):
-            total += 1
-            try:
-                parsed.append((line, importer.parse(row)))
-            except ValidationError as exc:
-                errors.append(error_row(line, exc))
-            if first and total % PROGRESS_ROWS == 0:
-                job = save(job, checked=total)
-    except ValidationError as whole:
-        errors.append(error_row(1, whole))
-    units, file_errors = importer.units(parsed)
-    errors = sorted([*errors, *file_errors], key=lambda e: int(e["line"]))
+    job, (total, units, errors) = _checked(job, data, importer, save, first)
     if errors or total == 0:
         if not errors:
             errors = [{"line": 1, "field": "rows", "code": "empty_file", "message": "The file has no rows."}]
@@ -212,6 +199,37 @@ def _run(job: Job, importer: RowImporter, storage: DocumentStorage, save: _Saver
     if job.published < len(units):
         return job
     return save(job, status=JobStatus.DONE, slices=job.slices, finished_at=save.clock.now())
+
+
+_CHECKED: dict[str, tuple[int, list[Any], list[dict[str, Any]]]] = {}  # the last job's checked rows, this process
+
+
+def _checked(job: Job, data: bytes, importer: RowImporter, save: _Saver, first: bool
+             ) -> tuple[Job, tuple[int, list[Any], list[dict[str, Any]]]]:
+    """Every row checked: the total, the records to write and the errors by line (and the job, as saved with its
+    progress). A later slice in the same process takes them from the first (one job kept), rather than checking
+    the whole file again."""
+    if job.job_id in _CHECKED:
+        return job, _CHECKED[job.job_id]
+    parsed: list[tuple[int, Any]] = []
+    errors: list[dict[str, Any]] = []
+    total = 0
+    try:
+        for line, row in read_rows(data, importer.columns):
+            total += 1
+            try:
+                parsed.append((line, importer.parse(row)))
+            except ValidationError as exc:
+                errors.append(error_row(line, exc))
+            if first and total % PROGRESS_ROWS == 0:
+                job = save(job, checked=total)
+    except ValidationError as whole:
+        errors.append(error_row(1, whole))
+    units, file_errors = importer.units(parsed)
+    errors = sorted([*errors, *file_errors], key=lambda e: int(e["line"]))
+    _CHECKED.clear()
+    _CHECKED[job.job_id] = (total, units, errors)
+    return job, (total, units, errors)
 
 
 def _batches(job: Job, units: list[Any], checkpoint: str, write: Callable[[list[Any]], None], save: _Saver,

@@ -79,7 +79,7 @@ def test_a_50000_row_file_with_one_bad_row_is_refused_by_its_line_and_nothing_is
 
 @pytest.mark.timeout(600)
 def test_a_crash_half_way_through_the_writes_is_resumed_from_the_checkpoint(api: Api, monkeypatch: Any) -> None:
-    """The database fails at the 81st batch of 25 (2,000 rows in), every try of that delivery: the job is left
+    """The database fails at the 21st batch of 100 (2,000 rows in), every try of that delivery: the job is left
     writing at its last checkpoint, never "done"; delivered again (the dead-letter redrive), it resumes from the
     checkpoint and ends with every row, each once."""
     from chalicelib.adapters.dynamo_store import DynamoIdentityRegistry
@@ -93,7 +93,7 @@ def test_a_crash_half_way_through_the_writes_is_resumed_from_the_checkpoint(api:
 
     def failing(self: Any, records: Any, stage: str | None = None) -> None:
         state["batches"] += 1
-        if state["down"] and state["batches"] > 80:
+        if state["down"] and state["batches"] > 20:
             state["at_crash"] = api.c.jobs.get_job(job_id)
             raise ServiceUnavailable("the registry's table does not answer")
         original(self, records, stage=stage)

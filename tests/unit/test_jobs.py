@@ -99,8 +99,8 @@ def test_a_good_file_is_written_in_batches_and_the_job_ends_done(setup: dict[str
     job = submit(setup, rows(60))
     done = run(setup, job.job_id)
     assert done.status is JobStatus.DONE and done.percent == 100 and done.written == done.units == 60
-    assert setup["identity"].batches == [25, 25, 10] and len(setup["identity"].records) == 60
-    assert setup["identity"].published == [25, 25, 10] and done.switched and done.published == 60
+    assert setup["identity"].batches == [60] and len(setup["identity"].records) == 60
+    assert setup["identity"].published == [60] and done.switched and done.published == 60
     assert run(setup, job.job_id).written == 60  # a redelivered event does nothing more
 
 
@@ -125,28 +125,28 @@ def test_duplicates_in_the_file_and_a_missing_column_are_reported(setup: dict[st
 
 def test_a_slice_out_of_time_saves_its_checkpoint_and_hands_on_and_the_next_one_resumes(
         setup: dict[str, Any]) -> None:
-    job = submit(setup, rows(100))
+    job = submit(setup, rows(300))
     first = run(setup, job.job_id, budget=2.5, timer=Timer())
-    assert first.status is JobStatus.WRITING and 0 < first.written < 100 and not first.switched
+    assert first.status is JobStatus.WRITING and 0 < first.written < 300 and not first.switched
     assert [e.name for e in setup["jobs"].events] == ["job.submitted", "job.continue"]
     assert setup["identity"].records == {}, "staged rows are seen by no reader before the switch"
     written = first.written
     second = run(setup, job.job_id)
-    assert second.status is JobStatus.DONE and second.written == 100 and second.slices == 2
-    assert sum(setup["identity"].batches) == 100 + 0 and written % 25 == 0
-    assert len(setup["identity"].records) == 100
+    assert second.status is JobStatus.DONE and second.written == 300 and second.slices == 2
+    assert sum(setup["identity"].batches) == 300 and written % jobs.BATCH == 0
+    assert len(setup["identity"].records) == 300
 
 
 def test_a_slice_out_of_time_after_the_switch_hands_on_and_the_next_one_publishes_the_rest(
         setup: dict[str, Any]) -> None:
-    job = submit(setup, rows(200))
+    job = submit(setup, rows(300))
     # Time runs out once publishing has begun: a timer that moves only as batches are published.
     first = run(setup, job.job_id, budget=500.0, timer=lambda: 1000.0 * len(setup["identity"].published))
-    assert first.status is JobStatus.PUBLISHING and first.switched and 0 < first.published < 200, first
-    assert first.written == 200 and 0 < first.percent < 100
+    assert first.status is JobStatus.PUBLISHING and first.switched and 0 < first.published < 300, first
+    assert first.written == 300 and 0 < first.percent < 100
     second = run(setup, job.job_id)
-    assert second.status is JobStatus.DONE and second.published == 200 and second.switched_at == first.switched_at
-    assert sum(setup["identity"].published) == 200 and len(setup["identity"].records) == 200
+    assert second.status is JobStatus.DONE and second.published == 300 and second.switched_at == first.switched_at
+    assert sum(setup["identity"].published) == 300 and len(setup["identity"].records) == 300
 
 
 def test_a_crash_while_staging_leaves_readers_on_the_old_records_and_the_retry_resumes(
@@ -165,7 +165,7 @@ def test_a_crash_while_staging_leaves_readers_on_the_old_records_and_the_retry_r
         original(records, stage)
 
     identity.put_many = failing  # type: ignore[method-assign]
-    job = submit(setup, rows(100))
+    job = submit(setup, rows(300))
     with pytest.raises(RuntimeError):
         run(setup, job.job_id)
     assert identity.records == {"10000000": old}, "readers still see the record as it was"
@@ -173,7 +173,7 @@ def test_a_crash_while_staging_leaves_readers_on_the_old_records_and_the_retry_r
     assert crashed.status is JobStatus.WRITING and not crashed.switched
     done = run(setup, job.job_id)
     assert done.status is JobStatus.DONE and identity.records["10000000"].given_names == "Ana"
-    assert len(identity.records) == 100
+    assert len(identity.records) == 300
 
 
 def test_a_second_runner_of_the_same_job_stops_at_its_first_save(setup: dict[str, Any]) -> None:
