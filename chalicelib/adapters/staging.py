@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from pynamodb.models import Model
@@ -80,6 +81,22 @@ def _existing(model: type[Model], keys: list[tuple[str, ...]]) -> dict[tuple[str
     return {_key(item, ranged): item for item in found}
 
 
+_WRITERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="staging")
+BATCH_WRITE = 25  # items per BatchWriteItem
+
+
+def _write(model: type[Model], items: list[Any]) -> None:
+    """The items in BatchWriteItem calls of 25, up to four at once (each waits on the database, not the CPU)."""
+    def one(chunk: list[Any]) -> None:
+        with model.batch_write() as batch:
+            for item in chunk:
+                batch.save(item)
+
+    chunks = [items[i:i + BATCH_WRITE] for i in range(0, len(items), BATCH_WRITE)]
+    for done in [_WRITERS.submit(one, chunk) for chunk in chunks]:
+        done.result()
+
+
 def stage_rows(model: type[Model], rows: Sequence[tuple[tuple[str, ...], dict[str, Any]]], stage: str,
                index_keys: Sequence[str] = ()) -> None:
     """Writes each row's new values staged under ``stage``, keeping what readers see now. A new row gets its
@@ -88,13 +105,14 @@ def stage_rows(model: type[Model], rows: Sequence[tuple[tuple[str, ...], dict[st
         return
     existing = _existing(model, [k for k, _ in rows])
     make: Any = model
-    with model.batch_write() as batch:
-        for key, values in rows:
-            old = existing.get(key)
-            # What readers see now stays (a row another switched job staged reads as that job's values).
-            now = current(old, list(values)) if old is not None else \
-                {n: (values[n] if n in index_keys else None) for n in values}
-            batch.save(make(*key, **now, staged=values, staged_by=stage))
+    items = []
+    for key, values in rows:
+        old = existing.get(key)
+        # What readers see now stays (a row another switched job staged reads as that job's values).
+        now = current(old, list(values)) if old is not None else \
+            {n: (values[n] if n in index_keys else None) for n in values}
+        items.append(make(*key, **now, staged=values, staged_by=stage))
+    _write(model, items)
 
 
 def publish_rows(model: type[Model], rows: Sequence[tuple[tuple[str, ...], dict[str, Any]]], stage: str) -> None:
@@ -104,8 +122,5 @@ def publish_rows(model: type[Model], rows: Sequence[tuple[tuple[str, ...], dict[
         return
     existing = _existing(model, [k for k, _ in rows])
     make: Any = model
-    with model.batch_write() as batch:
-        for key, values in rows:
-            old = existing.get(key)
-            if old is not None and old.staged_by == stage:
-                batch.save(make(*key, **values, staged=None, staged_by=None))
+    _write(model, [make(*key, **values, staged=None, staged_by=None) for key, values in rows
+                   if (old := existing.get(key)) is not None and old.staged_by == stage])
