@@ -125,6 +125,17 @@ class Container:
                             storage=self.storage, contingencies=k.contingencies, uow=k.uow, clock=self.clock,
                             rules=self.control_rules)
 
+    def uploads(self) -> Any:
+        """Presigned uploads (domain.uploads.UploadLinks): S3 presigned POSTs when the documents live in S3, else
+        the local API's signed upload route."""
+        from urllib.parse import urlsplit
+
+        from .adapters.upload_links import S3Uploads, SignedLocalUploads
+
+        if hasattr(self.storage, "presigned_post"):
+            return S3Uploads(self.storage)
+        return SignedLocalUploads(self.settings.console_link_secret, urlsplit(self.settings.public_base_url).path)
+
     def importers(self) -> dict[str, RowImporter]:
         """Every registry's CSV import (the local registries' tables; the warrants registry's stand-in)."""
         from .adapters.dynamo_store import DynamoIdentityRegistry, DynamoPenitentiaryRegistry

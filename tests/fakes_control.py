@@ -379,6 +379,7 @@ class FakeIdentityRegistry:
 class FakeWarrantsRegistry:
     def __init__(self) -> None:
         self.warrants: list[Warrant] = []
+        self.staged: dict[str, list[Warrant]] = {}
         self.down = False
 
     def possible_warrants(self, document_number: str | None, full_name: str, surnames: str,
@@ -388,8 +389,16 @@ class FakeWarrantsRegistry:
         return [w for w in self.warrants if (document_number and w.document_number == document_number)
                 or name_similarity(full_name, w.full_name) >= name_threshold]
 
-    def put_warrants(self, warrants: list[tuple[Warrant, str]]) -> None:
-        self.warrants.extend(w for w, _ in warrants)
+    def put_warrants(self, warrants: list[tuple[Warrant, str]], stage: str | None = None) -> None:
+        """Staged warrants wait in ``staged`` (seen by no reader) until published."""
+        if stage is None:
+            self.warrants.extend(w for w, _ in warrants)
+        else:
+            self.staged.setdefault(stage, []).extend(w for w, _ in warrants)
+
+    def publish_warrants(self, warrants: list[tuple[Warrant, str]], stage: str) -> None:
+        ids = {w.warrant_id for w, _ in warrants}
+        self.warrants.extend(w for w in self.staged.get(stage, []) if w.warrant_id in ids)
 
     def ping(self) -> None:
         if self.down:

@@ -115,7 +115,9 @@ def job_to_model(job: Job) -> m.JobModel:
         "status": job.status.value, "total": job.total, "checked": job.checked, "units": job.units,
         "written": job.written, "error_count": job.error_count, "errors": list(job.errors),
         "report_key": job.report_key, "message": job.message, "slices": job.slices,
-        "updated_at": iso_or_none(job.updated_at), "finished_at": iso_or_none(job.finished_at)}
+        "updated_at": iso_or_none(job.updated_at), "finished_at": iso_or_none(job.finished_at),
+        "switched_at": iso_or_none(job.switched_at), "published": job.published,
+        "upload_expires_at": iso_or_none(job.upload_expires_at)}
     item = m.JobModel(job.job_id, created_at=iso(job.created_at), body=body, expires=job.created_at + JOB_RETENTION)
     if job.version:
         item.version = job.version
@@ -130,7 +132,9 @@ def job_from_model(item: m.JobModel) -> Job:
                total=int(b["total"]), checked=int(b["checked"]), units=int(b["units"]), written=int(b["written"]),
                error_count=int(b["error_count"]), errors=tuple(b.get("errors") or ()), report_key=b.get("report_key"),
                message=b.get("message", ""), slices=int(b.get("slices", 0)), updated_at=dt(b.get("updated_at")),
-               finished_at=dt(b.get("finished_at")), version=int(item.version or 0))
+               finished_at=dt(b.get("finished_at")), switched_at=dt(b.get("switched_at")),
+               published=int(b.get("published", 0)), upload_expires_at=dt(b.get("upload_expires_at")),
+               version=int(item.version or 0))
 
 
 class DynamoJobs:

@@ -214,7 +214,9 @@ class IdentityModel(Model):
         table_name = "identity-registry"
 
     document_key = UnicodeAttribute(hash_key=True)  # TYPE#NUMBER
-    body = JSONAttribute()
+    body = JSONAttribute(null=True)  # none: a row an import staged, not yet switched
+    staged = JSONAttribute(null=True)  # an import job's values, seen once that job is switched (adapters.staging)
+    staged_by = UnicodeAttribute(null=True)  # that job's id
 
 
 class RecordModel(Model):
@@ -225,7 +227,9 @@ class RecordModel(Model):
 
     record_id = UnicodeAttribute(hash_key=True)
     document_number = UnicodeAttribute(null=True)
-    body = JSONAttribute()
+    body = JSONAttribute(null=True)  # none: a row an import staged, not yet switched
+    staged = JSONAttribute(null=True)  # an import job's values, seen once that job is switched (adapters.staging)
+    staged_by = UnicodeAttribute(null=True)  # that job's id
 
     class ByDocument(GlobalSecondaryIndex[Any]):
         class Meta:
@@ -248,9 +252,11 @@ class NameBlockModel(Model):
 
     block = UnicodeAttribute(hash_key=True)
     record_id = UnicodeAttribute(range_key=True)
-    full_name = UnicodeAttribute()
+    full_name = UnicodeAttribute(null=True)  # none: an entry an import staged, not yet switched
     document_number = UnicodeAttribute(null=True)
     birth_date = UnicodeAttribute(null=True)
+    staged = JSONAttribute(null=True)  # an import job's values, seen once that job is switched (adapters.staging)
+    staged_by = UnicodeAttribute(null=True)  # that job's id
 
 
 class LedgerModel(Model):
@@ -516,7 +522,9 @@ class WarrantModel(Model):
 
     warrant_id = UnicodeAttribute(hash_key=True)
     document_number = UnicodeAttribute(null=True)
-    body = JSONAttribute()
+    body = JSONAttribute(null=True)  # none: a row an import staged, not yet switched
+    staged = JSONAttribute(null=True)  # an import job's values, seen once that job is switched (adapters.staging)
+    staged_by = UnicodeAttribute(null=True)  # that job's id
 
     class ByDocument(GlobalSecondaryIndex[Any]):
         class Meta:

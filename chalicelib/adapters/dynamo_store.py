@@ -35,6 +35,7 @@ from ..domain.requests import (
 )
 from ..tracing import traced
 from . import dynamo_models as m
+from .staging import current, publish_rows, stage_rows
 
 log = logging.getLogger(__name__)
 
@@ -526,10 +527,11 @@ class DynamoIdentityRegistry:
     @translate_errors
     def lookup(self, document_type: str, document_number: str) -> IdentityRecord | None:
         try:
-            body = m.IdentityModel.get(f"{document_type}#{document_number}").body
+            item = m.IdentityModel.get(f"{document_type}#{document_number}")
         except m.IdentityModel.DoesNotExist:
             return None
-        return identity_from_dict(body)
+        body = current(item, ("body",))["body"]  # an import's staged row, once its job is switched
+        return identity_from_dict(body) if body else None
 
     @translate_errors
     def ping(self) -> None:
@@ -542,12 +544,24 @@ class DynamoIdentityRegistry:
         m.IdentityModel(f"{record.document_type}#{record.document_number}", body=identity_to_dict(record)).save()
 
     @translate_errors
-    def put_many(self, records: Sequence[IdentityRecord]) -> None:
-        """Bulk import: batches of 25 (BatchWriteItem); writing a record again replaces it."""
+    def put_many(self, records: Sequence[IdentityRecord], stage: str | None = None) -> None:
+        """Bulk import: batches of 25 (BatchWriteItem); writing a record again replaces it. With ``stage`` (an
+        import job's id), staged: readers keep what they see until that job is switched."""
+        if stage is not None:
+            stage_rows(m.IdentityModel, _identity_rows(records), stage)
+            return
         with m.IdentityModel.batch_write() as batch:
             for record in records:
                 batch.save(m.IdentityModel(f"{record.document_type}#{record.document_number}",
                                            body=identity_to_dict(record)))
+
+    @translate_errors
+    def publish_many(self, records: Sequence[IdentityRecord], stage: str) -> None:
+        publish_rows(m.IdentityModel, _identity_rows(records), stage)
+
+
+def _identity_rows(records: Sequence[IdentityRecord]) -> list[tuple[tuple[str, ...], dict[str, Any]]]:
+    return [((f"{r.document_type}#{r.document_number}",), {"body": identity_to_dict(r)}) for r in records]
 
 
 def identity_to_dict(record: IdentityRecord) -> dict[str, Any]:
@@ -578,7 +592,8 @@ class DynamoPenitentiaryRegistry:
     @traced("registry.penitentiary.by_document_number")
     @translate_errors
     def by_document_number(self, document_number: str) -> list[RegistryPerson]:
-        return [_person(i.record_id, i.body) for i in m.RecordModel.by_document.query(document_number)]
+        people = [_visible(i) for i in m.RecordModel.by_document.query(document_number)]
+        return [p for p in people if p is not None and p.document_number == document_number]
 
     @traced("registry.penitentiary.by_name_keys")
     @translate_errors
@@ -586,17 +601,21 @@ class DynamoPenitentiaryRegistry:
         people: dict[str, RegistryPerson] = {}
         for block in sorted(blocks):
             for entry in m.NameBlockModel.query(block):
+                seen = current(entry, _BLOCK_FIELDS)
+                if not seen["full_name"]:
+                    continue  # a staged entry whose job is not switched
                 people.setdefault(entry.record_id, RegistryPerson(
-                    record_id=entry.record_id, full_name=entry.full_name, document_type=None,
-                    document_number=entry.document_number,
-                    birth_date=date.fromisoformat(entry.birth_date) if entry.birth_date else None))
+                    record_id=entry.record_id, full_name=seen["full_name"], document_type=None,
+                    document_number=seen["document_number"],
+                    birth_date=date.fromisoformat(seen["birth_date"]) if seen["birth_date"] else None))
         return [people[rid] for rid in sorted(people)]
 
     @translate_errors
     def records(self, record_ids: list[str]) -> list[RegistryPerson]:
         if not record_ids:
             return []
-        return [_person(i.record_id, i.body) for i in m.RecordModel.batch_get(sorted(set(record_ids)))]
+        people = [_visible(i) for i in m.RecordModel.batch_get(sorted(set(record_ids)))]
+        return sorted((p for p in people if p is not None), key=lambda p: p.record_id)
 
     @translate_errors
     def get(self, record_id: str) -> RegistryPerson | None:
@@ -604,14 +623,20 @@ class DynamoPenitentiaryRegistry:
             item = m.RecordModel.get(record_id)
         except m.RecordModel.DoesNotExist:
             return None
-        return _person(item.record_id, item.body)
+        return _visible(item)
 
     def put(self, person: RegistryPerson, surnames: tuple[str, ...]) -> None:
         self.put_many([(person, surnames)])
 
     @translate_errors
-    def put_many(self, people: Sequence[tuple[RegistryPerson, tuple[str, ...]]]) -> None:
-        """Registry import: the people, then their blocking keys, in batches (re-import is harmless)."""
+    def put_many(self, people: Sequence[tuple[RegistryPerson, tuple[str, ...]]], stage: str | None = None) -> None:
+        """Registry import: the people, then their blocking keys, in batches (re-import is harmless). With
+        ``stage`` (an import job's id), both staged: readers keep what they see until that job is switched."""
+        if stage is not None:
+            records, blocks = _record_rows(people)
+            stage_rows(m.RecordModel, records, stage, index_keys=("document_number",))
+            stage_rows(m.NameBlockModel, blocks, stage)
+            return
         with m.RecordModel.batch_write() as batch:
             for person, _ in people:
                 body = {"full_name": person.full_name, "document_type": person.document_type,
@@ -627,6 +652,38 @@ class DynamoPenitentiaryRegistry:
                         block, person.record_id, full_name=person.full_name,
                         document_number=person.document_number or None,
                         birth_date=person.birth_date.isoformat() if person.birth_date else None))
+
+
+    @translate_errors
+    def publish_many(self, people: Sequence[tuple[RegistryPerson, tuple[str, ...]]], stage: str) -> None:
+        records, blocks = _record_rows(people)
+        publish_rows(m.RecordModel, records, stage)
+        publish_rows(m.NameBlockModel, blocks, stage)
+
+
+_BLOCK_FIELDS = ("full_name", "document_number", "birth_date")
+Rows = list[tuple[tuple[str, ...], dict[str, Any]]]
+
+
+def _record_rows(people: Sequence[tuple[RegistryPerson, tuple[str, ...]]]) -> tuple[Rows, Rows]:
+    records: Rows = []
+    blocks: dict[tuple[str, ...], dict[str, Any]] = {}
+    for person, surnames in people:
+        birth = person.birth_date.isoformat() if person.birth_date else None
+        records.append(((person.record_id,), {
+            "document_number": person.document_number or None,
+            "body": {"full_name": person.full_name, "document_type": person.document_type,
+                     "document_number": person.document_number, "birth_date": birth, "cases": list(person.cases)}}))
+        for block in filing_blocks(person.full_name, surnames, person.birth_date):
+            blocks[(block, person.record_id)] = {"full_name": person.full_name,
+                                                 "document_number": person.document_number or None,
+                                                 "birth_date": birth}
+    return records, list(blocks.items())
+
+
+def _visible(item: m.RecordModel) -> RegistryPerson | None:
+    body = current(item, ("body",))["body"]
+    return _person(item.record_id, body) if body else None
 
 
 def _person(record_id: str, body: dict[str, Any]) -> RegistryPerson:

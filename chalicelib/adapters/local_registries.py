@@ -69,8 +69,11 @@ class SwitchedWarrantsRegistry:
         found: list[Warrant] = self._inner.possible_warrants(document_number, full_name, surnames, name_threshold)
         return found
 
-    def put_warrants(self, warrants: list[tuple[Warrant, str]]) -> None:
-        self._inner.put_warrants(warrants)  # imports are the registry's own business, not the check-in's
+    def put_warrants(self, warrants: list[tuple[Warrant, str]], stage: str | None = None) -> None:
+        self._inner.put_warrants(warrants, stage=stage)  # imports are the registry's own business, not the check-in's
+
+    def publish_warrants(self, warrants: list[tuple[Warrant, str]], stage: str) -> None:
+        self._inner.publish_warrants(warrants, stage)
 
     def ping(self) -> None:
         self._switch.check()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from chalice import Blueprint
+from chalice import Blueprint, Response
 
 from ..bootstrap import container
 from ..domain.errors import ValidationError
@@ -88,17 +88,89 @@ def audit_log():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/v1/admin/registries/{registry}/jobs", methods=["POST"],
-          content_types=["text/csv", "application/octet-stream"])
+          content_types=["text/csv", "application/octet-stream", "application/json"])
 @handled(_request)
 def submit_import_job(registry):  # type: ignore[no-untyped-def]
-    """A large CSV import as a job: 202 at once with the job; GET /v1/admin/jobs/{id} follows its progress."""
+    """A CSV import as a job: 202 at once with the job; GET /v1/admin/jobs/{id} follows its progress. The CSV is
+    the body, or (JSON ``{"upload_id"}``) a file uploaded through POST /v1/admin/uploads' presigned upload."""
+    from ..services import jobs
+
+    request = bp.current_request
+    if (request.headers.get("content-type") or "").split(";")[0].strip().lower() != "application/json":
+        return submit_csv_job(request, registry)
+    c = container()
+    who = operator(request)
+    who.require(Role.ADMIN)
+    body = json_body(request)
+    job = jobs.start_upload(registry, body.get("upload_id") if isinstance(body, dict) else None, operator=who,
+                            jobs=c.jobs, storage=c.storage, audit=c.audit, clock=c.clock)
+    return json_response(jobs.job_view(job), 202, location=f"/v1/admin/jobs/{job.job_id}")
+
+
+@bp.route("/v1/admin/uploads", methods=["POST"])
+@handled(_request)
+def reserve_upload():  # type: ignore[no-untyped-def]
+    """``{"registry", "file_name"}``: a presigned upload for the CSV (S3 in the cloud, this API locally), short-
+    lived and for one file; then POST /v1/admin/registries/{registry}/jobs with ``{"upload_id"}`` starts the job."""
+    from ..domain.jobs import MAX_BYTES
     from ..services import jobs
 
     request, c = bp.current_request, container()
     who = operator(request)
     who.require(Role.ADMIN)
-    csv_text(request.raw_body or b"")  # checked before it is kept: a file that is not UTF-8 is refused now
-    job = jobs.submit_import(registry, request.raw_body or b"", f"{registry}.csv", operator=who, jobs=c.jobs,
+    body = json_body(request)
+    registry = body.get("registry") if isinstance(body, dict) else None
+    if not isinstance(registry, str) or registry not in registries.REGISTRIES:
+        raise ValidationError("Expected identity, penitentiary or warrants.", field="registry")
+    file_name = body.get("file_name") if isinstance(body.get("file_name"), str) else ""
+    job, ticket = jobs.reserve_upload(registry, file_name, operator=who, jobs=c.jobs, uploads=c.uploads(),
+                                      importers=c.importers(), audit=c.audit, clock=c.clock)
+    return json_response({"upload_id": job.job_id, "upload": ticket, "max_bytes": MAX_BYTES,
+                          "content_type": "text/csv",
+                          "expires_at": job.upload_expires_at.isoformat() if job.upload_expires_at else None,
+                          "start": f"/v1/admin/registries/{registry}/jobs"}, 201)
+
+
+@bp.route("/v1/uploads/{token}", methods=["POST"], content_types=["multipart/form-data"])
+@handled(_request)
+def local_upload(token):  # type: ignore[no-untyped-def]
+    """The local stack's stand-in for S3's presigned POST: the signed token is the authority (key, content type,
+    largest size, expiry), the form's ``Content-Type`` field must match it, the file is the ``file`` field. In the
+    cloud the file goes to S3 and this route finds nothing."""
+    from ..adapters.upload_links import SignedLocalUploads
+    from ..console.web import parse_form
+    from ..domain.errors import Forbidden, NotFound, PayloadTooLarge
+
+    c = container()
+    uploads = c.uploads()
+    allowed = uploads.verify(token) if isinstance(uploads, SignedLocalUploads) else None
+    if not isinstance(uploads, SignedLocalUploads):
+        raise NotFound("No such route.")
+    if allowed is None:
+        raise Forbidden("The upload link is not valid or has expired.", code="upload_refused")
+    form = parse_form(bp.current_request)
+    if form.get("Content-Type") != allowed.content_type:
+        raise Forbidden("The upload's content type is not the one signed.", field="Content-Type",
+                        code="upload_refused")
+    upload = form.file("file")
+    if upload is None or not upload[1]:
+        raise ValidationError("Choose a CSV file.", field="file", code="missing_file")
+    if len(upload[1]) > allowed.max_bytes:
+        raise PayloadTooLarge(f"The file is larger than {allowed.max_bytes // (1024 * 1024)} MB.")
+    c.storage.put(allowed.key, upload[1], allowed.content_type)
+    return Response(body="", status_code=204)
+
+
+def submit_csv_job(request, registry: str):  # type: ignore[no-untyped-def]
+    """Every CSV import route's one way in (admin only): the file kept, the job queued, 202 and its Location."""
+    from ..services import jobs
+
+    c = container()
+    who = operator(request)
+    who.require(Role.ADMIN)
+    data = request.raw_body or b""
+    csv_text(data)  # checked before it is kept: a file that is not UTF-8 is refused now
+    job = jobs.submit_import(registry, data, f"{registry}.csv", operator=who, jobs=c.jobs,
                              storage=c.storage, importers=c.importers(), audit=c.audit, clock=c.clock)
     return json_response(jobs.job_view(job), 202, location=f"/v1/admin/jobs/{job.job_id}")
 
@@ -117,12 +189,8 @@ def get_import_job(job_id):  # type: ignore[no-untyped-def]
           content_types=["text/csv", "application/octet-stream"])
 @handled(_request)
 def import_registry(registry):  # type: ignore[no-untyped-def]
-    request, c = bp.current_request, container()
-    who = operator(request)
-    who.require(Role.ADMIN)
-    report = registries.import_now(registry, request.raw_body or b"", c.importers())
-    c.audit.append(registries.audit_entry(who, registry, report, c.clock.now()))
-    return json_response(report)
+    """The former synchronous import: now the same job (202 and the job's Location)."""
+    return submit_csv_job(bp.current_request, registry)
 
 
 @bp.route("/v1/admin/registries/{registry}/import", methods=["GET"])

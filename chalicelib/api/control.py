@@ -281,11 +281,7 @@ def put_calendar(year, district):  # type: ignore[no-untyped-def]
 @bp.route("/v1/admin/registries/warrants/import", methods=["POST"], content_types=["text/csv"])
 @handled(_request)
 def import_warrants():  # type: ignore[no-untyped-def]
-    from ..services.control.registries import import_warrants as run
+    """The warrants registry's CSV: the same import job as every registry's (202 and the job's Location)."""
+    from .admin import submit_csv_job
 
-    request, c = bp.current_request, container()
-    who = operator(request)
-    who.require(Role.ADMIN)
-    report = run(csv_text(request.raw_body or b""), operator=who, warrants=c.warrants, audit=c.audit,
-                 clock=c.clock)
-    return json_response(report)
+    return submit_csv_job(bp.current_request, "warrants")

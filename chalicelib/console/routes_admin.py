@@ -12,7 +12,7 @@ from ..domain.errors import DomainError
 from ..domain.operators import Role
 from ..services import jobs, operator_admin, registries
 from .exports import export
-from .web import MULTIPART, Ctx, field_errors, page, page_headers
+from .web import FORM, MULTIPART, Ctx, field_errors, page, page_headers
 
 bp = Blueprint(__name__)
 ADMIN = (Role.ADMIN,)
@@ -76,7 +76,12 @@ def admin_update_operator(ctx: Ctx, username: str) -> Response:
 
 @page(bp, "/console/admin/imports", roles=ADMIN)
 def admin_imports(ctx: Ctx, errors: dict[str, str] | None = None, status: int = 200) -> Response:
+    """The import form. Its script uploads the file straight to storage through a presigned upload, then starts the
+    job naming it (the API's 6 MB request cap does not bound the file); without the script the file is posted here."""
     recent = ctx.c.jobs.recent_jobs(30)
+    origin = ctx.c.uploads().origin()
+    if origin:
+        ctx.connect_origins.add(origin)
     return ctx.render("admin_imports.html", status=status, title=ctx.t("admin.imports.title"), recent=recent,
                       registries=[(r, registries.columns(r)) for r in registries.REGISTRIES], errors=errors or {},
                       chosen=ctx.form.get("registry"))
@@ -96,6 +101,36 @@ def admin_submit_import(ctx: Ctx) -> Response:
         if refused.status == 404:
             errors = {"registry": refused.message}
         return admin_imports(ctx, errors=errors, status=422 if refused.status == 404 else refused.status)
+    return ctx.redirect(f"/console/admin/jobs/{job.job_id}", notice="import_queued")
+
+
+@page(bp, "/console/admin/imports/upload", methods=("POST",), roles=ADMIN, content_types=(MULTIPART, FORM))
+def admin_reserve_upload(ctx: Ctx) -> Response:
+    """For the page's script: a job reserved for the file and its presigned upload, as JSON."""
+    import json
+
+    c = ctx.c
+    try:
+        job, ticket = jobs.reserve_upload(ctx.form.get("registry"), ctx.form.get("file_name"), operator=ctx.operator,
+                                          jobs=c.jobs, uploads=c.uploads(), importers=c.importers(), audit=c.audit,
+                                          clock=c.clock)
+        body, status = {"upload_id": job.job_id, "upload": ticket}, 201
+    except DomainError as refused:
+        body, status = {"error": refused.to_dict()}, refused.status
+    return Response(body=json.dumps(body), status_code=status,
+                    headers={**page_headers(ctx), "Content-Type": "application/json; charset=utf-8"})
+
+
+@page(bp, "/console/admin/imports/start", methods=("POST",), roles=ADMIN, content_types=(MULTIPART, FORM))
+def admin_start_upload(ctx: Ctx) -> Response:
+    """The page's script, once the file is uploaded: the job starts on it (once) and the job's page follows."""
+    c = ctx.c
+    try:
+        job = jobs.start_upload(ctx.form.get("registry"), ctx.form.get("upload_id"), operator=ctx.operator,
+                                jobs=c.jobs, storage=c.storage, audit=c.audit, clock=c.clock)
+    except DomainError as refused:
+        errors = field_errors(refused)
+        return admin_imports(ctx, errors=errors, status=refused.status)
     return ctx.redirect(f"/console/admin/jobs/{job.job_id}", notice="import_queued")
 
 

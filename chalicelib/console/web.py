@@ -140,6 +140,7 @@ class Ctx:
     lang: str
     form: Form = field(default_factory=Form)
     image_origins: set[str] = field(default_factory=set)
+    connect_origins: set[str] = field(default_factory=set)  # where the page's script may send (a presigned upload)
     set_cookies: list[str] = field(default_factory=list)
 
     @property
@@ -192,10 +193,11 @@ class Ctx:
                                        action=action, target=target, details=details))
 
 
-def csp(image_origins: Iterable[str] = ()) -> str:
+def csp(image_origins: Iterable[str] = (), connect_origins: Iterable[str] = ()) -> str:
     images = " ".join(["'self'", "data:", *sorted(image_origins)])
+    connect = " ".join(["'self'", *sorted(connect_origins)])
     return ("default-src 'none'; style-src 'self'; script-src 'self'; img-src " + images + "; "
-            "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+            "connect-src " + connect + "; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 
 
 def page_headers(ctx: Ctx | None, extra: dict[str, str] | None = None) -> dict[str, str | list[str]]:
@@ -203,7 +205,8 @@ def page_headers(ctx: Ctx | None, extra: dict[str, str] | None = None) -> dict[s
         "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
         "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "X-Robots-Tag": "noindex",
         "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
-        "Content-Security-Policy": csp(ctx.image_origins if ctx else ()), **(extra or {})}
+        "Content-Security-Policy": csp(ctx.image_origins if ctx else (), ctx.connect_origins if ctx else ()),
+        **(extra or {})}
     if ctx is not None and ctx.set_cookies:
         headers["Set-Cookie"] = ctx.set_cookies
     return headers

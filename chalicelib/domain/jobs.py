@@ -1,6 +1,13 @@
 """Long work as a job (ARCHITECTURE: "never inside one HTTP request"): a bulk CSV import is checked row by row,
 reported by line, and written in batches from a checkpoint, in slices a worker runs one after another. Any kind
-of import plugs in as a :class:`RowImporter`."""
+of import plugs in as a :class:`RowImporter`.
+
+All rows or none, as readers see it (stage, then switch): the rows are written *staged* under the job's id, a
+version of each record no reader takes; then one conditional write of the job (``switched_at``, status
+``publishing``) switches every staged row at once, for readers ask whether a row's stage was switched (a read of
+the job, cached once it was: a switch is never undone). Publishing then folds the staged rows into the records
+(so that reads no longer look at the job) and the job is done. A crash before the switch leaves readers on the old
+records; the next slice resumes the stage from its checkpoint; a second runner stops at its first save."""
 
 from __future__ import annotations
 
@@ -20,9 +27,11 @@ KEPT_ERRORS = 100  # on the job itself; the whole report is a CSV beside the inp
 
 
 class JobStatus(StrEnum):
+    AWAITING_UPLOAD = "awaiting_upload"  # reserved with a presigned upload; started by naming it, once
     QUEUED = "queued"
     VALIDATING = "validating"  # every row is checked before anything is written
-    WRITING = "writing"
+    WRITING = "writing"  # staging: rows written under the job's id, seen by no reader
+    PUBLISHING = "publishing"  # switched (readers see every row); staged rows folded into the records
     DONE = "done"
     FAILED = "failed"  # bad rows (nothing written) or a fault; the report says which
 
@@ -47,6 +56,9 @@ class Job:
     slices: int = 0
     updated_at: datetime | None = None
     finished_at: datetime | None = None
+    switched_at: datetime | None = None  # the one write that makes every staged row visible
+    published: int = 0  # records folded after the switch: the checkpoint of the publishing phase
+    upload_expires_at: datetime | None = None  # a reserved job's presigned upload: unusable after this
     version: int = 0
 
     @property
@@ -54,13 +66,19 @@ class Job:
         return self.status in (JobStatus.DONE, JobStatus.FAILED)
 
     @property
+    def switched(self) -> bool:
+        return self.switched_at is not None
+
+    @property
     def percent(self) -> int:
-        """Progress over both phases: checking is the first fifth, writing the rest."""
+        """Progress over the phases: checking is the first fifth, staging the next three, publishing the last."""
         if self.status is JobStatus.DONE:
             return 100
         checking = 20 * self.checked // self.total if self.total else 0
-        writing = 80 * self.written // self.units if self.units else 0
-        return min(99, checking + writing) if self.status is not JobStatus.QUEUED else 0
+        writing = 60 * self.written // self.units if self.units else 0
+        publishing = 20 * self.published // self.units if self.units else 0
+        started = self.status not in (JobStatus.QUEUED, JobStatus.AWAITING_UPLOAD)
+        return min(99, checking + writing + publishing) if started else 0
 
     def progressed(self, now: datetime, **changes: Any) -> Job:
         return replace(self, updated_at=now, **changes)
@@ -76,8 +94,9 @@ class Jobs(Protocol):
 
 class RowImporter(Protocol):
     """One kind of import: its columns, how a row is read (raising ValidationError naming the field), how read
-    rows become the records to write, and how a batch of them is written (idempotently: a slice that
-    stopped half-way is written again from its checkpoint)."""
+    rows become the records to write, and how a batch of them is written: staged under ``stage`` (the job's id),
+    seen by no reader until that stage is switched, then published (folded into the records). Both idempotent:
+    a slice that stopped half-way writes its batch again from its checkpoint."""
 
     @property
     def columns(self) -> tuple[str, ...]: ...
@@ -86,7 +105,8 @@ class RowImporter(Protocol):
     def units(self, parsed: list[tuple[int, Any]]) -> tuple[list[Any], list[dict[str, Any]]]:
         """Records to write, and errors that only the whole file shows (duplicates), by line."""
         ...
-    def write_batch(self, units: Sequence[Any]) -> None: ...
+    def write_batch(self, units: Sequence[Any], stage: str) -> None: ...
+    def publish_batch(self, units: Sequence[Any], stage: str) -> None: ...
 
 
 def read_rows(data: bytes, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:

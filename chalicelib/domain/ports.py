@@ -165,15 +165,22 @@ class IdentityRegistry(Protocol):
 
 
 class IdentityWriter(Protocol):
-    """The local identity registry's bulk import (batched, idempotent: a record is keyed by its document)."""
+    """The local identity registry's bulk import (batched, idempotent: a record is keyed by its document). With
+    ``stage`` (an import job's id) the records are staged, seen once that job is switched; ``publish_many`` then
+    folds them into the records (see domain.jobs)."""
 
-    def put_many(self, records: Sequence[IdentityRecord]) -> None: ...
+    def put_many(self, records: Sequence[IdentityRecord], stage: str | None = None) -> None: ...
+    def publish_many(self, records: Sequence[IdentityRecord], stage: str) -> None: ...
 
 
 class RecordWriter(Protocol):
     """The penitentiary registry's bulk import: each person with the surnames its name index is built from."""
 
-    def put_many(self, people: Sequence[tuple[RegistryPerson, tuple[str, ...]]]) -> None: ...
+    def put_many(self, people: Sequence[tuple[RegistryPerson, tuple[str, ...]]], stage: str | None = None) -> None:
+        """With ``stage``: staged, as IdentityWriter's."""
+        ...
+
+    def publish_many(self, people: Sequence[tuple[RegistryPerson, tuple[str, ...]]], stage: str) -> None: ...
 
 
 class PenitentiaryRegistry(Protocol):

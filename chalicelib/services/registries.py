@@ -1,21 +1,21 @@
 """Bulk CSV imports of the registries (identity and penitentiary for local use, the warrants registry's stand-in):
-one importer per registry, run either as a job (the console, large files) or at once (the JSON route, the seed);
-either way every row is checked first and nothing is written if any is wrong."""
+one importer per registry, each run as a job (services.jobs: every row checked first, then staged and switched,
+so that nothing is seen unless everything is)."""
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from ..domain.control.ports import WarrantsRegistry
 from ..domain.control.warrants import WARRANT_COLUMNS, Warrant, parse_warrant_row
 from ..domain.errors import NotFound, ValidationError
 from ..domain.identity import DocumentType, clean_name, parse_date, validate_document
-from ..domain.jobs import RowImporter, error_row, read_rows
+from ..domain.jobs import error_row
 from ..domain.matching import RegistryPerson
-from ..domain.ports import AuditEntry, IdentityRecord, IdentityWriter, RecordWriter
+from ..domain.ports import IdentityRecord, IdentityWriter, RecordWriter
 from ..domain.requests import new_id
 
 IDENTITY_COLUMNS = ("document_type", "document_number", "given_names", "first_surname", "second_surname",
@@ -69,8 +69,11 @@ class IdentityImporter:
     def units(self, parsed: list[tuple[int, Any]]) -> tuple[list[Any], list[dict[str, Any]]]:
         return _duplicates(parsed, lambda r: (r.document_type, r.document_number), "document_number", "document")
 
-    def write_batch(self, units: Sequence[Any]) -> None:
-        self.writer.put_many(list(units))
+    def write_batch(self, units: Sequence[Any], stage: str) -> None:
+        self.writer.put_many(list(units), stage=stage)
+
+    def publish_batch(self, units: Sequence[Any], stage: str) -> None:
+        self.writer.publish_many(list(units), stage)
 
 
 class PenitentiaryImporter:
@@ -105,8 +108,11 @@ class PenitentiaryImporter:
                                 document_number=e["document_number"], birth_date=e["birth_date"],
                                 cases=tuple(e["cases"])), e["surnames"]) for rid, e in people.items()], []
 
-    def write_batch(self, units: Sequence[Any]) -> None:
-        self.writer.put_many(list(units))
+    def write_batch(self, units: Sequence[Any], stage: str) -> None:
+        self.writer.put_many(list(units), stage=stage)
+
+    def publish_batch(self, units: Sequence[Any], stage: str) -> None:
+        self.writer.publish_many(list(units), stage)
 
 
 class WarrantsImporter:
@@ -121,38 +127,14 @@ class WarrantsImporter:
     def units(self, parsed: list[tuple[int, Any]]) -> tuple[list[Any], list[dict[str, Any]]]:
         return _duplicates(parsed, lambda w: w[0].warrant_id, "warrant_id", "warrant")
 
-    def write_batch(self, units: Sequence[Any]) -> None:
-        self.registry.put_warrants(list(units))
+    def write_batch(self, units: Sequence[Any], stage: str) -> None:
+        self.registry.put_warrants(list(units), stage=stage)
+
+    def publish_batch(self, units: Sequence[Any], stage: str) -> None:
+        self.registry.publish_warrants(list(units), stage)
 
 
 def columns(registry: str) -> list[str]:
     if registry not in REGISTRIES:
         raise NotFound("Unknown registry; expected identity, penitentiary or warrants.")
     return list({"identity": IDENTITY_COLUMNS, "penitentiary": RECORD_COLUMNS, "warrants": WARRANT_COLUMNS}[registry])
-
-
-def import_now(registry: str, data: bytes, importers: Mapping[str, RowImporter]) -> dict[str, Any]:
-    """The same import as the job, at once, for small files: validate every row; write only if all are valid."""
-    importer = importers.get(registry)
-    if importer is None:
-        raise NotFound("Unknown registry; expected identity, penitentiary or warrants.")
-    parsed: list[tuple[int, Any]] = []
-    errors: list[dict[str, Any]] = []
-    for line, row in read_rows(data, importer.columns):
-        try:
-            parsed.append((line, importer.parse(row)))
-        except ValidationError as exc:
-            errors.append(error_row(line, exc))
-    units, file_errors = importer.units(parsed)
-    errors = sorted([*errors, *file_errors], key=lambda e: int(e["line"]))
-    if errors:
-        raise ValidationError(f"{len(errors)} row(s) are invalid; nothing was imported.", field="rows",
-                              code="invalid_rows", details={"errors": errors[:100]})
-    for start in range(0, len(units), 25):
-        importer.write_batch(units[start:start + 25])
-    return {"registry": registry, "imported": len(units)}
-
-
-def audit_entry(who: Any, registry: str, report: dict[str, Any], at: datetime) -> AuditEntry:
-    return AuditEntry(at=at, actor=who.subject, role=",".join(sorted(who.roles)), action="registry.import",
-                      target=registry, details={"imported": report["imported"]})

@@ -210,6 +210,7 @@ class AntecedentesStack(cdk.Stack):
             description="Base of public links (QR verification); the API reads it at cold start",
             string_value=options.public_base_url or self.api_url)
         self._grant_api_functions()
+        self._import_uploads()
         self.bot = self._bot()
         channel_plans.add_channel_usage_plans(self)
         self._alarms()
@@ -610,6 +611,25 @@ class AntecedentesStack(cdk.Stack):
                                            resource_name=self.email_configuration_set)]))
             # An SMS sent straight to a phone number has no resource ARN either: IAM only accepts "*" for it.
             worker.add_to_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=["*"]))
+
+    def _import_uploads(self) -> None:
+        """Imports uploaded straight to the bucket (issue 16: an S3 presigned POST the API signs, domain.uploads).
+        The console's origin may POST to the bucket (CORS: that origin, that method, nothing more); the uploads go
+        after a day (the job keeps its own copy under jobs/); and only the API's role may write under uploads/ —
+        the presigned POST is signed with its credentials — not the worker's, nor anyone else's."""
+        base = self.options.public_base_url.rstrip("/")
+        # Without public_base_url the console is on the API Gateway host, known only once the API exists, and the
+        # API is given the bucket (a cycle): any API host of the region then. CORS only lets a browser read the
+        # answer; what may be uploaded is the signed POST's to say.
+        origin = "/".join(base.split("/")[:3]) if base else \
+            f"https://*.execute-api.{cdk.Aws.REGION}.{cdk.Aws.URL_SUFFIX}"
+        self.documents.add_cors_rule(allowed_methods=[s3.HttpMethods.POST], allowed_origins=[origin], max_age=600)
+        self.documents.add_lifecycle_rule(id="ImportUploads", prefix="uploads/", expiration=cdk.Duration.days(1),
+                                          noncurrent_version_expiration=cdk.Duration.days(1))
+        self.documents.add_to_resource_policy(iam.PolicyStatement(
+            sid="ImportUploadsOnlyThroughTheApi", effect=iam.Effect.DENY, principals=[iam.AnyPrincipal()],
+            actions=["s3:PutObject"], resources=[self.documents.arn_for_objects("uploads/*")],
+            conditions={"ArnNotEquals": {"aws:PrincipalArn": self.roles[API].role_arn}}))
 
     def _parameter_arn(self, name: str) -> str:
         return self.format_arn(service="ssm", resource="parameter", resource_name=name.lstrip("/"))

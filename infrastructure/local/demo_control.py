@@ -39,11 +39,22 @@ def download(base: str, path: str, token: str) -> bytes:
         return bytes(answer.read())
 
 
-def upload_csv(base: str, path: str, text: str, token: str) -> dict[str, Any]:
+def upload_csv(base: str, path: str, text: str, token: str, wait_seconds: float = 120.0) -> dict[str, Any]:
+    """A CSV import: the route answers 202 with the job's Location; the stack's worker runs it; wait for its end."""
     request = urllib.request.Request(base + path, data=text.encode(), method="POST", headers={
         "Authorization": f"Bearer {token}", "Content-Type": "text/csv"})
     with urllib.request.urlopen(request, timeout=30) as answer:
-        return dict(json.loads(answer.read()))
+        location = answer.headers["Location"]
+        job = dict(json.loads(answer.read()))
+    deadline = time.monotonic() + wait_seconds
+    while job["status"] not in ("done", "failed") and time.monotonic() < deadline:
+        time.sleep(0.3)
+        poll = urllib.request.Request(base + location, headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(poll, timeout=30) as answer:
+            job = dict(json.loads(answer.read()))
+    if job["status"] != "done":
+        raise RuntimeError(f"the import {path} ended {job['status']}: {job['errors'][:3]}")
+    return job
 
 
 def fictitious_people() -> dict[str, dict[str, Any]]:

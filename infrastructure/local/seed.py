@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.domain.control.calendar import parse_calendar
-from chalicelib.services import registries
+from chalicelib.domain.operators import Operator
+from chalicelib.services import jobs
 from chalicelib.services.time import peru_today
 
 SEED_DIR = Path(__file__).resolve().parent / "seed"
@@ -17,9 +18,13 @@ SEED_DIR = Path(__file__).resolve().parent / "seed"
 def seed(c: Any) -> dict[str, int]:
     counts = {}
     importers = c.importers()
+    seeder = Operator("local-seed", frozenset({"admin"}))
     for registry in ("identity", "penitentiary", "warrants"):
-        report = registries.import_now(registry, (SEED_DIR / f"{registry}.csv").read_bytes(), importers)
-        counts[registry] = report["imported"]
+        # The one import mechanism: a job (staged, then switched), run to its end here.
+        job = jobs.run_import(registry, (SEED_DIR / f"{registry}.csv").read_bytes(), f"{registry}.csv",
+                              operator=seeder, jobs=c.jobs, storage=c.storage, importers=importers, audit=c.audit,
+                              clock=c.clock)
+        counts[registry] = job.units
     year = peru_today(c.clock.now()).year
     # Seeded quietly: publishing a calendar (PUT /v1/admin/calendars/...) is what tells people their windows.
     tx = c.control.uow.begin()

@@ -78,3 +78,31 @@ def test_issued_documents_are_locked_and_exports_are_not(server_endpoint: str) -
     with pytest.raises(Exception, match="AccessDenied|locked|Object Lock|WORM"):
         s3.delete_object(Bucket=bucket, Key="certificates/c1-abc.pdf", VersionId=locked["VersionId"])
     assert "ObjectLockMode" not in s3.head_object(Bucket=bucket, Key="exports/list.csv")
+
+
+def test_a_presigned_post_uploads_one_csv_under_its_key_and_its_policy_bounds_type_and_size(
+        storage: S3DocumentStorage) -> None:
+    """The form a browser posts (the imports' presigned upload). The policy is what S3 enforces; moto stores the
+    file without checking it, so its conditions are read back from the signed policy."""
+    import base64
+    import json
+    import secrets
+
+    post = storage.presigned_post("uploads/job-1/file.csv", "text/csv", 8 * 1024 * 1024, 900)
+    policy = json.loads(base64.b64decode(post["fields"]["policy"]))
+    assert ["content-length-range", 1, 8 * 1024 * 1024] in policy["conditions"]
+    assert {"Content-Type": "text/csv"} in policy["conditions"]
+    assert {"key": "uploads/job-1/file.csv"} in policy["conditions"]
+    boundary = secrets.token_hex(8)
+    fields = {**post["fields"]}
+    body = b"".join(f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+                    for k, v in fields.items())
+    body += (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n'
+             f"Content-Type: text/csv\r\n\r\n").encode() + b"a,b\r\n1,2\r\n" + f"\r\n--{boundary}--\r\n".encode()
+    request = urllib.request.Request(post["url"], data=body, method="POST",
+                                     headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        assert answer.status in (200, 201, 204)
+    assert storage.get("uploads/job-1/file.csv") == b"a,b\r\n1,2\r\n"
+    with pytest.raises(ValueError):
+        storage.presigned_post("uploads/job-1/file.csv", "text/csv", 10, 2 * 3600)

@@ -9,6 +9,7 @@ import secrets
 from datetime import date
 from typing import Any
 
+from chalicelib.adapters.dynamo_store import DynamoIdentityRegistry
 from chalicelib.adapters.local_registries import RegistrySwitch
 from chalicelib.domain.ports import IdentityRecord
 from infrastructure.local.demo_console import photo
@@ -35,7 +36,7 @@ COURT = "1801-JR-PE-01"
 def registry_person(api: Api, given: str, first: str, second: str) -> dict[str, Any]:
     """A person the identity registry knows (so the questions can pass), with a DNI of the test's own."""
     number = f"6{secrets.randbelow(10**7):07d}"
-    api.c.importers()["identity"].write_batch([IdentityRecord(
+    DynamoIdentityRegistry().put_many([IdentityRecord(
         "DNI", number, given, first, second, date(1985, 5, 5), date(2019, 5, 6), date(2029, 5, 6), "PER",
         f"Pedro {first}", f"Ana {second}")])
     return {"person": {"has_document": True, "nationality": "PER", "document_type": "DNI", "document_number": number,

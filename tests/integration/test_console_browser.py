@@ -195,6 +195,37 @@ def test_the_administrators_pages_and_an_import_with_its_progress_bar(chromium: 
     visit.close()
 
 
+def test_an_import_from_the_console_goes_through_a_presigned_upload(chromium: Any, server: str,
+                                                                    world: dict[str, Any], module_api: Api,
+                                                                    tmp_path: Path) -> None:
+    """The page's script reserves the upload, posts the file to it (not through the console's form), and starts
+    the job by naming it; the browser lands on the job's page."""
+    import time as _time
+
+    number = f"{80_000_000 + _time.time_ns() // 1000 % 1_000_000:08d}"
+    csv = tmp_path / "padron.csv"
+    csv.write_text("document_type,document_number,given_names,first_surname,second_surname,birth_date,issue_date,"
+                   f"expiry_date,nationality,father_name,mother_name\nDNI,{number},Subida,Por,Navegador,1990-01-01,,,"
+                   "PER,,\n", encoding="utf-8")
+    visit = Visit(chromium, server, world["accounts"]["admin"])
+    page = visit.check("/console/admin/imports", "admin-imports-upload")
+    posted: list[str] = []
+    page.on("request", lambda request: posted.append(request.url) if request.method == "POST" else None)
+    page.locator("input[name=registry][value=identity]").check()
+    page.set_input_files("#f-file", str(csv))
+    page.get_by_role("button", name="Importar").click()
+    page.wait_for_url(re.compile(r".*/console/admin/jobs/[A-Za-z0-9_-]+$"))
+    job_id = page.url.rsplit("/", 1)[1]
+    paths = [p.split(server, 1)[1].split("?")[0] for p in posted]
+    assert paths[:3] == ["/console/admin/imports/upload", paths[1], "/console/admin/imports/start"], paths
+    assert paths[1].startswith("/v1/uploads/") and "/console/admin/imports" not in paths
+    job = module_api.c.jobs.get_job(job_id)
+    assert job is not None and job.status.value == "queued" and job.file_name == "padron.csv"
+    module_api.run_worker()
+    assert module_api.c.registries.identity.lookup("DNI", number) is not None
+    visit.close()
+
+
 def test_the_auditors_page(chromium: Any, server: str, world: dict[str, Any]) -> None:
     visit = Visit(chromium, server, world["accounts"]["auditor"])
     page = visit.check("/console/audit?person=70112233&from=2026-11-20&to=2026-11-20", "auditor-search")

@@ -118,15 +118,23 @@ def test_bad_decision_names_the_field(api):
 
 
 def test_registry_import_is_all_or_nothing(api):
+    """The former synchronous route answers 202 with the job's Location: the same job as every import."""
     headers = {**api.operator_headers("admin"), "Content-Type": "text/csv"}
     header = ("record_id,given_names,first_surname,second_surname,document_type,document_number,birth_date,"
               "case_file,court,offence,case_date\n")
     bad = header + "SIP-9001,Ana,Pérez,,DNI,1234,1980-01-01,,,,\nSIP-9002,Luis,Soto,,,,1970-01-01,,,,\n"
     answer = api.client.http.post("/v1/admin/registries/penitentiary/import", body=bad.encode(), headers=headers)
-    assert answer.status_code == 422
-    assert answer.json_body["error"]["details"]["errors"][0]["line"] == 2
+    assert answer.status_code == 202
+    assert answer.headers["Location"] == f"/v1/admin/jobs/{answer.json_body['job_id']}"
+    api.run_worker()
+    reader = api.operator_headers("admin")
+    failed = api.client.http.get(answer.headers["Location"], headers=reader).json_body
+    assert failed["status"] == "failed" and failed["errors"][0]["line"] == 2
     assert api.c.registry.get("SIP-9002") is None
     good = header + "SIP-9002,Luis,Soto,,,,1970-01-01,01-2000,Juzgado,Robo,2000-01-01\n"
     answer = api.client.http.post("/v1/admin/registries/penitentiary/import", body=good.encode(), headers=headers)
-    assert answer.json_body["imported"] == 1
+    assert answer.status_code == 202
+    api.run_worker()
+    done = api.client.http.get(answer.headers["Location"], headers=reader).json_body
+    assert done["status"] == "done" and done["units"] == 1
     assert api.c.registry.get("SIP-9002").cases[0]["offence"] == "Robo"

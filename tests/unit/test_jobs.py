@@ -23,14 +23,26 @@ HEADER = "document_type,document_number,given_names,first_surname,second_surname
 
 
 class RecordingIdentity:
+    """The identity writer, staging as the real one does: ``records`` is what readers see."""
+
     def __init__(self) -> None:
         self.batches: list[int] = []
+        self.published: list[int] = []
         self.records: dict[str, Any] = {}
+        self.staged: dict[str, dict[str, Any]] = {}
 
-    def put_many(self, records: Sequence[Any]) -> None:
+    def put_many(self, records: Sequence[Any], stage: str | None = None) -> None:
         self.batches.append(len(records))
         for r in records:
-            self.records[r.document_number] = r
+            if stage is None:
+                self.records[r.document_number] = r
+            else:
+                self.staged.setdefault(stage, {})[r.document_number] = r
+
+    def publish_many(self, records: Sequence[Any], stage: str) -> None:
+        self.published.append(len(records))
+        for r in records:
+            self.records[r.document_number] = self.staged[stage][r.document_number]
 
 
 def rows(count: int, bad_line: int | None = None) -> bytes:
@@ -87,7 +99,8 @@ def test_a_good_file_is_written_in_batches_and_the_job_ends_done(setup: dict[str
     job = submit(setup, rows(60))
     done = run(setup, job.job_id)
     assert done.status is JobStatus.DONE and done.percent == 100 and done.written == done.units == 60
-    assert setup["identity"].batches == [25, 25, 10] and len(setup["identity"].records) == 60
+    assert setup["identity"].batches == [60] and len(setup["identity"].records) == 60
+    assert setup["identity"].published == [60] and done.switched and done.published == 60
     assert run(setup, job.job_id).written == 60  # a redelivered event does nothing more
 
 
@@ -112,14 +125,55 @@ def test_duplicates_in_the_file_and_a_missing_column_are_reported(setup: dict[st
 
 def test_a_slice_out_of_time_saves_its_checkpoint_and_hands_on_and_the_next_one_resumes(
         setup: dict[str, Any]) -> None:
-    job = submit(setup, rows(100))
+    job = submit(setup, rows(300))
     first = run(setup, job.job_id, budget=2.5, timer=Timer())
-    assert first.status is JobStatus.WRITING and 0 < first.written < 100
+    assert first.status is JobStatus.WRITING and 0 < first.written < 300 and not first.switched
     assert [e.name for e in setup["jobs"].events] == ["job.submitted", "job.continue"]
+    assert setup["identity"].records == {}, "staged rows are seen by no reader before the switch"
     written = first.written
     second = run(setup, job.job_id)
-    assert second.status is JobStatus.DONE and second.written == 100 and second.slices == 2
-    assert sum(setup["identity"].batches) == 100 + 0 and written % 25 == 0
+    assert second.status is JobStatus.DONE and second.written == 300 and second.slices == 2
+    assert sum(setup["identity"].batches) == 300 and written % jobs.BATCH == 0
+    assert len(setup["identity"].records) == 300
+
+
+def test_a_slice_out_of_time_after_the_switch_hands_on_and_the_next_one_publishes_the_rest(
+        setup: dict[str, Any]) -> None:
+    job = submit(setup, rows(300))
+    # Time runs out once publishing has begun: a timer that moves only as batches are published.
+    first = run(setup, job.job_id, budget=500.0, timer=lambda: 1000.0 * len(setup["identity"].published))
+    assert first.status is JobStatus.PUBLISHING and first.switched and 0 < first.published < 300, first
+    assert first.written == 300 and 0 < first.percent < 100
+    second = run(setup, job.job_id)
+    assert second.status is JobStatus.DONE and second.published == 300 and second.switched_at == first.switched_at
+    assert sum(setup["identity"].published) == 300 and len(setup["identity"].records) == 300
+
+
+def test_a_crash_while_staging_leaves_readers_on_the_old_records_and_the_retry_resumes(
+        setup: dict[str, Any]) -> None:
+    identity = setup["identity"]
+    old = registries.parse_identity_row(dict(zip(HEADER.strip().split(","), [
+        "DNI", "10000000", "Vieja", "Pérez", "Soto", "1980-01-01", "", "", "PER", "", ""], strict=True)))
+    identity.records[old.document_number] = old
+    original = identity.put_many
+    calls = {"n": 0}
+
+    def failing(records: Sequence[Any], stage: str | None = None) -> None:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("the table does not answer")
+        original(records, stage)
+
+    identity.put_many = failing  # type: ignore[method-assign]
+    job = submit(setup, rows(300))
+    with pytest.raises(RuntimeError):
+        run(setup, job.job_id)
+    assert identity.records == {"10000000": old}, "readers still see the record as it was"
+    crashed = setup["jobs"].get_job(job.job_id)
+    assert crashed.status is JobStatus.WRITING and not crashed.switched
+    done = run(setup, job.job_id)
+    assert done.status is JobStatus.DONE and identity.records["10000000"].given_names == "Ana"
+    assert len(identity.records) == 300
 
 
 def test_a_second_runner_of_the_same_job_stops_at_its_first_save(setup: dict[str, Any]) -> None:

@@ -55,6 +55,15 @@ class S3DocumentStorage:
         body: bytes = answer["Body"].read()
         return body
 
+    def presigned_post(self, key: str, content_type: str, max_bytes: int, seconds: int) -> dict[str, Any]:
+        """A time-limited upload of one object: only this key, this content type, at most ``max_bytes``."""
+        if not 1 <= seconds <= 3600:
+            raise ValueError("a presigned upload lives between 1 second and an hour")
+        post: dict[str, Any] = self.s3.generate_presigned_post(
+            Bucket=self.bucket, Key=self._key(key), Fields={"Content-Type": content_type},
+            Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, max_bytes]], ExpiresIn=seconds)
+        return post
+
     def ping(self) -> None:
         self.s3.head_bucket(Bucket=self.bucket)
 

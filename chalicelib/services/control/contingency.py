@@ -85,8 +85,11 @@ class GuardedWarrantsRegistry:
         return _guarded(self.breaker, self.clock, lambda: self.inner.possible_warrants(
             document_number, full_name, surnames, name_threshold))
 
-    def put_warrants(self, warrants: list[tuple[Warrant, str]]) -> None:
-        self.inner.put_warrants(warrants)
+    def put_warrants(self, warrants: list[tuple[Warrant, str]], stage: str | None = None) -> None:
+        self.inner.put_warrants(warrants, stage=stage)
+
+    def publish_warrants(self, warrants: list[tuple[Warrant, str]], stage: str) -> None:
+        self.inner.publish_warrants(warrants, stage)
 
     def ping(self) -> None:
         self.inner.ping()
