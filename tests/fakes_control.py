@@ -22,6 +22,7 @@ from chalicelib.domain.issued import IssuedDocument
 from chalicelib.domain.matching import name_similarity
 from chalicelib.domain.ports import AlreadyExists, AuditEntry, IdentityRecord
 from chalicelib.domain.requests import Event
+from tests.fakes import fake_page
 
 VERSIONED = {"measure", "enrolment", "checkin", "window", "incident", "officer", "case", "contingency", "report",
              "document"}
@@ -188,6 +189,11 @@ class FakeMeasures:
         return sorted((m for m in self.data.table("measure").values() if m.court_code == court_code),
                       key=lambda m: m.created_at, reverse=True)[:limit]
 
+    def court_page(self, court_code: str, limit: int, after: Any) -> tuple[list[Measure], list[str] | None]:
+        return fake_page((m for m in self.data.table("measure").values() if m.court_code == court_code),
+                         lambda m: [m.created_at.astimezone(UTC).isoformat(), m.measure_id], limit, after,
+                         newest_first=True)
+
 
 class FakeEnrolments:
     def __init__(self, data: ControlData) -> None:
@@ -216,6 +222,11 @@ class FakeEnrolments:
 
     def unmatched_of_person(self, person_key: str) -> list[UnmatchedEnrolment]:
         return [u for u in self.data.table("unmatched").values() if u.person.key == person_key and not u.resolved_at]
+
+    def unmatched_page(self, district: str, limit: int, after: Any
+                       ) -> tuple[list[UnmatchedEnrolment], list[str] | None]:
+        return fake_page(self.unmatched_of_district(district), lambda u: [u.at.isoformat(), u.attempt_id], limit,
+                         after)
 
 
 class FakeCalendars:
@@ -246,6 +257,10 @@ class FakeCheckins:
     def held_windows(self, district: str) -> list[WindowRecord]:
         return [self.data.table("window")[k] for k, d in self.data.held_district.items() if d == district]
 
+    def held_page(self, district: str, limit: int, after: Any) -> tuple[list[WindowRecord], list[str] | None]:
+        return fake_page(self.held_windows(district), lambda w: [window_record_key(w.chain_id, w.window_key)], limit,
+                         after)
+
 
 class FakeIncidents:
     def __init__(self, data: ControlData) -> None:
@@ -266,6 +281,15 @@ class FakeIncidents:
     def open_incidents_of_district(self, district: str, limit: int = 500) -> list[Incident]:
         return sorted((i for i in self.data.table("incident").values()
                        if i.district == district and i.status != "closed"), key=lambda i: i.created_at)[:limit]
+
+    def open_page(self, district: str, limit: int, after: Any) -> tuple[list[Incident], list[str] | None]:
+        return fake_page((i for i in self.data.table("incident").values()
+                          if i.district == district and i.status != "closed"),
+                         lambda i: [i.created_at.isoformat(), i.incident_id], limit, after)
+
+    def day_page(self, district: str, day: date, limit: int, after: Any) -> tuple[list[Incident], list[str] | None]:
+        return fake_page(self.incidents_of_day(district, day), lambda i: [i.created_at.isoformat(), i.incident_id],
+                         limit, after)
 
     def of_type(self, kind: str) -> list[Incident]:
         return [i for i in self.data.table("incident").values() if i.type.value == kind]
@@ -296,6 +320,18 @@ class FakeOfficers:
     def cases_of_district(self, district: str) -> list[Case]:
         return [c for c in self.data.table("case").values() if c.district == district]
 
+    def officers_page(self, district: str, limit: int, after: Any) -> tuple[list[Officer], list[str] | None]:
+        return fake_page(self.officers_of_district(district), lambda o: [o.officer_id], limit, after)
+
+    def officer_cases_page(self, district: str, officer_id: str, limit: int, after: Any
+                           ) -> tuple[list[Case], list[str] | None]:
+        return fake_page(self.cases_of_officer(district, officer_id), lambda c: [c.opened_at.isoformat(), c.chain_id],
+                         limit, after)
+
+    def district_cases_page(self, district: str, limit: int, after: Any) -> tuple[list[Case], list[str] | None]:
+        return fake_page(self.cases_of_district(district), lambda c: [c.opened_at.isoformat(), c.chain_id], limit,
+                         after)
+
     def districts(self) -> list[str]:
         return sorted(self.data.districts)
 
@@ -316,6 +352,10 @@ class FakeContingencies:
 
     def open_callbacks(self, district: str, limit: int = 200) -> list[Contingency]:
         return [c for c in self.data.table("contingency").values() if c.callback_open and c.district == district]
+
+    def callbacks_page(self, district: str, limit: int, after: Any) -> tuple[list[Contingency], list[str] | None]:
+        return fake_page(self.open_callbacks(district), lambda c: [c.created_at.isoformat(), c.checkin_id], limit,
+                         after)
 
     def outage(self, registry: str) -> Outage | None:
         return self.data.outages.get(registry)

@@ -144,8 +144,8 @@ def test_an_enrolment_with_no_measure_asks_for_the_district_then_reaches_the_cvp
         with pytest.raises(DomainError) as queued:
             w.enrol("telegram:5", JUAN, district="lima")
         assert queued.value.details == {"queued": True, "district": "LIMA"}
-    queue = enrolment.unmatched_queue("LIMA", operator=staff("head", "cvp_head"), enrolments=w.k.enrolments,
-                                      audit=w.audit, clock=w.clock)
+    queue, _ = enrolment.unmatched_queue("LIMA", operator=staff("head", "cvp_head"), enrolments=w.k.enrolments,
+                                         audit=w.audit, clock=w.clock)
     assert [q["full_name"] for q in queue] == ["Juan Carlos Quispe Huamán"]
     with pytest.raises(DomainError) as other_district:
         enrolment.unmatched_queue("CUSCO", operator=staff("head", "cvp_head"), enrolments=w.k.enrolments,
