@@ -245,3 +245,17 @@ def test_open_refunds_come_in_pages_each_once(api):
     refused(api, "/v1/admin/refunds", api.operator_headers("auditor"), cursor[::-1])
     refused(api, "/v1/admin/review-queue", api.operator_headers("reviewer"), cursor)  # another list
     limits_checked(api, "/v1/admin/refunds", admin, 500)
+
+
+def test_every_paged_list_documents_its_limit_cursor_and_next_cursor(api):
+    from chalicelib.api.openapi import PAGED
+
+    document = api.client.http.get("/openapi.json").json_body
+    for path, (default, most) in PAGED.items():
+        operation = document["paths"][path]["get"]
+        params = {p["name"]: p for p in operation["parameters"] if p["in"] == "query"}
+        assert params["limit"]["schema"] == {"type": "integer", "minimum": 1, "maximum": most, "default": default}
+        assert params["cursor"]["schema"]["type"] == "string"
+        schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
+        page = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+        assert set(page["required"]) == {"items", "next_cursor"}
