@@ -165,10 +165,6 @@ class FakeStore:
     def payments_due_refund(self, limit: int) -> list[PaymentRecord]:
         return [p for p in self.payments.values() if p.disposition == "refund_due"][:limit]
 
-    def refunds_open(self, limit: int) -> list[PaymentRecord]:
-        open_ = [p for p in self.payments.values() if p.refund_state in ("due", "requested", "failed")]
-        return sorted(open_, key=lambda p: p.received_at)[:limit]
-
     def refunds_page(self, state: str, limit: int, after: Any) -> tuple[list[PaymentRecord], list[str] | None]:
         return fake_page((p for p in self.payments.values() if p.refund_state == state),
                          lambda p: [p.received_at.isoformat(), f"{p.provider}#{p.payment_id}"], limit, after)

@@ -418,13 +418,6 @@ class DynamoStore:
         return [payment_from_model(p) for p in m.PaymentModel.by_refund.query("due", limit=limit)]
 
     @translate_errors
-    def refunds_open(self, limit: int) -> list[PaymentRecord]:
-        """Refunds still owed or under way, oldest first: three key queries on a sparse index."""
-        found = [payment_from_model(p) for state in OPEN_REFUND_STATES
-                 for p in m.PaymentModel.by_refund.query(state, limit=limit)]
-        return sorted(found, key=lambda p: p.received_at)[:limit]
-
-    @translate_errors
     def refunds_page(self, state: str, limit: int, after: Any) -> tuple[list[PaymentRecord], list[str] | None]:
         """A page of the refunds in one open state, oldest first: one query of the sparse index."""
         found, last = key_page(m.PaymentModel.by_refund.query, "refund_bucket", state, ("received_at", "payment_key"),

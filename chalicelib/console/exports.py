@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from chalice import Response
@@ -72,15 +72,3 @@ def export(ctx: Ctx, name: str, headers: Sequence[str], rows: Sequence[Sequence[
                             filename=f"{name}-{stamp}.{kind}", seconds=120)
     return Response(body="", status_code=303, headers=page_headers(ctx, {"Location": link}))
 
-
-def every_page[T](fetch: Callable[[Any], tuple[list[T], Any]], most: int = 100) -> list[T]:
-    """A whole list for a spreadsheet, read page by page (``fetch(position)`` answers a page and the position of
-    the next, None at the end), at most ``most`` pages."""
-    items: list[T] = []
-    after = None
-    for _ in range(most):
-        got, after = fetch(after)
-        items += got
-        if not after:
-            break
-    return items

@@ -16,8 +16,9 @@ from ..domain.control.measures import LEGAL_STATUSES, PERIODICITIES
 from ..domain.control.people import judicial_districts
 from ..domain.errors import DomainError, NotFound, ValidationError
 from ..domain.operators import Role
+from ..domain.pages import every_page
 from ..services.control import measures
-from .exports import every_page, export
+from .exports import export
 from .maps import area_map
 from .routes_officer import render_person
 from .web import FORM, MULTIPART, Ctx, field_errors, next_href, page, page_after

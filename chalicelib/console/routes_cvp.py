@@ -14,9 +14,10 @@ from chalice import Blueprint, Response
 from ..domain.control.people import judicial_districts
 from ..domain.errors import DomainError, NotFound, ValidationError
 from ..domain.operators import ALL, Role
+from ..domain.pages import every_page
 from ..services.control import calendar, cases, contingency, desk, enrolment, incidents, officers, reports
 from ..services.control.common import peru_today
-from .exports import every_page, export, export_lists
+from .exports import export, export_lists
 from .routes_officer import render_person
 from .web import Ctx, field_errors, next_href, page, page_after, page_headers
 

@@ -12,9 +12,10 @@ from chalice import Blueprint, Response
 from ..domain.control.officers import FEATURE_FIELDS, CallOutcome
 from ..domain.errors import DomainError, NotFound
 from ..domain.operators import Role
+from ..domain.pages import every_page
 from ..services.control import cases, contingency, desk, enrolment, person_file, reviews
 from ..services.control.common import audit_entry, peru_today
-from .exports import every_page, export_lists
+from .exports import export_lists
 from .person import person_view
 from .web import MULTIPART, Ctx, field_errors, next_href, page, page_after
 

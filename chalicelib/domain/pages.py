@@ -49,3 +49,16 @@ def chained_page[T](partitions: Sequence[str], fetch: Callable[[str, Position | 
         if len(items) >= limit:
             return items, [parts[n + 1], None] if n + 1 < len(parts) else None
     return items, None
+
+
+def every_page[T](fetch: Callable[[Any], tuple[list[T], Any]], most: int = 100) -> list[T]:
+    """A whole list (for a spreadsheet, a test), read page by page (``fetch(position)`` answers a page and the
+    position of the next, None at the end), at most ``most`` pages."""
+    items: list[T] = []
+    after = None
+    for _ in range(most):
+        got, after = fetch(after)
+        items += got
+        if not after:
+            break
+    return items

@@ -5,6 +5,8 @@ limit out of range are each refused naming the field."""
 
 from __future__ import annotations
 
+import html
+import re
 import secrets
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -27,6 +29,7 @@ from chalicelib.domain.control.people import parse_person
 from chalicelib.domain.ports import PaymentRecord
 from chalicelib.domain.requests import new_id
 from tests.integration.conftest import Api
+from tests.integration.console_support import signed_in
 from tests.integration.control_support import cvp, new_district, officer, staff
 
 T0 = datetime(2026, 11, 2, 13, 0, tzinfo=UTC)
@@ -89,7 +92,7 @@ def an_incident(district: str, n: int, day: date = DAY, at: datetime | None = No
                     day=day, created_at=at or T0 + timedelta(seconds=n), measure_id=new_id(),
                     full_name="Rosa Elvira de la Cruz Huamán", identity_document="DNI 70112233",
                     case_file="00123-2020-0-1801-JR-PE-01", court="1° Juzgado", detail="Fuera del área",
-                    observations="Prueba de páginas", addressed_to=("court", "cvp_head"))
+                    observations=f"Prueba de páginas {n:04d}", addressed_to=("court", "cvp_head"))
 
 
 # --- a thousand ------------------------------------------------------------------------------------------------
@@ -259,3 +262,29 @@ def test_every_paged_list_documents_its_limit_cursor_and_next_cursor(api):
         schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
         page = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
         assert set(page["required"]) == {"items", "next_cursor"}
+
+
+# --- the console ------------------------------------------------------------------------------------------------
+
+NEXT = re.compile(r'<a href="([^"]+)" rel="next">(Siguiente|Next)</a>')
+
+
+def test_the_console_shows_a_first_page_and_a_next_link_that_carries_the_cursor(api):
+    district = new_district(api)
+    saved(m.IncidentModel, [incident_to_model(an_incident(district, n)) for n in range(130)])
+    browser = signed_in(api, "cvp_head", districts=(district,))
+    first = browser.get(f"/console/cvp/reports?district={district}&day={DAY.isoformat()}")
+    assert first.status_code == 200
+    shown = re.findall(r"Prueba de páginas (\d{4})", browser.main())
+    assert shown == [f"{n:04d}" for n in range(100)]
+    link = NEXT.search(browser.main())
+    assert link is not None and link.group(2) == "Siguiente"
+    href = html.unescape(link.group(1))
+    assert "cursor=" in href and district not in href.split("cursor=")[1]
+    second = browser.get(href)
+    assert second.status_code == 200
+    assert re.findall(r"Prueba de páginas (\d{4})", browser.main()) == [f"{n:04d}" for n in range(100, 130)]
+    assert NEXT.search(browser.main()) is None
+    # The cursor is this list's: the same page of another day refuses it.
+    other_day = href.replace(f"day={DAY.isoformat()}", "day=2026-11-03")
+    assert browser.get(other_day).status_code == 422

@@ -80,16 +80,6 @@ class DynamoCheckins:
             return WindowRecord(chain_id=chain_id, window_key=window_key)
 
     @translate_errors
-    def held_windows(self, district: str) -> list[WindowRecord]:
-        found = []
-        for key in m.WindowModel.held.query(district):
-            try:
-                found.append(window_from_model(m.WindowModel.get(key.key, consistent_read=True)))
-            except m.WindowModel.DoesNotExist:
-                continue
-        return [w for w in found if w.state is WindowState.HELD]
-
-    @translate_errors
     def held_page(self, district: str, limit: int, after: Any) -> tuple[list[WindowRecord], list[str] | None]:
         """A page of the district's held windows in the index's order: one query, each window read again."""
         keys, last = key_page(m.WindowModel.held.query, "held_district", district, ("key",), limit, after)
@@ -140,13 +130,6 @@ class DynamoIncidents:
     def incidents_of_measure(self, measure_id: str) -> list[Incident]:
         keys = [k.incident_id for k in m.IncidentModel.by_measure.query(measure_id)]
         return sorted((incident_from_model(i) for i in m.IncidentModel.batch_get(keys)), key=lambda i: i.created_at)
-
-    @translate_errors
-    def open_incidents_of_district(self, district: str, limit: int = 500) -> list[Incident]:
-        keys = [k.incident_id for k in m.IncidentModel.open_by_district.query(district, limit=limit)]
-        # The index is eventually consistent: each incident is read again and kept only if still open.
-        found = (incident_from_model(i) for i in m.IncidentModel.batch_get(keys))
-        return sorted((i for i in found if i.status != "closed"), key=lambda i: i.created_at)
 
     @staticmethod
     def _read(keys: list[Any]) -> list[Incident]:

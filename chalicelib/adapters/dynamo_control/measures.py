@@ -103,12 +103,6 @@ class DynamoMeasures:
         return str((item.body or {}).get("measure_id") or "") or None
 
     @translate_errors
-    def measures_of_court(self, court_code: str, limit: int = 2000) -> list[Measure]:
-        """Every measure of a court, newest first, read from the index itself (a list, not a decision)."""
-        return [measure_from_model(i) for i in m.MeasureModel.by_court.query(court_code, scan_index_forward=False,
-                                                                              limit=limit)]
-
-    @translate_errors
     def court_page(self, court_code: str, limit: int, after: Any) -> tuple[list[Measure], list[str] | None]:
         """A page of a court's measures (any status), newest first: one query of the index, which holds them."""
         found, last = key_page(m.MeasureModel.by_court.query, "court_code", court_code, ("created_at", "measure_id"),
@@ -200,11 +194,6 @@ class DynamoEnrolments:
             return unmatched_from_model(m.UnmatchedEnrolmentModel.get(attempt_id, consistent_read=True))
         except m.UnmatchedEnrolmentModel.DoesNotExist:
             return None
-
-    @translate_errors
-    def unmatched_of_district(self, district: str) -> list[UnmatchedEnrolment]:
-        found = [self.get_unmatched(k.attempt_id) for k in m.UnmatchedEnrolmentModel.by_district.query(district)]
-        return [u for u in found if u is not None and u.resolved_at is None]
 
     @translate_errors
     def unmatched_page(self, district: str, limit: int, after: Any

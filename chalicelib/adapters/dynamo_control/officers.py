@@ -216,12 +216,6 @@ class DynamoContingencies:
         return [c for c in found if c is not None and c.pending]
 
     @translate_errors
-    def open_callbacks(self, district: str, limit: int = 200) -> list[Contingency]:
-        keys = m.ContingencyModel.by_callback.query(district, limit=limit)
-        found = [self.get_contingency(k.checkin_id) for k in keys]
-        return [c for c in found if c is not None and c.callback_open]
-
-    @translate_errors
     def callbacks_page(self, district: str, limit: int, after: Any) -> tuple[list[Contingency], list[str] | None]:
         """A page of the district's open callbacks, oldest first: one query, each contingency read again."""
         keys, last = key_page(m.ContingencyModel.by_callback.query, "callback_district", district,

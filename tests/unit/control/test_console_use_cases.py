@@ -58,7 +58,7 @@ def test_a_preview_checks_the_measure_as_saving_would_and_writes_nothing(w: Worl
     body = measure_body(JUAN)
     preview = measures.preview_measure(body, operator=court_staff(), measures=w.k.measures, calendars=w.k.calendars,
                                        clock=w.clock)
-    assert preview.area_label and w.k.measures.measures_of_court("1801-JR-PE-01") == []
+    assert preview.area_label and w.k.measures.court_page("1801-JR-PE-01", 10, None) == ([], None)
     w.measure(JUAN, case_file=body["case_file"])
     with pytest.raises(DomainError) as duplicate:
         measures.preview_measure(body, operator=court_staff(), measures=w.k.measures, calendars=w.k.calendars,
