@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from bench.dynamo_calls import counting_dynamodb_calls
 from chalicelib.adapters import dynamo_models as m
 from chalicelib.adapters.dynamo_control.checkins import checkin_to_model, incident_to_model, window_to_model
 from chalicelib.adapters.dynamo_control.measures import measure_to_model, unmatched_to_model
@@ -108,6 +109,9 @@ def test_a_thousand_incidents_of_a_day_come_whole_and_in_order_page_by_page(api)
     assert seen == [i.incident_id for i in made] + [late.incident_id] and pages == 6
     again, _ = walk(api, path, cvp(api, district), "incident_id", 200)
     assert again == seen  # a stable order
+    with counting_dynamodb_calls() as calls:  # a page: one query of the index, one batch read (100 keys a call)
+        assert api.get(f"{path}&limit=200", headers=cvp(api, district)).status_code == 200
+    assert calls["Query"] == 1 and calls["BatchGetItem"] == 2 and calls["Scan"] == 0, calls
 
     cursor = first_cursor(api, path, cvp(api, district), 10)
     assert "pg0" not in cursor and district not in cursor and "70112233" not in cursor
@@ -137,6 +141,9 @@ def test_a_thousand_measures_of_a_court_come_whole_newest_first_and_stay_with_th
     clerk = api.operator_headers("court", subject="clerk-pages", courts=(court,))
     seen, pages = walk(api, "/v1/court/measures", clerk, "measure_id", 200)
     assert seen == [x.measure_id for x in reversed(made)] and pages == 5
+    with counting_dynamodb_calls() as calls:  # one query of the court's index (it holds the measures whole)
+        assert api.get("/v1/court/measures?limit=200", headers=clerk).status_code == 200
+    assert calls["Query"] == 1 and calls["Scan"] == 0 and calls["GetItem"] == 0, calls
 
     # A search pages too: the measures whose case file holds "0099" (00990..00999 and 00099), newest first.
     found, _ = walk(api, "/v1/court/measures?q=0099", clerk, "measure_id", 10)
