@@ -159,6 +159,20 @@ def test_a_thousand_measures_of_a_court_come_whole_newest_first_and_stay_with_th
     refused(api, "/v1/court/measures", other_clerk, cursor)
     limits_checked(api, "/v1/court/measures", clerk, 200)
 
+    # The console's page of the court: its first 100, "more on the next page", and a Next link that goes on.
+    browser = signed_in(api, "court", courts=(court,))
+    assert browser.get("/console/court/measures").status_code == 200
+    assert listed(browser) == seen[:100] and "Hay más en la página siguiente" in browser.main()
+    link = NEXT.search(browser.main())
+    assert link is not None
+    assert browser.get(html.unescape(link.group(1))).status_code == 200
+    assert listed(browser) == seen[100:200]
+
+
+def listed(browser: Any) -> list[str]:
+    """The measures a console page of the court links to (not its "new measure" link)."""
+    return [x for x in re.findall(r'href="[^"]*/console/court/measures/([^"/?]+)"', browser.main()) if x != "new"]
+
 
 # --- every other list: two pages and the misuses ---------------------------------------------------------------
 
