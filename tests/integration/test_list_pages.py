@@ -309,3 +309,32 @@ def test_the_console_shows_a_first_page_and_a_next_link_that_carries_the_cursor(
     # The cursor is this list's: the same page of another day refuses it.
     other_day = href.replace(f"day={DAY.isoformat()}", "day=2026-11-03")
     assert browser.get(other_day).status_code == 422
+
+
+def test_the_cvp_dashboard_pages_each_list_with_a_cursor_of_its_own_and_exports_them_whole(api):
+    district = new_district(api)
+    saved(m.IncidentModel, [incident_to_model(an_incident(district, n)) for n in range(101)])
+    saved(m.ContingencyModel, [contingency_to_model(Contingency(
+        checkin_id=f"cb{n:03d}-{secrets.token_hex(3)}", owner=f"telegram:6{n}", measure_id=new_id(),
+        district=district, registry="identity", created_at=T0 + timedelta(minutes=n))) for n in range(51)])
+    browser = signed_in(api, "cvp_head", districts=(district,))
+
+    def shown() -> list[str]:
+        return re.findall(r"Prueba de páginas (\d{4})", browser.main())
+
+    def links() -> dict[str, str]:
+        found = {}
+        for href, _ in NEXT.findall(browser.main()):
+            href = html.unescape(href)
+            found[re.findall(r"[?&](\w+)_cursor=[^&]*$", href)[0]] = href
+        return found
+
+    assert browser.get(f"/console/cvp?district={district}").status_code == 200
+    assert shown() == [f"{n:04d}" for n in range(100)] and set(links()) == {"incidents", "callbacks"}
+    assert browser.get(links()["incidents"]).status_code == 200
+    assert shown() == ["0100"] and set(links()) == {"callbacks"}  # the callbacks still on their first page
+    assert browser.get(links()["callbacks"]).status_code == 200
+    assert shown() == ["0100"] and links() == {}  # the incidents' cursor travels along
+    exported = browser.get(f"/console/cvp?district={district}&list=incidents&format=csv", follow=False)
+    assert exported.status_code == 303
+    assert browser.get(browser.location(exported)).body.decode("utf-8-sig").count("Prueba de páginas") == 101
