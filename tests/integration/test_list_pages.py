@@ -338,3 +338,27 @@ def test_the_cvp_dashboard_pages_each_list_with_a_cursor_of_its_own_and_exports_
     exported = browser.get(f"/console/cvp?district={district}&list=incidents&format=csv", follow=False)
     assert exported.status_code == 303
     assert browser.get(browser.location(exported)).body.decode("utf-8-sig").count("Prueba de páginas") == 101
+
+
+def test_the_officer_console_pages_the_callbacks_of_the_officers_districts(api):
+    from tests.integration.console_support import Console, account
+
+    district = new_district(api)
+    username = account(api, "officer", districts=(district,))
+    saved(m.OfficerModel, [officer_to_model(Officer(district=district, officer_id=username, active=True))])
+    made = [f"cb{n:03d}-{secrets.token_hex(3)}" for n in range(51)]
+    saved(m.ContingencyModel, [contingency_to_model(Contingency(
+        checkin_id=checkin_id, owner=f"telegram:5{n}", measure_id=new_id(), district=district, registry="identity",
+        created_at=T0 + timedelta(minutes=n))) for n, checkin_id in enumerate(made)])
+    browser = Console(api)
+    assert browser.sign_in(username).status_code == 200
+
+    def shown() -> list[str]:
+        return re.findall(r"/console/officer/callbacks/([^\"/]+)\"", browser.main())
+
+    assert browser.get("/console/officer").status_code == 200
+    assert shown() == made[:50]
+    link = NEXT.search(browser.main())
+    assert link is not None and "callbacks_cursor=" in link.group(1)
+    assert browser.get(html.unescape(link.group(1))).status_code == 200
+    assert shown() == made[50:] and NEXT.search(browser.main()) is None
