@@ -29,11 +29,20 @@ class Client:
     def __init__(self, base: str, key: str, user: str) -> None:
         self.base, self.key, self.user = base, key, user
 
-    def download(self, path: str) -> bytes:
+    def fetch(self, path: str) -> tuple[int, bytes]:
+        """A PDF as the person's app asks for it (binary answers need an Accept naming their type): status, body."""
         request = urllib.request.Request(self.base + path, headers={
             "Authorization": f"Bearer {self.key}", "X-Channel-User": self.user, "Accept": "application/pdf"})
-        with urllib.request.urlopen(request, timeout=15) as answer:
-            return bytes(answer.read())
+        try:
+            with urllib.request.urlopen(request, timeout=15) as answer:
+                return answer.status, bytes(answer.read())
+        except urllib.error.HTTPError as error:
+            return error.code, bytes(error.read())
+
+    def download(self, path: str) -> bytes:
+        status, body = self.fetch(path)
+        assert status == 200, f"{path}: {status} {body[:200]!r}"
+        return body
 
     def upload(self, path: str, data: bytes, content_type: str) -> Any:
         request = urllib.request.Request(self.base + path, data=data, method="POST", headers={

@@ -141,16 +141,14 @@ def main() -> int:
     step(f"[outside] /registrar again in the same window: {status} {retry_code} (only an officer reopens it)")
     client = attendance["client"]
     deadline_at = time.monotonic() + 90  # signed at the long-term level: a time stamp and revocation data
-    document_id = None
-    while time.monotonic() < deadline_at:
-        _, view = client.call("GET", f"/v1/control/check-ins/{attendance['checkin_id']}")
-        document_id = view.get("document_id")
-        status, _ = client.call("GET", f"/v1/control/check-ins/{attendance['checkin_id']}/document") \
-            if document_id else (0, None)
-        if status == 200:
+    checkin_route = f"/v1/control/check-ins/{attendance['checkin_id']}"
+    while True:
+        status, pdf = client.fetch(f"{checkin_route}/document")  # 400 not_issued until the worker has signed it
+        if status == 200 or time.monotonic() > deadline_at:
             break
         time.sleep(0.3)
-    pdf = client.download(f"/v1/control/check-ins/{attendance['checkin_id']}/document")
+    assert status == 200, f"the attendance certificate was not ready in 90 s: {status} {pdf[:200]!r}"
+    document_id = client.call("GET", checkin_route)[1]["document_id"]
     out = settings.data_dir / "demo"
     out.mkdir(parents=True, exist_ok=True)
     document_path = out / f"constancia-{attendance['checkin_id'][:8]}.pdf"
