@@ -38,9 +38,11 @@ class FeatureUnavailable(ApiError):
 
 class ApiClient:
     def __init__(self, base_url: str, channel_key: str, *, timeout: float = 15.0,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 transport: httpx.AsyncBaseTransport | None = None, api_key: str = "") -> None:
+        # The API key names the channel's usage plan in the cloud (its throttle and quota); the key authenticates.
+        headers = {"Accept": "application/json", **({"X-API-Key": api_key} if api_key else {})}
         self._client = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout, transport=transport,
-                                         headers={"Accept": "application/json"})
+                                         headers=headers)
         self._key = channel_key
 
     async def aclose(self) -> None:

@@ -50,7 +50,7 @@ def build_application(settings: BotSettings, *, clock: Callable[[], datetime] | 
         builder = builder.updater(None)
     application = builder.build()
     api = ApiClient(settings.api_base_url, settings.channel_key, timeout=settings.api_timeout_seconds,
-                    transport=api_transport)
+                    transport=api_transport, api_key=settings.api_key)
     application.bot_data["services"] = c.Services(settings=settings, api=api, store=ConversationStore(settings),
                                                   clock=clock or c.utc_now)
     register(application)

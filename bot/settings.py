@@ -20,8 +20,10 @@ class BotSettings:
     token: str = ""
     telegram_api_base_url: str = DEFAULT_TELEGRAM_API_BASE_URL
     webhook_secret: str = ""
+    previous_webhook_secret: str = ""  # valid beside webhook_secret while it rolls over
     api_base_url: str = "http://127.0.0.1:8000"
     channel_key: str = DEV_CHANNEL_KEY
+    api_key: str = ""  # the channel's API Gateway key (its usage plan) in the cloud; none locally
     conversation_ttl_hours: float = 48.0
     table_prefix: str = "local-"
     dynamodb_endpoint: str | None = "http://127.0.0.1:8001"
@@ -51,8 +53,10 @@ def load_settings() -> BotSettings:
         token=_env("TELEGRAM_BOT_TOKEN", ""),
         telegram_api_base_url=_env("TELEGRAM_API_BASE_URL", defaults.telegram_api_base_url).rstrip("/"),
         webhook_secret=_env("TELEGRAM_WEBHOOK_SECRET", ""),
+        previous_webhook_secret=_env("TELEGRAM_WEBHOOK_SECRET_PREVIOUS", ""),
         api_base_url=_env("API_BASE_URL", defaults.api_base_url).rstrip("/"),
         channel_key=_env("CHANNEL_KEY", defaults.channel_key),
+        api_key=_env("CHANNEL_API_KEY", defaults.api_key),
         conversation_ttl_hours=float(_env("BOT_CONVERSATION_TTL_HOURS", str(defaults.conversation_ttl_hours))),
         table_prefix=_env("TABLE_PREFIX", defaults.table_prefix),
         dynamodb_endpoint=None if endpoint in ("", "aws") else endpoint,

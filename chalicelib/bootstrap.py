@@ -68,6 +68,7 @@ class Container:
     hosted_ui: Any = None  # the console signs in through Cognito's hosted UI in the cloud; None: local accounts
     idempotency: IdempotencyRecords | None = None  # Idempotency-Key on unsafe calls (None: not honoured)
     partner_verifier: Any = None  # partners' access tokens from Cognito in the cloud; None: the local issuer's
+    refresh_secrets: Any = None  # the cloud's secrets read again (chalicelib.adapters.aws.secrets.SecretRefresher)
     _built: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -76,6 +77,16 @@ class Container:
         return RequestRules(fee=s.certificate_fee, currency=s.currency,
                             order_ttl=timedelta(hours=s.payment_order_ttl_hours),
                             identity_max_attempts=s.identity_max_attempts)
+
+    def reload_secrets(self) -> bool:
+        """After a refused credential: read the cloud's secrets again (at most once a minute), in case a rotation
+        gave the caller a value this warm function has not seen. True when something changed."""
+        fresh = self.refresh_secrets(self.settings) if self.refresh_secrets is not None else None
+        if fresh is None or fresh == self.settings:
+            return False
+        self.settings = fresh
+        self._built.pop("partners", None)  # built from the settings' partners
+        return True
 
     def _once(self, name: str, factory: Callable[[], Any]) -> Any:
         if name not in self._built:
@@ -260,6 +271,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None,
         media=cloud.media or SignedLocalLinks(settings.console_link_secret, urlsplit(settings.public_base_url).path),
         hosted_ui=cloud.hosted_ui,
         partner_verifier=cloud.partner_verifier,
+        refresh_secrets=cloud.refresh_secrets,
         idempotency=DynamoIdempotency(),
     )
     return c

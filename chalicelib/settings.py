@@ -45,6 +45,8 @@ class Settings:
     # During a rotation the previous key of a channel stays valid beside the new one (issue 14).
     previous_channel_keys: dict[str, str] = field(default_factory=dict)
     payment_webhook_secrets: dict[str, str] = field(default_factory=lambda: {"local": DEV_WEBHOOK_SECRET})
+    # During a rotation the provider may still sign with the previous secret: it verifies too, never signs.
+    previous_payment_webhook_secrets: dict[str, str] = field(default_factory=dict)
     payment_webhook_tolerance_seconds: int = 300
     payment_pay_url_template: str = "http://127.0.0.1:8002/pay/{order_code}"
     certificate_fee: Decimal = Decimal("37.70")
@@ -79,6 +81,7 @@ class Settings:
     # The operators' console (issue 11): the key of the local signed links to photos and files, and how long one
     # slice of a job (a CSV import) may run before it hands on to the next.
     console_link_secret: str = DEV_CONSOLE_SECRET
+    previous_console_link_secret: str = ""  # in the cloud, while the key rolls over: it still verifies cursors
     job_slice_seconds: float = 60.0
     # Partner systems (issue 14): client id -> its configuration (PARTNERS, JSON); their tokens' audience.
     partners: dict[str, Any] = field(default_factory=lambda: dict(DEV_PARTNERS))
@@ -129,6 +132,7 @@ def load_settings() -> Settings:
         channel_keys=_pairs(_env("CHANNEL_KEYS", f"telegram={DEV_CHANNEL_KEY}")),
         previous_channel_keys=_pairs(os.environ.get("CHANNEL_KEYS_PREVIOUS") or ""),
         payment_webhook_secrets=_pairs(_env("PAYMENT_WEBHOOK_SECRETS", f"local={DEV_WEBHOOK_SECRET}")),
+        previous_payment_webhook_secrets=_pairs(os.environ.get("PAYMENT_WEBHOOK_SECRETS_PREVIOUS") or ""),
         payment_webhook_tolerance_seconds=int(
             _env("PAYMENT_WEBHOOK_TOLERANCE_SECONDS", str(defaults.payment_webhook_tolerance_seconds))
         ),
@@ -167,7 +171,7 @@ def load_settings() -> Settings:
         telegram_bot_username=os.environ.get("TELEGRAM_BOT_USERNAME") or None,
         console_link_secret=_env("CONSOLE_LINK_SECRET", defaults.console_link_secret),
         job_slice_seconds=float(_env("JOB_SLICE_SECONDS", str(defaults.job_slice_seconds))),
-        partners=_partners(os.environ.get("PARTNERS") or "", local=_env("STAGE", defaults.stage) == "local"),
+        partners=partners_setting(os.environ.get("PARTNERS") or "", local=_env("STAGE", defaults.stage) == "local"),
         partner_token_ttl_seconds=int(_env("PARTNER_TOKEN_TTL_SECONDS", str(defaults.partner_token_ttl_seconds))),
         partner_callback_attempts=int(_env("PARTNER_CALLBACK_ATTEMPTS", str(defaults.partner_callback_attempts))),
         partner_callback_backoff_seconds=float(_env("PARTNER_CALLBACK_BACKOFF_SECONDS",
@@ -177,10 +181,11 @@ def load_settings() -> Settings:
     )
 
 
-def _partners(raw: str, *, local: bool = True) -> dict[str, Any]:
-    """PARTNERS: a JSON object, client id -> {"secrets": [...], "scopes", "fee_waived", "callback_url",
-    "callback_secret", "per_minute", "per_day"}; unset: the local stack's Migraciones, and no partner on any
-    other stage (its development secret is public). In the cloud Cognito holds the client secrets: "secrets" []."""
+def partners_setting(raw: str, *, local: bool = True) -> dict[str, Any]:
+    """PARTNERS (in the cloud, the partners' secret): a JSON object, client id -> {"secrets": [...], "scopes",
+    "fee_waived", "callback_url", "callback_secret", "per_minute", "per_day"}; unset: the local stack's
+    Migraciones, and no partner on any other stage (its development secret is public). In the cloud Cognito holds
+    the client secrets: "secrets" []."""
     if not raw.strip():
         return dict(DEV_PARTNERS) if local else {}
     parsed = json.loads(raw)

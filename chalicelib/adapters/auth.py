@@ -116,6 +116,7 @@ def partners_from_settings(raw: dict[str, Any]) -> dict[str, Partner]:
         partners[client_id] = Partner(
             client_id=client_id, secrets=tuple(secrets), scopes=frozenset(conf.get("scopes") or SCOPES),
             fee_waived=bool(conf.get("fee_waived", False)), callback_url=conf.get("callback_url"),
-            callback_secret=conf.get("callback_secret"), per_minute=int(conf.get("per_minute", 60)),
+            callback_secret=conf.get("callback_secret"),
+            previous_callback_secret=conf.get("previous_callback_secret"), per_minute=int(conf.get("per_minute", 60)),
             per_day=int(conf.get("per_day", 10_000)), name=str(conf.get("name", client_id)))
     return partners

@@ -23,9 +23,23 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def _tag(body: str) -> str:
-    key = hashlib.sha256(b"list-cursor\n" + container().settings.console_link_secret.encode()).digest()
+def _tag(body: str, secret: str | None = None) -> str:
+    secret = container().settings.console_link_secret if secret is None else secret
+    key = hashlib.sha256(b"list-cursor\n" + secret.encode()).digest()
     return _b64(hmac.new(key, body.encode("ascii"), hashlib.sha256).digest()[:16])
+
+
+def _signed_by_us(body: str, tag: str) -> bool:
+    """Signed with the current key, or the previous one while it rolls over (issue 16: the key rotates); a key
+    this function has not read yet (another function rotated first) makes it read the secrets again."""
+    for attempt in range(2):
+        settings = container().settings
+        secrets = [settings.console_link_secret, settings.previous_console_link_secret]
+        if any([hmac.compare_digest(_tag(body, secret), tag) for secret in secrets if secret]):
+            return True
+        if attempt or not container().reload_secrets():
+            return False
+    return False
 
 
 def _scope(scope: str) -> str:
@@ -47,7 +61,7 @@ def decode_cursor(request: Request, scope: str, name: str = "cursor") -> Any:
     body, _, tag = raw.partition(".")
     invalid = ValidationError("This cursor is not one this list gave: start again without it.", field=name,
                               code="invalid_cursor")
-    if len(raw) > MAX_CURSOR or not raw.isascii() or not hmac.compare_digest(_tag(body), tag):
+    if len(raw) > MAX_CURSOR or not raw.isascii() or not _signed_by_us(body, tag):
         raise invalid
     try:
         data = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))

@@ -328,7 +328,15 @@ def _bearer(request: Request) -> str:
 
 
 def channel_of_key(token: str) -> str | None:
-    """The channel a key belongs to: its current key, or the previous one while a rotation is under way."""
+    """The channel a key belongs to: its current key, or the previous one while a rotation is under way. A key
+    this function does not know may be one a rotation just made: the secrets are read again (rate-limited)."""
+    found = _channel_of_key(token)
+    if found is None and container().reload_secrets():
+        found = _channel_of_key(token)
+    return found
+
+
+def _channel_of_key(token: str) -> str | None:
     settings = container().settings
     candidates = [*settings.channel_keys.items(), *settings.previous_channel_keys.items()]
     # Every key is compared (no early exit): the time taken says nothing about which one was close.

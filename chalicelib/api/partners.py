@@ -222,7 +222,7 @@ def resend_dead_callback(event_id):  # type: ignore[no-untyped-def]
     if partner is None or not partner.callback_url or not partner.callback_secret:
         raise ServiceUnavailable("This partner has no callback URL configured now.", code="no_callback_url")
     failure = post_once(partner.callback_url, partner.callback_secret, letter.body.encode(), letter.event_id,
-                        c.settings.partner_callback_timeout_seconds)
+                        c.settings.partner_callback_timeout_seconds, partner.previous_callback_secret)
     c.audit.append(AuditEntry(at=c.clock.now(), actor=who.subject, role=",".join(sorted(who.roles)),
                               action="partner.callback_resent", target=letter.request_id,
                               details={"event_id": letter.event_id, "delivered": failure is None}))

@@ -9,7 +9,7 @@ from chalice import Blueprint
 
 from ..bootstrap import container
 from ..domain.errors import NotFound, PayloadTooLarge
-from ..domain.payments import parse_webhook_body, verify_webhook_signature
+from ..domain.payments import BadSignature, parse_webhook_body, verify_webhook_signature
 from ..services.certificate_requests import apply_payment
 from .http import handled, json_response
 
@@ -24,15 +24,33 @@ def _signed_body(provider: str) -> bytes:
     """The raw body, once its signature by the provider's secret is checked (before anything in it is believed)."""
     request: Any = bp.current_request
     c = container()
-    secret = c.settings.payment_webhook_secrets.get(provider)
-    if secret is None:
+    if provider not in c.settings.payment_webhook_secrets:
         raise NotFound("Unknown payment provider.")
     raw = request.raw_body or b""
     if len(raw) > c.settings.max_body_bytes:
         raise PayloadTooLarge(f"The body is larger than {c.settings.max_body_bytes} bytes.")
-    verify_webhook_signature(secret, request.headers.get("x-signature"), raw, time.time(),
-                             c.settings.payment_webhook_tolerance_seconds)
+    try:
+        _verify(provider, request.headers.get("x-signature"), raw)
+    except BadSignature as error:
+        # A secret this warm function has not seen yet (the operator rolled it over): read the secrets again.
+        if error.code == "stale_signature" or not c.reload_secrets():
+            raise
+        _verify(provider, request.headers.get("x-signature"), raw)
     return raw
+
+
+def _verify(provider: str, header: str | None, raw: bytes) -> None:
+    """Checked against the provider's current secret, then its previous one while a rollover is under way."""
+    settings = container().settings
+    secrets = [settings.payment_webhook_secrets.get(provider), settings.previous_payment_webhook_secrets.get(provider)]
+    candidates = [secret for secret in secrets if secret]
+    for position, secret in enumerate(candidates):
+        try:
+            verify_webhook_signature(secret, header, raw, time.time(), settings.payment_webhook_tolerance_seconds)
+            return
+        except BadSignature as error:
+            if error.code == "stale_signature" or position == len(candidates) - 1:
+                raise
 
 
 @bp.route("/v1/webhooks/payments/{provider}", methods=["POST"])

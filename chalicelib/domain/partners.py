@@ -21,6 +21,9 @@ class Partner:
     fee_waived: bool = False  # the agreement: no payment order (True) or the normal one
     callback_url: str | None = None
     callback_secret: str | None = None
+    # While the callback secret rolls over, callbacks carry a second signature by the previous one (issue 14 item 8),
+    # so a partner that has not switched yet still accepts them.
+    previous_callback_secret: str | None = None
     per_minute: int = 60
     per_day: int = 10_000
     name: str = ""

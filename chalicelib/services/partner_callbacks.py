@@ -37,11 +37,17 @@ def callback_body(event: Event, request: CertificateRequest, public_base_url: st
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
 
 
-def post_once(url: str, secret: str, body: bytes, event_id: str, timeout: float) -> str | None:
-    """One signed POST; None when the partner answered 2xx, otherwise what went wrong (no body text kept)."""
+def post_once(url: str, secret: str, body: bytes, event_id: str, timeout: float,
+              previous_secret: str | None = None) -> str | None:
+    """One signed POST; None when the partner answered 2xx, otherwise what went wrong (no body text kept). During a
+    rollover of the callback secret a second `v1=` signs with the previous one (the scheme accepts any `v1`)."""
+    now = int(time.time())
+    signature = sign_webhook(secret, now, body)
+    if previous_secret and previous_secret != secret:
+        signature += "," + sign_webhook(previous_secret, now, body).split(",", 1)[1]
     request = urllib.request.Request(url, data=body, method="POST", headers={
         "Content-Type": "application/json", "X-Event-Id": event_id, "User-Agent": "antecedentes-callbacks/1",
-        "X-Signature": sign_webhook(secret, int(time.time()), body)})
+        "X-Signature": signature})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310 (configured https URL)
             answer.read(1024)
@@ -58,7 +64,8 @@ def send(partner: Partner, body: bytes, event_id: str, *, attempts: int, backoff
     assert partner.callback_url and partner.callback_secret
     error = ""
     for attempt in range(1, attempts + 1):
-        failure = post_once(partner.callback_url, partner.callback_secret, body, event_id, timeout)
+        failure = post_once(partner.callback_url, partner.callback_secret, body, event_id, timeout,
+                            partner.previous_callback_secret)
         if failure is None:
             return True, attempt, ""
         error = failure

@@ -14,6 +14,7 @@ SECRET_ARNS = {
     "TELEGRAM_BOT_TOKEN": "TELEGRAM_BOT_TOKEN_SECRET_ARN",
     "TELEGRAM_WEBHOOK_SECRET": "TELEGRAM_WEBHOOK_SECRET_ARN",
     "CHANNEL_KEY": "CHANNEL_KEY_SECRET_ARN",
+    "CHANNEL_API_KEY": "CHANNEL_API_KEY_SECRET_ARN",  # its usage plan's API key (issue 16)
 }
 
 
@@ -29,7 +30,16 @@ def load_secrets(environ: Any = os.environ, secretsmanager: Any = None) -> list[
         region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or "us-east-1"
         secretsmanager = botocore.session.get_session().create_client("secretsmanager", region_name=region)
     for name, arn in wanted.items():
-        environ[name] = secretsmanager.get_secret_value(SecretId=arn)["SecretString"].strip()
+        environ[name] = secretsmanager.get_secret_value(SecretId=arn, VersionStage="AWSCURRENT")["SecretString"].strip()
+    # While the secret token rolls over (README, "Rotating secrets") Telegram may still send the previous one.
+    if "TELEGRAM_WEBHOOK_SECRET" in wanted:
+        try:
+            previous = secretsmanager.get_secret_value(SecretId=wanted["TELEGRAM_WEBHOOK_SECRET"],
+                                                       VersionStage="AWSPREVIOUS")["SecretString"].strip()
+        except secretsmanager.exceptions.ResourceNotFoundException:
+            previous = ""
+        if previous and previous != environ["TELEGRAM_WEBHOOK_SECRET"]:
+            environ["TELEGRAM_WEBHOOK_SECRET_PREVIOUS"] = previous
     return sorted(wanted)
 
 

@@ -2,7 +2,9 @@
 
 Reads the stack's outputs (function URL, secret ARNs), sends Telegram `setWebhook` with the URL and the secret
 token that bot.webhook checks, sets the command menu in Spanish and English, and, when the token changed,
-restarts the functions that had read the old one.
+restarts the functions that had read the old one. `--rotate-secret-token` (make set-webhook ROTATE=1) rolls the
+webhook's secret token over: stored, functions restarted (the bot then accepts the new and the previous one), then
+sent to Telegram.
 Neither the token nor the secret token is ever printed.
 """
 
@@ -92,9 +94,21 @@ def recycle_functions(cloudformation: Any, lambda_: Any, stack: str, revision: s
     return names
 
 
+def rotate_secret_token(secrets: Any, secret_arn: str) -> str:
+    """A new secret token in its secret: the old one becomes AWSPREVIOUS, which the bot still accepts until the
+    next rotation (Telegram's calls already on their way carry it). Returns the new token (never printed)."""
+    from infrastructure.rotation.handler import new_value
+
+    token = new_value()  # letters and digits: within Telegram's alphabet for secret_token
+    secrets.put_secret_value(SecretId=secret_arn, SecretString=token)
+    return token
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stage", default=os.environ.get("STAGE") or "dev")
+    parser.add_argument("--rotate-secret-token", action="store_true",
+                        help="store a new webhook secret token and send it to Telegram (the old one stays valid)")
     arguments = parser.parse_args(argv)
     import boto3
 
@@ -111,17 +125,28 @@ def main(argv: list[str] | None = None) -> int:
         print("No bot token yet: run `make set-webhook STAGE=... TELEGRAM_BOT_TOKEN=<token from @BotFather>`",
               file=sys.stderr)
         return 2
-    secret_token = secrets.get_secret_value(SecretId=outputs["BotWebhookSecretArn"])["SecretString"].strip()
+    if arguments.rotate_secret_token:
+        # New token stored, then every function restarted (the bot then accepts both), then Telegram told.
+        rotate_secret_token(secrets, outputs["BotWebhookSecretArn"])
+        changed = True
+        print("webhook secret token rotated in Secrets Manager")
+    if changed:
+        revision = secrets.describe_secret(SecretId=outputs["BotTokenSecretArn"]).get("VersionIdsToStages", {})
+        current = next((v for v, stages in revision.items() if "AWSCURRENT" in stages), "new")
+        hook = secrets.describe_secret(SecretId=outputs["BotWebhookSecretArn"]).get("VersionIdsToStages", {})
+        current += "/" + next((v for v, stages in hook.items() if "AWSCURRENT" in stages), "new")
+        functions = session.client("lambda")
+        restarted = recycle_functions(cloudformation, functions, stack, current)
+        for name in restarted:  # Telegram hears of a new secret token only once every function can check it
+            functions.get_waiter("function_updated_v2").wait(FunctionName=name)
+        print(f"restarted {len(restarted)} functions so that they read the new secrets")
+    secret_token = secrets.get_secret_value(SecretId=outputs["BotWebhookSecretArn"],
+                                            VersionStage="AWSCURRENT")["SecretString"].strip()
     info = set_webhook(os.environ.get("TELEGRAM_API_BASE_URL") or DEFAULT_API, token, outputs["BotWebhookUrl"],
                        secret_token)
     print(f"webhook: {info.get('url')} (pending updates: {info.get('pending_update_count', 0)})")
     languages = set_commands(os.environ.get("TELEGRAM_API_BASE_URL") or DEFAULT_API, token)
     print(f"command menu set: {', '.join(code or 'default (es)' for code in languages)}")
-    if changed:
-        revision = secrets.describe_secret(SecretId=outputs["BotTokenSecretArn"]).get("VersionIdsToStages", {})
-        current = next((v for v, stages in revision.items() if "AWSCURRENT" in stages), "new")
-        restarted = recycle_functions(cloudformation, session.client("lambda"), stack, current)
-        print(f"restarted {len(restarted)} functions so that they read the new token")
     return 0
 
 

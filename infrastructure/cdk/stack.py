@@ -29,7 +29,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from . import edges, observability
+from . import channel_plans, edges, observability, secret_rotation
 from .bot_bundle import HANDLER as BOT_HANDLER
 from .bot_bundle import ROOT, build_bot_bundle
 from .packaging import add_bytecode
@@ -80,6 +80,12 @@ class StageOptions:
     partner_rate: int = 10  # requests per second, per partner (the usage plan's steady rate)
     partner_burst: int = 20
     partner_daily_quota: int = 10_000
+    # Channels that call the API with a channel key: a usage plan and an API key each (channel_plans.py). The bot
+    # serves every citizen: its steady rate is half the stage's, its daily quota a national peak's with room.
+    channels: tuple[str, ...] = ("telegram",)
+    channel_rate: int = 50
+    channel_burst: int = 100
+    channel_daily_quota: int = 1_000_000
 
     @property
     def production(self) -> bool:
@@ -131,6 +137,10 @@ class StageOptions:
             partner_rate=int(value("partner_rate", str(d.partner_rate))),
             partner_burst=int(value("partner_burst", str(d.partner_burst))),
             partner_daily_quota=int(value("partner_daily_quota", str(d.partner_daily_quota))),
+            channels=tuple(c.strip() for c in value("channels", ",".join(d.channels)).split(",") if c.strip()),
+            channel_rate=int(value("channel_rate", str(d.channel_rate))),
+            channel_burst=int(value("channel_burst", str(d.channel_burst))),
+            channel_daily_quota=int(value("channel_daily_quota", str(d.channel_daily_quota))),
         )
 
 
@@ -201,12 +211,14 @@ class AntecedentesStack(cdk.Stack):
             string_value=options.public_base_url or self.api_url)
         self._grant_api_functions()
         self.bot = self._bot()
+        channel_plans.add_channel_usage_plans(self)
         self._alarms()
         # Issue 16: the edges (WAF, throttles, access logs, failure destinations, reserved concurrency, key
         # policies, backups) and the observability (rate and p99 alarms, business metrics, the dashboard).
         self.api_stage, self.outbox_function = API_GATEWAY_STAGE, OUTBOX_FUNCTION
         edges.add_edges(self)
         observability.add_observability(self)
+        secret_rotation.add_secret_rotation(self)
         self._outputs()
 
     # --- data -----------------------------------------------------------------------------------
@@ -289,6 +301,13 @@ class AntecedentesStack(cdk.Stack):
             "channel_key": generated("ChannelKey", "Key the bot presents to the HTTP API (channel telegram)"),
             "payment_webhook": generated("PaymentWebhookSecret", "HMAC secret of the payment provider's webhook"),
             "webhook_token": generated("TelegramWebhookSecret", "X-Telegram-Bot-Api-Secret-Token of the bot webhook"),
+            # Issue 16: the key of the console's signed links and list cursors, and the partners' settings (JSON:
+            # agreements, callback URLs and secrets); both read by ARN at cold start, never in the configuration.
+            "console_link": generated("ConsoleLinkSecret", "Key of the console's signed links and list cursors"),
+            "partners": secretsmanager.Secret(
+                self, "PartnersSettings", removal_policy=self.options.removal_policy,
+                description="Partner systems' settings, JSON as PARTNERS in the README (callback URLs and secrets)",
+                secret_string_value=cdk.SecretValue.unsafe_plain_text(SECRET_PLACEHOLDER)),
         }
 
     def _operators(self) -> tuple[cognito.UserPool, cognito.UserPoolClient]:
@@ -433,9 +452,11 @@ class AntecedentesStack(cdk.Stack):
             env["COGNITO_HOSTED_UI"] = self.hosted_ui_url
         if o.cvp_head_email:
             env["CVP_HEAD_EMAIL"] = o.cvp_head_email
+        env["PARTNERS_SECRET_ARN"] = self.secrets["partners"].secret_arn  # the API's rules, the workers' callbacks
         if kind == API:
             env.update({"CHANNEL_KEY_SECRET_ARN": self.secrets["channel_key"].secret_arn,
                         "PAYMENT_WEBHOOK_SECRET_ARN": self.secrets["payment_webhook"].secret_arn,
+                        "CONSOLE_LINK_SECRET_ARN": self.secrets["console_link"].secret_arn,
                         "FACE_MATCHER": "rekognition", "FACE_SIMILARITY_THRESHOLD": o.face_threshold})
             return env
         env.update({"SIGNING_KEY_ID": self.signing_key.key_arn,
@@ -562,6 +583,9 @@ class AntecedentesStack(cdk.Stack):
             role.add_to_policy(iam.PolicyStatement(actions=["kms:GetPublicKey"], resources=[self.qr_key.key_arn]))
         self.secrets["channel_key"].grant_read(api)
         self.secrets["payment_webhook"].grant_read(api)
+        self.secrets["console_link"].grant_read(api)
+        self.secrets["partners"].grant_read(api)
+        self.secrets["partners"].grant_read(worker)
         # The console's administrator manages the operators, who are the user pool's users.
         api.add_to_policy(iam.PolicyStatement(actions=[
             "cognito-idp:AdminGetUser", "cognito-idp:AdminCreateUser", "cognito-idp:AdminUpdateUserAttributes",
@@ -680,6 +704,7 @@ class AntecedentesStack(cdk.Stack):
             "BotWebhookSecretArn": self.secrets["webhook_token"].secret_arn,
             "ChannelKeySecretArn": self.secrets["channel_key"].secret_arn,
             "PaymentWebhookSecretArn": self.secrets["payment_webhook"].secret_arn,
+            "PartnersSecretArn": self.secrets["partners"].secret_arn,
             "DocumentsBucket": self.documents.bucket_name,
             "SigningKeyArn": self.signing_key.key_arn,
             "QrKeyArn": self.qr_key.key_arn,
@@ -700,7 +725,7 @@ GATEWAY_RESPONSES: tuple[tuple[str, int, str, str, dict[str, str]], ...] = (
     ("UNAUTHORIZED", 401, "unauthenticated", "Expected an Authorization: Bearer header.",
      {"WWW-Authenticate": 'Bearer realm="antecedentes"'}),
     ("ACCESS_DENIED", 403, "forbidden", "This credential may not call this route.", {}),
-    ("INVALID_API_KEY", 403, "invalid_api_key", "A partner route needs the partner's API key in X-API-Key.", {}),
+    ("INVALID_API_KEY", 403, "invalid_api_key", "This route needs the caller's API key in X-API-Key.", {}),
     ("WAF_FILTERED", 403, "forbidden", "This request was refused by the firewall.", {}),
     ("UNSUPPORTED_MEDIA_TYPE", 415, "unsupported_media_type", "This route does not take a body of this type.", {}),
     ("REQUEST_TOO_LARGE", 413, "payload_too_large", "The body is too large.", {}),

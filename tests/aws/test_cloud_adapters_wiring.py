@@ -3,6 +3,7 @@ embedded defaults stay."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -157,3 +158,25 @@ def test_local_environment_never_imports_boto3() -> None:
 def test_half_configured_cloud_is_refused_at_start(env: dict[str, str], missing: str) -> None:
     with pytest.raises(RuntimeError, match=missing):
         cloud_adapters(Settings(), load_cloud_config(env))
+
+
+def test_partners_and_the_console_link_secret_come_from_secrets_manager(cloud: dict[str, Any],
+                                                                        tmp_path: Path) -> None:
+    """Issue 16: the partners' settings (callback secrets among them) and the key of links and list cursors are
+    read by ARN at cold start, never from the function's configuration; a secret still unset means no partner."""
+    secrets = client("secretsmanager", REGION)
+    partners = {"migraciones": {"fee_waived": True, "callback_url": "https://mig.example.pe/cb",
+                                "callback_secret": "cloud-callback-secret-of-migraciones"}}
+    partners_arn = secrets.create_secret(Name="partners", SecretString=json.dumps(partners))["ARN"]
+    link_arn = secrets.create_secret(Name="links", SecretString="L" * 48)["ARN"]
+    env = {**cloud["env"], "PARTNERS_SECRET_ARN": partners_arn, "CONSOLE_LINK_SECRET_ARN": link_arn}
+    c = built(tmp_path, env)
+    assert c.settings.console_link_secret == "L" * 48
+    partner = c.partners.partners["migraciones"]
+    assert partner.callback_secret == "cloud-callback-secret-of-migraciones" and partner.fee_waived
+    assert partner.secrets == ()  # Cognito holds the client secrets in the cloud
+    secrets.put_secret_value(SecretId=partners_arn, SecretString="unset")
+    assert built(tmp_path, env).settings.partners == {}
+    secrets.put_secret_value(SecretId=partners_arn, SecretString="[1, 2]")
+    with pytest.raises(ValueError, match="PARTNERS must be a JSON object"):
+        built(tmp_path, env)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -34,6 +35,19 @@ def test_bot_entry_fills_its_variables_from_secrets_manager(mocked_aws: None) ->
     assert filled == ["TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET"]
     assert environ["TELEGRAM_BOT_TOKEN"] == TOKEN and environ["TELEGRAM_WEBHOOK_SECRET"] == "hook-secret"
     assert environ["CHANNEL_KEY"] == "already-set-wins"
+
+
+def test_bot_entry_reads_the_previous_webhook_secret_token_during_a_rollover(mocked_aws: None) -> None:
+    secrets = client("secretsmanager", REGION)
+    hook = secrets.create_secret(Name="hook", SecretString="first-secret-token")["ARN"]
+    environ = {"TELEGRAM_WEBHOOK_SECRET_ARN": hook}
+    load_secrets(environ, secrets)
+    assert "TELEGRAM_WEBHOOK_SECRET_PREVIOUS" not in environ  # no rollover under way
+    secrets.put_secret_value(SecretId=hook, SecretString="second-secret-token")
+    environ = {"TELEGRAM_WEBHOOK_SECRET_ARN": hook}
+    load_secrets(environ, secrets)
+    assert environ["TELEGRAM_WEBHOOK_SECRET"] == "second-secret-token"
+    assert environ["TELEGRAM_WEBHOOK_SECRET_PREVIOUS"] == "first-secret-token"
 
 
 def test_bot_entry_without_secret_arns_makes_no_call() -> None:
@@ -127,6 +141,18 @@ def test_store_token_replaces_the_placeholder_once(mocked_aws: None) -> None:
     assert secrets.get_secret_value(SecretId=arn)["SecretString"] == TOKEN
     with pytest.raises(SystemExit):
         set_webhook.store_token(secrets, arn, "not a token")
+
+
+def test_rotating_the_webhook_secret_token_keeps_the_old_one_as_previous(mocked_aws: None) -> None:
+
+    secrets = client("secretsmanager", REGION)
+    arn = secrets.create_secret(Name="hook", SecretString="stack-generated-secret-token")["ARN"]
+    new = set_webhook.rotate_secret_token(secrets, arn)
+    assert new != "stack-generated-secret-token" and re.fullmatch(r"[A-Za-z0-9_-]{1,256}", new)  # Telegram's rule
+    environ = {"TELEGRAM_WEBHOOK_SECRET_ARN": arn}
+    load_secrets(environ, secrets)  # a bot function restarted after the rotation
+    assert environ["TELEGRAM_WEBHOOK_SECRET"] == new
+    assert environ["TELEGRAM_WEBHOOK_SECRET_PREVIOUS"] == "stack-generated-secret-token"
 
 
 def test_recycle_sets_a_new_revision_on_every_function_of_the_stack() -> None:

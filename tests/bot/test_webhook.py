@@ -105,3 +105,16 @@ def test_a_failure_on_a_button_press_still_answers_the_press_and_apologises_in_e
     replies = person.press(text("button.confirm", "en"))
     assert [m["text"] for m in replies] == [text("retry", "en")]
     assert person.last_callback in person.callback_answers
+
+
+def test_during_a_rollover_the_previous_secret_token_is_accepted_and_an_older_one_refused(
+        person, delivery, monkeypatch):
+    """`make set-webhook ROTATE=1` puts a new secret token; Telegram may still send the previous one meanwhile."""
+    update = _pending_start(person, delivery)
+    monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", "new-secret-token-after-the-rollover")
+    monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET_PREVIOUS", WEBHOOK_SECRET)
+    webhook.reset()
+    older = webhook.handler(_event(update, {"X-Telegram-Bot-Api-Secret-Token": "the-token-before-that-one"}))
+    assert older["statusCode"] == 403 and person.bot_messages_since(0) == []
+    assert webhook.handler(_event(update, {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}))["statusCode"] == 200
+    assert [m["text"] for m in person.bot_messages_since(0)][-1] == text("terms", "es")

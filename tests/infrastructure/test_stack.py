@@ -185,9 +185,10 @@ def test_two_separate_p256_signing_keys_one_for_pdfs_one_for_qr_codes(dev: Synth
 def test_secrets_exist_for_bot_token_channel_key_payment_webhook_and_bot_webhook(dev: Synthesised) -> None:
     secrets = dev.of_type("AWS::SecretsManager::Secret")
 
-    assert len(secrets) == 4
+    assert len(secrets) == 7
     descriptions = " ".join(s["Properties"]["Description"] for s in secrets.values())
-    for purpose in ("bot token", "channel", "payment provider", "X-Telegram-Bot-Api-Secret-Token"):
+    for purpose in ("bot token", "channel", "payment provider", "X-Telegram-Bot-Api-Secret-Token",
+                    "signed links and list cursors", "Partner systems' settings", "API Gateway key of the channel"):
         assert purpose in descriptions
 
 
@@ -431,11 +432,12 @@ def test_each_function_reads_only_its_own_secrets(dev: Synthesised) -> None:
         return {re.sub(r"[0-9A-F]{8}$", "", str(_ref(r))) for s in _role_statements(dev, role)
                 if "secretsmanager:GetSecretValue" in _as_list(s["Action"]) for r in _as_list(s["Resource"])}
 
-    assert len(secrets) == 4
-    assert readable("ApiRole") == {"ChannelKey", "PaymentWebhookSecret"}
-    assert readable("WorkerRole") == {"TelegramBotToken"}
+    assert len(secrets) == 7
+    assert readable("ApiRole") == {"ChannelKey", "PaymentWebhookSecret", "ConsoleLinkSecret", "PartnersSettings"}
+    assert readable("WorkerRole") == {"TelegramBotToken", "PartnersSettings"}  # callbacks are signed by workers
     bot_role = next(k for k in dev.of_type("AWS::IAM::Role") if k.startswith("BotServiceRole"))
-    assert readable(bot_role) == {"TelegramBotToken", "TelegramWebhookSecret", "ChannelKey"}
+    assert readable(bot_role) == {"TelegramBotToken", "TelegramWebhookSecret", "ChannelKey",
+                                  "ChannelTelegramApiKeyValue"}
 
 
 def test_the_bot_touches_only_its_conversation_table(dev: Synthesised) -> None:
@@ -523,10 +525,11 @@ def test_each_partner_has_a_client_credentials_app_client_and_a_usage_plan_of_it
     granted = json.dumps(client["AllowedOAuthScopes"])  # <the resource server's identifier>/<name>
     (server_id,) = dev.of_type("AWS::Cognito::UserPoolResourceServer")
     assert server_id in granted and '"/request"' in granted and '"/read"' in granted
-    plans = list(dev.of_type("AWS::ApiGateway::UsagePlan").values())
+    plans = [p for k, p in dev.of_type("AWS::ApiGateway::UsagePlan").items() if k.startswith("Partner")]
     assert len(plans) == 1 and plans[0]["Properties"]["Quota"] == {"Limit": 10000, "Period": "DAY"}
     assert plans[0]["Properties"]["Throttle"] == {"RateLimit": 10, "BurstLimit": 20}
-    assert len(dev.of_type("AWS::ApiGateway::UsagePlanKey")) == len(dev.of_type("AWS::ApiGateway::ApiKey")) == 1
+    assert len([k for k in dev.of_type("AWS::ApiGateway::UsagePlanKey") if k.startswith("Partner")]) == 1
+    assert len([k for k in dev.of_type("AWS::ApiGateway::ApiKey") if k.startswith("Partner")]) == 1
     # The API knows which app client is which partner.
     api = dev.resources["APIHandler"]["Properties"]["Environment"]["Variables"]
     assert api["PARTNER_APP_CLIENTS"] == {"Fn::Join": ["=", [{"Ref": _client_id(dev, "partner-migraciones")},

@@ -86,3 +86,16 @@ def test_virtual_control_modules_stay_readable() -> None:
         for path in folder.glob("*.py"):
             lines = len(path.read_text(encoding="utf-8").splitlines())
             assert lines <= 400, (path.relative_to(ROOT), lines)
+
+
+def test_the_stacks_channel_routes_are_the_openapi_documents() -> None:
+    """infrastructure/cdk/channel_plans.py requires an API key on the routes the OpenAPI document calls channel
+    routes; it keeps its own copy of the rule (the CDK tools have no pydantic): the two must agree."""
+    import re
+    from pathlib import Path
+
+    from chalicelib.api.openapi import CHANNEL
+
+    source = (Path(__file__).resolve().parents[2] / "infrastructure" / "cdk" / "channel_plans.py").read_text()
+    (pattern,) = re.findall(r'CHANNEL = re\.compile\(r"([^"]+)"\)', source)
+    assert pattern == CHANNEL.pattern

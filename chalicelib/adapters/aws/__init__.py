@@ -37,6 +37,7 @@ class CloudAdapters:
     media: Any = None  # short-lived links: S3 presigned URLs
     hosted_ui: Any = None  # the console's sign-in: Cognito's hosted UI
     partner_verifier: Any = None  # partners' access tokens (client credentials) from the same pool
+    refresh_secrets: Any = None  # settings -> settings with the secrets read again (rate-limited), or None
 
 
 def cloud_adapters(settings: Settings, config: CloudConfig | None = None) -> CloudAdapters:
@@ -46,10 +47,12 @@ def cloud_adapters(settings: Settings, config: CloudConfig | None = None) -> Clo
     config.check()
     chosen: dict[str, Any] = {}
     if config.secret_arns or config.public_base_url_parameter:
-        from .secrets import cloud_settings
+        from .secrets import SecretRefresher, cloud_settings
 
         settings = cloud_settings(settings, config)
         chosen["settings"] = settings
+        if config.secret_arns:
+            chosen["refresh_secrets"] = SecretRefresher(config)
     if config.s3_documents:
         from ..media_links import S3MediaLinks
         from .s3 import S3DocumentStorage

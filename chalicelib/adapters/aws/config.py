@@ -58,6 +58,9 @@ class CloudConfig:
     payment_webhook_secret_arn: str = ""
     payment_provider: str = "local"
     telegram_bot_token_secret_arn: str = ""
+    # Issue 16: the key of the console's signed links and list cursors, and the partners' settings (JSON).
+    console_link_secret_arn: str = ""
+    partners_secret_arn: str = ""
     # SSM parameter holding the public base URL (the API's own URL is only known after it is created).
     public_base_url_parameter: str = ""
 
@@ -88,6 +91,8 @@ class CloudConfig:
             "channel_key": self.channel_key_secret_arn,
             "payment_webhook_secret": self.payment_webhook_secret_arn,
             "telegram_bot_token": self.telegram_bot_token_secret_arn,
+            "console_link_secret": self.console_link_secret_arn,
+            "partners": self.partners_secret_arn,
         }
         return {name: arn for name, arn in named.items() if arn}
 
@@ -152,5 +157,7 @@ def load_cloud_config(env: Mapping[str, str] | None = None) -> CloudConfig:
         payment_webhook_secret_arn=_get(env, "PAYMENT_WEBHOOK_SECRET_ARN"),
         payment_provider=_get(env, "PAYMENT_PROVIDER", d.payment_provider),
         telegram_bot_token_secret_arn=_get(env, "TELEGRAM_BOT_TOKEN_SECRET_ARN"),
+        console_link_secret_arn=_get(env, "CONSOLE_LINK_SECRET_ARN"),
+        partners_secret_arn=_get(env, "PARTNERS_SECRET_ARN"),
         public_base_url_parameter=_get(env, "PUBLIC_BASE_URL_PARAMETER"),
     )
