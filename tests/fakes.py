@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
@@ -10,9 +11,21 @@ from chalicelib.domain.documents import StatusRef
 from chalicelib.domain.errors import ConcurrentUpdate
 from chalicelib.domain.issued import IssuedDocument
 from chalicelib.domain.matching import RegistryPerson, filing_blocks
+from chalicelib.domain.pages import checked_position
 from chalicelib.domain.payments import PaymentNotice
 from chalicelib.domain.ports import AlreadyExists, AuditEntry, IdentityRecord, PaymentRecord
 from chalicelib.domain.requests import CertificateRequest, Event, PaymentOrder, Status
+
+
+def fake_page[T](items: Iterable[T], key: Callable[[T], list[str]], limit: int, after: Any, *,
+              newest_first: bool = False) -> tuple[list[T], list[str] | None]:
+    """A page as the DynamoDB adapters make it: the items in ``key`` order after the position ``after`` (a key),
+    and the last one's key when more follow."""
+    ordered = sorted(items, key=key, reverse=newest_first)
+    position = checked_position(after, len(key(ordered[0])) if ordered else len(after or []))
+    if position is not None:
+        ordered = [i for i in ordered if (key(i) < position if newest_first else key(i) > position)]
+    return ordered[:limit], key(ordered[limit - 1]) if len(ordered) > limit else None
 
 
 class FakeTransaction:
@@ -152,9 +165,9 @@ class FakeStore:
     def payments_due_refund(self, limit: int) -> list[PaymentRecord]:
         return [p for p in self.payments.values() if p.disposition == "refund_due"][:limit]
 
-    def refunds_open(self, limit: int) -> list[PaymentRecord]:
-        open_ = [p for p in self.payments.values() if p.refund_state in ("due", "requested", "failed")]
-        return sorted(open_, key=lambda p: p.received_at)[:limit]
+    def refunds_page(self, state: str, limit: int, after: Any) -> tuple[list[PaymentRecord], list[str] | None]:
+        return fake_page((p for p in self.payments.values() if p.refund_state == state),
+                         lambda p: [p.received_at.isoformat(), f"{p.provider}#{p.payment_id}"], limit, after)
 
     def next_number(self, series: str) -> int:
         self.counters[series] = self.counters.get(series, 0) + 1

@@ -22,6 +22,7 @@ from chalicelib.domain.issued import IssuedDocument
 from chalicelib.domain.matching import name_similarity
 from chalicelib.domain.ports import AlreadyExists, AuditEntry, IdentityRecord
 from chalicelib.domain.requests import Event
+from tests.fakes import fake_page
 
 VERSIONED = {"measure", "enrolment", "checkin", "window", "incident", "officer", "case", "contingency", "report",
              "document"}
@@ -184,9 +185,10 @@ class FakeMeasures:
         return sorted((m for m in self.data.table("measure").values() if m.active and m.district == district),
                       key=lambda m: m.created_at)
 
-    def measures_of_court(self, court_code: str, limit: int = 2000) -> list[Measure]:
-        return sorted((m for m in self.data.table("measure").values() if m.court_code == court_code),
-                      key=lambda m: m.created_at, reverse=True)[:limit]
+    def court_page(self, court_code: str, limit: int, after: Any) -> tuple[list[Measure], list[str] | None]:
+        return fake_page((m for m in self.data.table("measure").values() if m.court_code == court_code),
+                         lambda m: [m.created_at.astimezone(UTC).isoformat(), m.measure_id], limit, after,
+                         newest_first=True)
 
 
 class FakeEnrolments:
@@ -211,11 +213,14 @@ class FakeEnrolments:
         found: UnmatchedEnrolment | None = self.data.table("unmatched").get(attempt_id)
         return found
 
-    def unmatched_of_district(self, district: str) -> list[UnmatchedEnrolment]:
-        return [u for u in self.data.table("unmatched").values() if u.district == district and not u.resolved_at]
-
     def unmatched_of_person(self, person_key: str) -> list[UnmatchedEnrolment]:
         return [u for u in self.data.table("unmatched").values() if u.person.key == person_key and not u.resolved_at]
+
+    def unmatched_page(self, district: str, limit: int, after: Any
+                       ) -> tuple[list[UnmatchedEnrolment], list[str] | None]:
+        return fake_page((u for u in self.data.table("unmatched").values()
+                          if u.district == district and not u.resolved_at),
+                         lambda u: [u.at.isoformat(), u.attempt_id], limit, after)
 
 
 class FakeCalendars:
@@ -243,8 +248,9 @@ class FakeCheckins:
         found: WindowRecord | None = self.data.table("window").get(window_record_key(chain_id, window_key))
         return found or WindowRecord(chain_id=chain_id, window_key=window_key)
 
-    def held_windows(self, district: str) -> list[WindowRecord]:
-        return [self.data.table("window")[k] for k, d in self.data.held_district.items() if d == district]
+    def held_page(self, district: str, limit: int, after: Any) -> tuple[list[WindowRecord], list[str] | None]:
+        return fake_page((self.data.table("window")[k] for k, d in self.data.held_district.items() if d == district),
+                         lambda w: [window_record_key(w.chain_id, w.window_key)], limit, after)
 
 
 class FakeIncidents:
@@ -263,9 +269,14 @@ class FakeIncidents:
         return sorted((i for i in self.data.table("incident").values() if i.measure_id == measure_id),
                       key=lambda i: i.created_at)
 
-    def open_incidents_of_district(self, district: str, limit: int = 500) -> list[Incident]:
-        return sorted((i for i in self.data.table("incident").values()
-                       if i.district == district and i.status != "closed"), key=lambda i: i.created_at)[:limit]
+    def open_page(self, district: str, limit: int, after: Any) -> tuple[list[Incident], list[str] | None]:
+        return fake_page((i for i in self.data.table("incident").values()
+                          if i.district == district and i.status != "closed"),
+                         lambda i: [i.created_at.isoformat(), i.incident_id], limit, after)
+
+    def day_page(self, district: str, day: date, limit: int, after: Any) -> tuple[list[Incident], list[str] | None]:
+        return fake_page(self.incidents_of_day(district, day), lambda i: [i.created_at.isoformat(), i.incident_id],
+                         limit, after)
 
     def of_type(self, kind: str) -> list[Incident]:
         return [i for i in self.data.table("incident").values() if i.type.value == kind]
@@ -296,6 +307,18 @@ class FakeOfficers:
     def cases_of_district(self, district: str) -> list[Case]:
         return [c for c in self.data.table("case").values() if c.district == district]
 
+    def officers_page(self, district: str, limit: int, after: Any) -> tuple[list[Officer], list[str] | None]:
+        return fake_page(self.officers_of_district(district), lambda o: [o.officer_id], limit, after)
+
+    def officer_cases_page(self, district: str, officer_id: str, limit: int, after: Any
+                           ) -> tuple[list[Case], list[str] | None]:
+        return fake_page(self.cases_of_officer(district, officer_id), lambda c: [c.opened_at.isoformat(), c.chain_id],
+                         limit, after)
+
+    def district_cases_page(self, district: str, limit: int, after: Any) -> tuple[list[Case], list[str] | None]:
+        return fake_page(self.cases_of_district(district), lambda c: [c.opened_at.isoformat(), c.chain_id], limit,
+                         after)
+
     def districts(self) -> list[str]:
         return sorted(self.data.districts)
 
@@ -314,8 +337,10 @@ class FakeContingencies:
     def pending_contingencies(self, limit: int = 200) -> list[Contingency]:
         return [c for c in self.data.table("contingency").values() if c.pending][:limit]
 
-    def open_callbacks(self, district: str, limit: int = 200) -> list[Contingency]:
-        return [c for c in self.data.table("contingency").values() if c.callback_open and c.district == district]
+    def callbacks_page(self, district: str, limit: int, after: Any) -> tuple[list[Contingency], list[str] | None]:
+        return fake_page((c for c in self.data.table("contingency").values()
+                          if c.callback_open and c.district == district),
+                         lambda c: [c.created_at.isoformat(), c.checkin_id], limit, after)
 
     def outage(self, registry: str) -> Outage | None:
         return self.data.outages.get(registry)

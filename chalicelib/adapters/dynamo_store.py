@@ -22,7 +22,7 @@ from ..domain.errors import ConcurrentUpdate, DomainError, ServiceUnavailable
 from ..domain.identity import Applicant
 from ..domain.issued import IssuedDocument, RevocationReason
 from ..domain.matching import RegistryPerson, filing_blocks
-from ..domain.ports import AlreadyExists, AuditEntry, IdentityRecord, PaymentRecord
+from ..domain.ports import OPEN_REFUND_STATES, AlreadyExists, AuditEntry, IdentityRecord, PaymentRecord
 from ..domain.requests import (
     CandidateDecision,
     CertificateRequest,
@@ -35,6 +35,7 @@ from ..domain.requests import (
 )
 from ..tracing import traced
 from . import dynamo_models as m
+from .dynamo_pages import key_page
 from .staging import current, publish_rows, stage_rows
 
 log = logging.getLogger(__name__)
@@ -160,7 +161,6 @@ def order_from_model(item: m.OrderModel) -> PaymentOrder:
                         status=item.status, payment_id=item.payment_id, version=int(item.version or 0))
 
 
-OPEN_REFUND_STATES = ("due", "requested", "failed")
 
 
 def payment_to_model(payment: PaymentRecord) -> m.PaymentModel:
@@ -419,11 +419,11 @@ class DynamoStore:
         return [payment_from_model(p) for p in m.PaymentModel.by_refund.query("due", limit=limit)]
 
     @translate_errors
-    def refunds_open(self, limit: int) -> list[PaymentRecord]:
-        """Refunds still owed or under way, oldest first: three key queries on a sparse index."""
-        found = [payment_from_model(p) for state in OPEN_REFUND_STATES
-                 for p in m.PaymentModel.by_refund.query(state, limit=limit)]
-        return sorted(found, key=lambda p: p.received_at)[:limit]
+    def refunds_page(self, state: str, limit: int, after: Any) -> tuple[list[PaymentRecord], list[str] | None]:
+        """A page of the refunds in one open state, oldest first: one query of the sparse index."""
+        found, last = key_page(m.PaymentModel.by_refund.query, "refund_bucket", state, ("received_at", "payment_key"),
+                               limit, after)
+        return [payment_from_model(p) for p in found], last
 
     @translate_errors
     def next_number(self, series: str) -> int:

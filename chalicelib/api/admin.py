@@ -215,14 +215,17 @@ def revoke_document(document_id):  # type: ignore[no-untyped-def]
 @bp.route("/v1/admin/refunds", methods=["GET"])
 @handled(_request)
 def list_refunds():  # type: ignore[no-untyped-def]
-    """Payments that could not be applied and are still owed or under way (admin: sends them; auditor: reads)."""
+    """Payments that could not be applied and are still owed or under way (admin: sends them; auditor: reads),
+    a page of ?limit= (100, at most 500) at a time (`next_cursor` back as ?cursor=)."""
     from ..services.refunds import open_refunds, refund_view
+    from .cursors import page_answer, page_request
 
     request, c = bp.current_request, container()
     who = operator(request)
     who.require(Role.ADMIN, Role.AUDITOR)
-    items = open_refunds(store=c.store, limit=query_int(request, "limit", 100, 1, 500))
-    return json_response({"items": [refund_view(p) for p in items]})
+    limit, after = page_request(request, "refunds", 100, 500)
+    items, last = open_refunds(store=c.store, limit=limit, after=after)
+    return json_response(page_answer([refund_view(p) for p in items], "refunds", last))
 
 
 @bp.route("/v1/admin/refunds/{provider}/{payment_id}", methods=["POST"])

@@ -16,6 +16,7 @@ from ..domain.operators import Operator, Role
 from ..services.control import calendar, checkins, enrolment, measures
 from ..services.control.pipeline import checkin_view
 from ..services.documents import verification_view
+from .cursors import page_answer, page_request
 from .http import channel_user, csv_text, handled, json_body, json_response, operator
 
 bp = Blueprint(__name__)
@@ -186,14 +187,19 @@ def create_measure():  # type: ignore[no-untyped-def]
 @bp.route("/v1/court/measures", methods=["GET"])
 @handled(_request)
 def search_measures():  # type: ignore[no-untyped-def]
-    """The court's measures: ?court=1801-JR-PE-01 (optional with one court), ?q= a document number, name or case
-    file, ?status=active|all."""
+    """The court's measures, newest first: ?court=1801-JR-PE-01 (optional with one court), ?q= a document number,
+    name or case file, ?status=active|all; a page of ?limit= (50, at most 200) at a time (`next_cursor` back as
+    ?cursor=; a search's page may hold fewer than the limit)."""
     who, c = _court()
     params = dict(bp.current_request.query_params or {})
-    code, found = measures.search_measures(params.get("court"), params.get("q", ""), operator=who,
-                                           measures=c.control.measures, audit=c.audit, clock=c.clock,
-                                           status=params.get("status", "active"))
-    return json_response({"court": code, "items": [measure_view(m) for m in found]})
+    code = measures.court_of(who, params.get("court"))
+    query, status = params.get("q", ""), params.get("status", "active")
+    scope = f"court-measures:{code}:{status}:{query}"
+    limit, after = page_request(bp.current_request, scope, 50, 200)
+    code, found, last = measures.search_measures(code, query, operator=who, measures=c.control.measures,
+                                                 audit=c.audit, clock=c.clock, status=status, limit=limit,
+                                                 after=after)
+    return json_response(page_answer([measure_view(m) for m in found], scope, last, court=code))
 
 
 @bp.route("/v1/court/measures/import", methods=["POST"], content_types=["text/csv"])

@@ -52,14 +52,14 @@ def encode_cursor(scope: str, position: Any) -> str:
     return f"{body}.{_tag(body)}"
 
 
-def decode_cursor(request: Request, scope: str) -> Any:
-    """The position in ``?cursor=`` for the list ``scope``; None on the first page; a 422 naming `cursor` when it
-    was not made by us for this list."""
-    raw = dict(request.query_params or {}).get("cursor")
+def decode_cursor(request: Request, scope: str, name: str = "cursor") -> Any:
+    """The position in ``?cursor=`` (or the parameter ``name``) for the list ``scope``; None on the first page; a
+    422 naming `cursor` when it was not made by us for this list."""
+    raw = dict(request.query_params or {}).get(name)
     if raw is None:
         return None
     body, _, tag = raw.partition(".")
-    invalid = ValidationError("This cursor is not one this list gave: start again without it.", field="cursor",
+    invalid = ValidationError("This cursor is not one this list gave: start again without it.", field=name,
                               code="invalid_cursor")
     if len(raw) > MAX_CURSOR or not raw.isascii() or not _signed_by_us(body, tag):
         raise invalid
@@ -70,3 +70,16 @@ def decode_cursor(request: Request, scope: str) -> Any:
     if not isinstance(data, dict) or data.get("s") != _scope(scope):
         raise invalid
     return data.get("p")
+
+
+def page_request(request: Request, scope: str, default: int, most: int) -> tuple[int, Any]:
+    """A list route's ``?limit=`` (``default`` when absent; a 422 naming `limit` outside 1..``most``) and the
+    position of its ``?cursor=`` for the list ``scope``."""
+    from .http import query_int
+
+    return query_int(request, "limit", default, 1, most), decode_cursor(request, scope)
+
+
+def page_answer(items: list[Any], scope: str, last: Any, **extra: Any) -> dict[str, Any]:
+    """The body of a page: its items and the cursor of the next page (null on the last)."""
+    return {**extra, "items": items, "next_cursor": encode_cursor(scope, last) if last else None}

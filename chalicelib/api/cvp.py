@@ -3,12 +3,16 @@ districts of the operator's token; every read of a person's data is audited."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from chalice import Blueprint, Response
 
 from ..bootstrap import Container, container
+from ..domain.control.people import parse_district
 from ..domain.operators import Operator, Role
 from ..services.control import cases, contingency, desk, enrolment, incidents, officers, reports, reviews
 from ..services.control.common import audit_entry
+from .cursors import page_answer, page_request
 from .http import handled, json_body, json_response, operator
 
 bp = Blueprint(__name__)
@@ -25,13 +29,26 @@ def _as(*roles: Role) -> tuple[Operator, Container]:
     return who, container()
 
 
+def _paged(who: Operator, list_name: str, district: str, default: int) -> tuple[str, int, Any]:
+    """A district's list: its scope checked first (a head of another district gets 403, whatever the cursor),
+    then ?limit= (at most 200) and the cursor, which belongs to this list of this district only."""
+    who.require_district(parse_district(district))
+    scope = f"{list_name}:{parse_district(district)}"
+    return (scope, *page_request(bp.current_request, scope, default, 200))
+
+
 # --- the CVP head: officers, distribution, incidents, callbacks, the queue of enrolments with no measure ------
 
 @bp.route("/v1/cvp/districts/{district}/officers", methods=["GET"])
 @handled(_request)
 def list_officers(district):  # type: ignore[no-untyped-def]
+    """The district's officers by id, a page of ?limit= (50, at most 200) at a time: pass `next_cursor` back as
+    ?cursor=."""
     who, c = _as(Role.CVP_HEAD, Role.ADMIN)
-    return json_response({"items": officers.list_officers(district, operator=who, officers=c.control.officers)})
+    scope, limit, after = _paged(who, "cvp-officers", district, 50)
+    items, last = officers.list_officers(district, operator=who, officers=c.control.officers, limit=limit,
+                                         after=after)
+    return json_response(page_answer(items, scope, last))
 
 
 @bp.route("/v1/cvp/districts/{district}/officers/{officer_id}", methods=["PUT"])
@@ -58,9 +75,13 @@ def hand_over(district, officer_id):  # type: ignore[no-untyped-def]
 @bp.route("/v1/cvp/districts/{district}/open-incidents", methods=["GET"])
 @handled(_request)
 def open_incidents(district):  # type: ignore[no-untyped-def]
+    """The district's incidents not closed yet, oldest first, a page of ?limit= (100, at most 200) at a time
+    (`next_cursor` back as ?cursor=); `counts` and `warrants_awaiting` are those of the page."""
     who, c = _as(Role.CVP_HEAD, Role.ADMIN)
-    return json_response(desk.open_incidents(district, operator=who, incidents=c.control.incidents, audit=c.audit,
-                                             clock=c.clock))
+    scope, limit, after = _paged(who, "cvp-open-incidents", district, 100)
+    view, last = desk.open_incidents(district, operator=who, incidents=c.control.incidents, audit=c.audit,
+                                     clock=c.clock, limit=limit, after=after)
+    return json_response(page_answer(view.pop("items"), scope, last, **view))
 
 
 @bp.route("/v1/cvp/incidents/{incident_id}/warrant-decision", methods=["POST"])
@@ -76,41 +97,55 @@ def warrant_decision(incident_id):  # type: ignore[no-untyped-def]
 @bp.route("/v1/cvp/districts/{district}/enrolments", methods=["GET"])
 @handled(_request)
 def district_enrolments(district):  # type: ignore[no-untyped-def]
+    """The district's people and their officers, oldest first, a page of ?limit= (50, at most 200) at a time
+    (`next_cursor` back as ?cursor=)."""
     who, c = _as(Role.CVP_HEAD, Role.ADMIN)
     k = c.control
-    return json_response({"items": cases.district_cases(district, operator=who, officers=k.officers,
-                                                        measures=k.measures, enrolments=k.enrolments, audit=c.audit,
-                                                        clock=c.clock)})
+    scope, limit, after = _paged(who, "cvp-enrolments", district, 50)
+    items, last = cases.district_cases(district, operator=who, officers=k.officers, measures=k.measures,
+                                       enrolments=k.enrolments, audit=c.audit, clock=c.clock, limit=limit,
+                                       after=after)
+    return json_response(page_answer(items, scope, last))
 
 
 @bp.route("/v1/cvp/districts/{district}/unmatched-enrolments", methods=["GET"])
 @handled(_request)
 def unmatched_enrolments(district):  # type: ignore[no-untyped-def]
+    """Enrolments with no measure yet, oldest first, a page of ?limit= (50, at most 200) at a time
+    (`next_cursor` back as ?cursor=)."""
     who, c = _as(Role.CVP_HEAD)
-    return json_response({"items": enrolment.unmatched_queue(district, operator=who, enrolments=c.control.enrolments,
-                                                             audit=c.audit, clock=c.clock)})
+    scope, limit, after = _paged(who, "cvp-unmatched", district, 50)
+    items, last = enrolment.unmatched_queue(district, operator=who, enrolments=c.control.enrolments, audit=c.audit,
+                                            clock=c.clock, limit=limit, after=after)
+    return json_response(page_answer(items, scope, last))
 
 
 @bp.route("/v1/cvp/districts/{district}/incidents", methods=["GET"])
 @handled(_request)
 def district_incidents(district):  # type: ignore[no-untyped-def]
+    """The incidents of ?day=YYYY-MM-DD, in time order, a page of &limit= (100, at most 200) at a time
+    (`next_cursor` back as &cursor=)."""
     who, c = _as(Role.CVP_HEAD, Role.ADMIN)
     day = (bp.current_request.query_params or {}).get("day", "")
-    return json_response({"items": incidents.incidents_of_day(district, day, operator=who,
-                                                              incidents=c.control.incidents,
-                                                              markers=c.control.markers, audit=c.audit,
-                                                              clock=c.clock)})
+    scope, limit, after = _paged(who, f"cvp-incidents:{day}", district, 100)
+    items, last = incidents.incidents_of_day(district, day, operator=who, incidents=c.control.incidents,
+                                             markers=c.control.markers, audit=c.audit, clock=c.clock, limit=limit,
+                                             after=after)
+    return json_response(page_answer(items, scope, last))
 
 
 @bp.route("/v1/cvp/districts/{district}/callbacks", methods=["GET"])
 @handled(_request)
 def district_callbacks(district):  # type: ignore[no-untyped-def]
+    """The district's open callbacks, oldest first, a page of ?limit= (50, at most 200) at a time
+    (`next_cursor` back as ?cursor=)."""
     who, c = _as(Role.CVP_HEAD, Role.ADMIN)
     k = c.control
-    return json_response({"items": contingency.district_callbacks(district, operator=who,
-                                                                  contingencies=k.contingencies,
-                                                                  measures=k.measures, enrolments=k.enrolments,
-                                                                  audit=c.audit, clock=c.clock)})
+    scope, limit, after = _paged(who, "cvp-callbacks", district, 50)
+    items, last = contingency.district_callbacks(district, operator=who, contingencies=k.contingencies,
+                                                 measures=k.measures, enrolments=k.enrolments, audit=c.audit,
+                                                 clock=c.clock, limit=limit, after=after)
+    return json_response(page_answer(items, scope, last))
 
 
 @bp.route("/v1/cvp/incidents/{incident_id}/close", methods=["POST"])
@@ -175,10 +210,14 @@ def report_csv(district, day):  # type: ignore[no-untyped-def]
 @bp.route("/v1/officer/enrolments", methods=["GET"])
 @handled(_request)
 def my_enrolments():  # type: ignore[no-untyped-def]
+    """The officer's own people, a page of ?limit= (50, at most 200) at a time (`next_cursor` back as ?cursor=)."""
     who, c = _as(Role.OFFICER)
     k = c.control
-    return json_response({"items": cases.officer_cases(operator=who, officers=k.officers, measures=k.measures,
-                                                       enrolments=k.enrolments, audit=c.audit, clock=c.clock)})
+    scope = f"officer-enrolments:{who.subject}"
+    limit, after = page_request(bp.current_request, scope, 50, 200)
+    items, last = cases.officer_cases(operator=who, officers=k.officers, measures=k.measures,
+                                      enrolments=k.enrolments, audit=c.audit, clock=c.clock, limit=limit, after=after)
+    return json_response(page_answer(items, scope, last))
 
 
 @bp.route("/v1/officer/enrolments/{measure_id}", methods=["GET"])
@@ -263,10 +302,15 @@ def reopen_window(measure_id):  # type: ignore[no-untyped-def]
 @bp.route("/v1/officer/reviews", methods=["GET"])
 @handled(_request)
 def my_reviews():  # type: ignore[no-untyped-def]
+    """Check-ins of the officer's people held for their review, a page of ?limit= (50, at most 200) at a time
+    (`next_cursor` back as ?cursor=; a page may hold fewer than the limit)."""
     who, c = _as(Role.OFFICER)
-    items = reviews.held_for_review(operator=who, officers=c.control.officers, p=c.checkin_ports())
+    scope = f"officer-reviews:{who.subject}"
+    limit, after = page_request(bp.current_request, scope, 50, 200)
+    items, last = reviews.held_for_review(operator=who, officers=c.control.officers, p=c.checkin_ports(),
+                                          limit=limit, after=after)
     c.audit.append(audit_entry(who, c.clock.now(), "officer.reviews_read", who.subject, count=len(items)))
-    return json_response({"items": items})
+    return json_response(page_answer(items, scope, last))
 
 
 @bp.route("/v1/officer/check-ins/{checkin_id}/review", methods=["POST"])
@@ -280,12 +324,16 @@ def review_checkin(checkin_id):  # type: ignore[no-untyped-def]
 @bp.route("/v1/officer/callbacks", methods=["GET"])
 @handled(_request)
 def my_callbacks():  # type: ignore[no-untyped-def]
+    """The callbacks of the officer's districts, a page of ?limit= (50, at most 200) at a time (`next_cursor`
+    back as ?cursor=)."""
     who, c = _as(Role.OFFICER)
     k = c.control
-    return json_response({"items": contingency.officer_callbacks(operator=who, officers=k.officers,
-                                                                 contingencies=k.contingencies, measures=k.measures,
-                                                                 enrolments=k.enrolments, audit=c.audit,
-                                                                 clock=c.clock)})
+    scope = f"officer-callbacks:{who.subject}"
+    limit, after = page_request(bp.current_request, scope, 50, 200)
+    items, last = contingency.officer_callbacks(operator=who, officers=k.officers, contingencies=k.contingencies,
+                                                measures=k.measures, enrolments=k.enrolments, audit=c.audit,
+                                                clock=c.clock, limit=limit, after=after)
+    return json_response(page_answer(items, scope, last))
 
 
 @bp.route("/v1/officer/callbacks/{checkin_id}", methods=["POST"])

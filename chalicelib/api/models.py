@@ -78,6 +78,14 @@ class Verification(BaseModel):
     offline_reason: str | None = None
 
 
+class Page(BaseModel):
+    """One page of a list: pass `next_cursor` back as `?cursor=` (with the same other parameters) for the next."""
+
+    items: list[dict[str, Any]] = Field(description="This page's items, in the list's order.")
+    next_cursor: str | None = Field(description="An opaque, signed cursor of the next page, bound to this list "
+                                                "(and its district, officer or court); null on the last page.")
+
+
 class Jwk(BaseModel):
     kty: Literal["EC"]
     crv: Literal["P-256"]

@@ -24,6 +24,16 @@ RESPONSE_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("GET", "/.well-known/jwks.json"): models.Jwks,
     ("POST", "/oauth2/token"): models.PartnerToken,
 }
+# The lists read a page at a time: ?limit= (the default, the most) and ?cursor=; they answer a Page.
+PAGED: dict[str, tuple[int, int]] = {
+    "/v1/certificate-requests": (10, 100), "/v1/admin/review-queue": (50, 200), "/v1/admin/audit": (200, 1000),
+    "/v1/admin/partner-callbacks/dead": (50, 200), "/v1/admin/refunds": (100, 500), "/v1/court/measures": (50, 200),
+    "/v1/cvp/districts/{district}/officers": (50, 200), "/v1/cvp/districts/{district}/enrolments": (50, 200),
+    "/v1/cvp/districts/{district}/open-incidents": (100, 200), "/v1/cvp/districts/{district}/incidents": (100, 200),
+    "/v1/cvp/districts/{district}/callbacks": (50, 200),
+    "/v1/cvp/districts/{district}/unmatched-enrolments": (50, 200), "/v1/officer/enrolments": (50, 200),
+    "/v1/officer/callbacks": (50, 200), "/v1/officer/reviews": (50, 200),
+}
 CHANNEL = re.compile(r"^/v1/(certificate-requests|control)(/|$)")
 OPERATOR = re.compile(r"^/v1/(admin|court|cvp|officer|indicators)(/|$)")
 WEBHOOK = re.compile(r"^/v1/webhooks/")
@@ -103,6 +113,16 @@ def _operation(method: str, path: str, entry: Any, components: dict[str, Any]) -
         parameters.append({"name": "Accept", "in": "header", "required": False,
                            "description": "`application/json` for the verdict as JSON; otherwise an HTML page.",
                            "schema": {"type": "string", "enum": ["application/json", "text/html"]}})
+    paged = PAGED.get(path) if method == "GET" else None
+    if paged is not None:
+        parameters += [
+            {"name": "limit", "in": "query", "required": False,
+             "description": f"Items on a page: 1 to {paged[1]} (default {paged[0]}); outside, a 422 naming `limit`.",
+             "schema": {"type": "integer", "minimum": 1, "maximum": paged[1], "default": paged[0]}},
+            {"name": "cursor", "in": "query", "required": False,
+             "description": "The `next_cursor` of the previous page; one of another list, district, officer or "
+                            "court, or altered, is a 422 `invalid_cursor` naming `cursor`.",
+             "schema": {"type": "string", "maxLength": 1024}}]
     if parameters:
         operation["parameters"] = parameters
     if method in ("POST", "PUT", "PATCH"):
@@ -110,7 +130,7 @@ def _operation(method: str, path: str, entry: Any, components: dict[str, Any]) -
         types = entry.content_types or ["application/json"]
         operation["requestBody"] = {"required": False, "content": {
             t: {"schema": _body_schema(t, model if t == "application/json" else None, components)} for t in types}}
-    answer = RESPONSE_MODELS.get((method, path))
+    answer = RESPONSE_MODELS.get((method, path)) or (models.Page if paged is not None else None)
     success: dict[str, Any] = {"description": "Done."}
     if answer is not None:
         success["content"] = {"application/json": {"schema": _schema(answer, components)}}

@@ -71,3 +71,4 @@ def export(ctx: Ctx, name: str, headers: Sequence[str], rows: Sequence[Sequence[
     link = ctx.c.media.link(key, subject=ctx.operator.subject, content_type=content_type,
                             filename=f"{name}-{stamp}.{kind}", seconds=120)
     return Response(body="", status_code=303, headers=page_headers(ctx, {"Location": link}))
+

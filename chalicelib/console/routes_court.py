@@ -16,11 +16,12 @@ from ..domain.control.measures import LEGAL_STATUSES, PERIODICITIES
 from ..domain.control.people import judicial_districts
 from ..domain.errors import DomainError, NotFound, ValidationError
 from ..domain.operators import Role
+from ..domain.pages import every_page
 from ..services.control import measures
 from .exports import export
 from .maps import area_map
 from .routes_officer import render_person
-from .web import FORM, MULTIPART, Ctx, field_errors, page
+from .web import FORM, MULTIPART, Ctx, field_errors, next_href, page, page_after
 
 bp = Blueprint(__name__)
 COURT = (Role.COURT,)
@@ -31,13 +32,27 @@ MEASURE_FIELDS = ("case_file", "court", "district", "legal_status", "periodicity
 
 @page(bp, "/console/court/measures", roles=COURT)
 def court_measures(ctx: Ctx) -> Response:
+    """The court's measures, newest first, a page at a time ("Next" carries the cursor); an export holds every
+    measure found."""
     c, q = ctx.c, ctx.query
     errors: dict[str, str] = {}
-    code, found = "", list[Any]()
+    code, found, more = "", list[Any](), None
     try:
-        code, found = measures.search_measures(q.get("court"), q.get("q", ""), operator=ctx.operator,
-                                               measures=c.control.measures, audit=c.audit, clock=c.clock,
-                                               status=q.get("status", "active"))
+        code = measures.court_of(ctx.operator, q.get("court"))
+        status = q.get("status", "active")
+        scope = f"court-measures:{code}:{status}:{q.get('q', '')}"
+
+        def fetch(at: Any) -> tuple[list[Any], Any]:
+            _, got, last = measures.search_measures(code, q.get("q", ""), operator=ctx.operator,
+                                                    measures=c.control.measures, audit=c.audit, clock=c.clock,
+                                                    status=status, limit=100, after=at)
+            return got, last
+
+        if q.get("format"):
+            found = every_page(fetch)
+        else:
+            found, last = fetch(page_after(ctx, scope))
+            more = next_href(ctx, scope, last)
     except ValidationError as refused:
         errors = field_errors(refused)
     if q.get("format") and not errors:
@@ -50,7 +65,7 @@ def court_measures(ctx: Ctx) -> Response:
     courts = sorted(x for x in ctx.operator.courts if x != "*")
     return ctx.render("court_measures.html", status=422 if errors else 200, title=ctx.t("court.title"),
                       items=found, court=code or q.get("court", ""), courts=courts, q=q.get("q", ""),
-                      status_filter=q.get("status", "active"), errors=errors)
+                      status_filter=q.get("status", "active"), errors=errors, next_link=more)
 
 
 def _payload(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any] | None]:

@@ -5,18 +5,21 @@ file."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from chalice import Blueprint, Response
 
 from ..domain.control.people import judicial_districts
 from ..domain.errors import DomainError, NotFound, ValidationError
 from ..domain.operators import ALL, Role
+from ..domain.pages import every_page
 from ..services.control import calendar, cases, contingency, desk, enrolment, incidents, officers, reports
 from ..services.control.common import peru_today
 from .exports import export, export_lists
 from .routes_officer import render_person
-from .web import Ctx, field_errors, page, page_headers
+from .web import Ctx, field_errors, next_href, page, page_after, page_headers
 
 bp = Blueprint(__name__)
 HEAD = (Role.CVP_HEAD,)
@@ -43,17 +46,38 @@ def chosen_district(ctx: Ctx) -> str:
 
 @page(bp, "/console/cvp", roles=HEAD)
 def cvp_home(ctx: Ctx, errors: dict[str, str] | None = None, status: int = 200) -> Response:
+    """The district's day: each list's first page (the rest behind its "Next" link, a cursor of its own); an
+    export holds the whole list."""
     c, who = ctx.c, ctx.operator
     k = c.control
     district = chosen_district(ctx)
-    desk_view = desk.open_incidents(district, operator=who, incidents=k.incidents, audit=c.audit, clock=c.clock)
-    callbacks = contingency.district_callbacks(district, operator=who, contingencies=k.contingencies,
-                                               measures=k.measures, enrolments=k.enrolments, audit=c.audit,
-                                               clock=c.clock)
-    unmatched = enrolment.unmatched_queue(district, operator=who, enrolments=k.enrolments, audit=c.audit,
-                                          clock=c.clock)
-    roster = officers.list_officers(district, operator=who, officers=k.officers)
-    if ctx.query.get("format"):
+    exporting = bool(ctx.query.get("format"))
+    links: dict[str, str | None] = {}
+
+    def listed(name: str, scope: str, fetch: Callable[[Any], tuple[list[Any], Any]]) -> list[Any]:
+        if exporting:
+            return every_page(fetch)
+        got, last = fetch(page_after(ctx, scope, f"{name}_cursor"))
+        links[name] = next_href(ctx, scope, last, f"{name}_cursor")
+        return got
+
+    desk_view: dict[str, Any] = {}
+
+    def desk_page(at: Any) -> tuple[list[Any], Any]:
+        view, last = desk.open_incidents(district, operator=who, incidents=k.incidents, audit=c.audit,
+                                         clock=c.clock, after=at)
+        desk_view.update(view)
+        return view["items"], last
+
+    desk_view["items"] = listed("incidents", f"cvp-open-incidents:{district}", desk_page)
+    callbacks = listed("callbacks", f"cvp-callbacks:{district}", lambda at: contingency.district_callbacks(
+        district, operator=who, contingencies=k.contingencies, measures=k.measures, enrolments=k.enrolments,
+        audit=c.audit, clock=c.clock, after=at))
+    unmatched = listed("unmatched", f"cvp-unmatched:{district}", lambda at: enrolment.unmatched_queue(
+        district, operator=who, enrolments=k.enrolments, audit=c.audit, clock=c.clock, after=at))
+    roster = listed("officers", f"cvp-officers:{district}", lambda at: officers.list_officers(
+        district, operator=who, officers=k.officers, limit=200, after=at))
+    if exporting:
         return export_lists(ctx, district.lower().replace(" ", "_"), {
             "incidents": (desk_view["items"], ["day", "type", "full_name", "identity_document", "case_file", "court",
                                                "detail", "observations", "status"]),
@@ -62,7 +86,7 @@ def cvp_home(ctx: Ctx, errors: dict[str, str] | None = None, status: int = 200) 
             "officers": (roster, ["officer_id", "name", "active", "assigned"])})
     return ctx.render("cvp_home.html", status=status, title=ctx.t("cvp.title", district=district),
                       district=district, districts=districts_of(ctx), desk=desk_view, callbacks=callbacks,
-                      unmatched=unmatched, roster=roster, errors=errors or {},
+                      unmatched=unmatched, roster=roster, errors=errors or {}, next_links=links,
                       yesterday=(peru_today(c.clock.now()) - timedelta(days=1)).isoformat())
 
 
@@ -140,8 +164,18 @@ def cvp_enrolments(ctx: Ctx) -> Response:
     c = ctx.c
     k = c.control
     district = chosen_district(ctx)
-    items = cases.district_cases(district, operator=ctx.operator, officers=k.officers, measures=k.measures,
-                                 enrolments=k.enrolments, audit=c.audit, clock=c.clock)
+    scope = f"cvp-enrolments:{district}"
+
+    def fetch(at: Any) -> tuple[list[dict[str, Any]], Any]:
+        return cases.district_cases(district, operator=ctx.operator, officers=k.officers, measures=k.measures,
+                                    enrolments=k.enrolments, audit=c.audit, clock=c.clock, limit=100, after=at)
+
+    more = None
+    if ctx.query.get("format"):
+        items = every_page(fetch)
+    else:
+        items, last = fetch(page_after(ctx, scope))
+        more = next_href(ctx, scope, last)
     if ctx.query.get("format"):
         return export(ctx, f"empadronamiento-{district.lower().replace(' ', '_')}",
                       ["measure_id", "full_name", "identity_document", "enrolment", "mobile", "officer", "reason",
@@ -149,7 +183,7 @@ def cvp_enrolments(ctx: Ctx) -> Response:
                       [(i["measure_id"], i["full_name"], i["identity_document"], i["enrolment"], i["mobile"],
                         i["officer"], i["reason"], i["calls"], i["opened_at"], i["open"]) for i in items], xlsx=True)
     return ctx.render("cvp_enrolments.html", title=ctx.t("cvp.enrolments.title", district=district),
-                      district=district, districts=districts_of(ctx), items=items)
+                      district=district, districts=districts_of(ctx), items=items, next_link=more)
 
 
 @page(bp, "/console/cvp/people/{measure_id}", roles=HEAD)
@@ -167,11 +201,13 @@ def cvp_reports(ctx: Ctx) -> Response:
         revisions = reports.report_revisions(report, documents=c.store)
     except NotFound:
         report, revisions = None, []
-    listed = incidents.incidents_of_day(district, day, operator=ctx.operator, incidents=c.control.incidents,
-                                        markers=c.control.markers, audit=c.audit, clock=c.clock)
+    scope = f"cvp-incidents:{district}:{day}"
+    listed, last = incidents.incidents_of_day(district, day, operator=ctx.operator, incidents=c.control.incidents,
+                                              markers=c.control.markers, audit=c.audit, clock=c.clock,
+                                              after=page_after(ctx, scope))
     return ctx.render("cvp_reports.html", title=ctx.t("cvp.reports.title", district=district), district=district,
                       districts=districts_of(ctx), the_day=day, report=report, revisions=revisions,
-                      incidents=listed)
+                      incidents=listed, next_link=next_href(ctx, scope, last))
 
 
 @page(bp, "/console/cvp/reports/{district}/{day}", methods=("POST",), roles=HEAD)

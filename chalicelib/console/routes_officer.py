@@ -4,6 +4,7 @@ deciding a held check-in, the one callback, first registration, and an incident 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from chalice import Blueprint, Response
@@ -11,11 +12,12 @@ from chalice import Blueprint, Response
 from ..domain.control.officers import FEATURE_FIELDS, CallOutcome
 from ..domain.errors import DomainError, NotFound
 from ..domain.operators import Role
+from ..domain.pages import every_page
 from ..services.control import cases, contingency, desk, enrolment, person_file, reviews
 from ..services.control.common import audit_entry, peru_today
 from .exports import export_lists
 from .person import person_view
-from .web import MULTIPART, Ctx, field_errors, page
+from .web import MULTIPART, Ctx, field_errors, next_href, page, page_after
 
 bp = Blueprint(__name__)
 OFFICER = (Role.OFFICER,)
@@ -24,15 +26,30 @@ TO_PHONE = ("not_enrolled", "pending_confirmation")
 
 @page(bp, "/console/officer", roles=OFFICER)
 def officer_home(ctx: Ctx) -> Response:
+    """The officer's lists, each's first page (the rest behind its "Next" link, a cursor of its own); an export
+    holds the whole list."""
     c, who = ctx.c, ctx.operator
     k = c.control
-    people = cases.officer_cases(operator=who, officers=k.officers, measures=k.measures, enrolments=k.enrolments,
-                                 audit=c.audit, clock=c.clock)
-    held = reviews.held_for_review(operator=who, officers=k.officers, p=c.checkin_ports())
+    exporting = bool(ctx.query.get("format"))
+    links: dict[str, str | None] = {}
+
+    def listed(name: str, fetch: Callable[[Any], tuple[list[Any], Any]]) -> list[Any]:
+        scope = f"officer-{name}:{who.subject}"
+        if exporting:
+            return every_page(fetch)
+        got, last = fetch(page_after(ctx, scope, f"{name}_cursor"))
+        links[name] = next_href(ctx, scope, last, f"{name}_cursor")
+        return got
+
+    people = listed("enrolments", lambda at: cases.officer_cases(
+        operator=who, officers=k.officers, measures=k.measures, enrolments=k.enrolments, audit=c.audit,
+        clock=c.clock, limit=100, after=at))
+    held = listed("reviews", lambda at: reviews.held_for_review(operator=who, officers=k.officers,
+                                                                 p=c.checkin_ports(), after=at))
     c.audit.append(audit_entry(who, c.clock.now(), "officer.reviews_read", who.subject, count=len(held)))
-    callbacks = contingency.officer_callbacks(operator=who, officers=k.officers, contingencies=k.contingencies,
-                                              measures=k.measures, enrolments=k.enrolments, audit=c.audit,
-                                              clock=c.clock)
+    callbacks = listed("callbacks", lambda at: contingency.officer_callbacks(
+        operator=who, officers=k.officers, contingencies=k.contingencies, measures=k.measures,
+        enrolments=k.enrolments, audit=c.audit, clock=c.clock, after=at))
     if ctx.query.get("format"):
         # The assigned list is the spreadsheet the procedure keeps (9.2): XLSX too.
         return export_lists(ctx, "mis-personas", {
@@ -44,7 +61,7 @@ def officer_home(ctx: Ctx) -> Response:
     names = {p["measure_id"]: p["full_name"] for p in people}
     return ctx.render("officer_home.html", title=ctx.t("officer.title"), people=people,
                       to_phone=[p for p in people if p["enrolment"] in TO_PHONE or p["reason"] == "not_enrolled"],
-                      held=held, callbacks=callbacks, recent=recent, names=names,
+                      held=held, callbacks=callbacks, recent=recent, names=names, next_links=links,
                       outcomes=[o.value for o in CallOutcome])
 
 

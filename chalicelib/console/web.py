@@ -14,7 +14,7 @@ from email import policy
 from email.parser import BytesParser
 from http.cookies import SimpleCookie
 from typing import Any
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 from chalice import Blueprint, Response
 from chalice.app import Request
@@ -316,3 +316,20 @@ def field_errors(error: DomainError) -> dict[str, str]:
     if isinstance(error, FieldErrors):
         return {e.field or "form": e.message for e in error.errors}
     return {error.field or "form": error.message}
+
+
+def page_after(ctx: Ctx, scope: str, name: str = "cursor") -> Any:
+    """Where a listed page starts: the position of the signed cursor in ``?<name>=`` for the list ``scope``."""
+    from ..api.cursors import decode_cursor
+
+    return decode_cursor(ctx.request, scope, name)
+
+
+def next_href(ctx: Ctx, scope: str, last: Any, name: str = "cursor") -> str | None:
+    """The link to the next page of a list (this page's query, its cursor ``name`` moved on), or None."""
+    from ..api.cursors import encode_cursor
+
+    if not last:
+        return None
+    query = {k: v for k, v in ctx.query.items() if k not in (name, "format")}
+    return ctx.url(f"{ctx.path}?{urlencode({**query, name: encode_cursor(scope, last)})}")

@@ -14,8 +14,9 @@ from datetime import datetime
 from typing import Any
 
 from ..domain.errors import ConcurrentUpdate, DomainError, NotFound, ValidationError
+from ..domain.pages import After, chained_page
 from ..domain.payments import json_object
-from ..domain.ports import AuditEntry, Clock, PaymentProvider, PaymentRecord, Store
+from ..domain.ports import OPEN_REFUND_STATES, AuditEntry, Clock, PaymentProvider, PaymentRecord, Store
 from ..domain.requests import Event, new_id
 from .certificate_requests import refund_entry
 
@@ -32,8 +33,11 @@ def refund_view(payment: PaymentRecord) -> dict[str, Any]:
             "updated_at": payment.refund_updated_at.isoformat() if payment.refund_updated_at else None}
 
 
-def open_refunds(*, store: Store, limit: int = 100) -> list[PaymentRecord]:
-    return store.refunds_open(limit)
+def open_refunds(*, store: Store, limit: int = 100, after: After = None) -> tuple[list[PaymentRecord], After]:
+    """A page of the refunds still owed or under way: each open state after the other (due, failed, requested),
+    each oldest first (one query per page, one more where a state ends inside it); and where the next page
+    starts (None: no more)."""
+    return chained_page(OPEN_REFUND_STATES, lambda state, at, n: store.refunds_page(state, n, at), limit, after)
 
 
 def _record_change(payment: PaymentRecord, updated: PaymentRecord, event_name: str, *, store: Store,

@@ -135,7 +135,7 @@ def test_enrolment_without_a_measure_asks_the_district_and_reaches_the_cvp_heads
     assert queued[-1]["text"] == text("control.unmatched_queued", "es", district="Lima")
     from chalicelib.bootstrap import container
 
-    waiting = container().control.enrolments.unmatched_of_district("LIMA")
+    waiting, _ = container().control.enrolments.unmatched_page("LIMA", 200, None)
     assert f"telegram:{person.user['id']}" in [w.owner for w in waiting]
 
 

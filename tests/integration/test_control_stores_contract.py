@@ -19,6 +19,7 @@ from chalicelib.domain.control.officers import Case, Officer
 from chalicelib.domain.control.people import parse_person
 from chalicelib.domain.control.ports import ControlStores
 from chalicelib.domain.errors import ConcurrentUpdate
+from chalicelib.domain.pages import every_page
 from chalicelib.domain.ports import AlreadyExists
 from chalicelib.domain.requests import new_id
 from tests.fakes_control import fake_control
@@ -43,6 +44,18 @@ def a_measure(district: str = "LIMA", **changes: Any) -> Any:
             "district": district, "legal_status": "processed", "periodicity": "monthly", "start_date": "2026-01-01",
             "first_registration_deadline": "2026-12-31", "end_date": "2027-12-31", "group": "B", **changes}
     return parse_measure(body, measure_id=new_id(), now=NOW, created_by="judge")
+
+
+def held_in(stores: ControlStores, district: str) -> list[Any]:
+    return every_page(lambda at: stores.checkins.held_page(district, 200, at))
+
+
+def unmatched_in(stores: ControlStores, district: str) -> list[Any]:
+    return every_page(lambda at: stores.enrolments.unmatched_page(district, 200, at))
+
+
+def open_in(stores: ControlStores, district: str) -> list[Any]:
+    return every_page(lambda at: stores.incidents.open_page(district, 200, at))
 
 
 def saved(stores: ControlStores, measure: Any) -> Any:
@@ -132,12 +145,12 @@ def test_a_window_starts_open_and_a_held_one_is_listed_for_its_district(stores: 
     tx = stores.uow.begin()
     tx.put_window(held, held_district="PIURA")
     tx.commit()
-    assert [w.chain_id for w in stores.checkins.held_windows("PIURA") if w.chain_id == chain] == [chain]
+    assert [w.chain_id for w in held_in(stores, "PIURA") if w.chain_id == chain] == [chain]
     current = stores.checkins.window(chain, "2026-P11")
     done = stores.uow.begin()
     done.put_window(replace(current, state=WindowState.REGISTERED))
     done.commit()
-    assert chain not in [w.chain_id for w in stores.checkins.held_windows("PIURA")]
+    assert chain not in [w.chain_id for w in held_in(stores, "PIURA")]
     with pytest.raises(AlreadyExists):  # a second "first" record of the same window
         late = stores.uow.begin()
         late.put_window(WindowRecord(chain_id=chain, window_key="2026-P11"))
@@ -155,12 +168,12 @@ def test_link_attempts_and_unmatched_enrolments_are_found_until_resolved(stores:
     tx.put_unmatched(waiting)
     tx.commit()
     assert [a.attempt_id for a in stores.enrolments.link_attempts_of_chain(chain)] == [attempt.attempt_id]
-    assert waiting.attempt_id in [u.attempt_id for u in stores.enrolments.unmatched_of_district("PASCO")]
+    assert waiting.attempt_id in [u.attempt_id for u in unmatched_in(stores, "PASCO")]
     assert waiting.attempt_id in [u.attempt_id for u in stores.enrolments.unmatched_of_person(person.key)]
     done = stores.uow.begin()
     done.put_unmatched(replace(waiting, resolved_at=NOW, resolution="measure_created"))
     done.commit()
-    assert waiting.attempt_id not in [u.attempt_id for u in stores.enrolments.unmatched_of_district("PASCO")]
+    assert waiting.attempt_id not in [u.attempt_id for u in unmatched_in(stores, "PASCO")]
     assert waiting.attempt_id not in [u.attempt_id for u in stores.enrolments.unmatched_of_person(person.key)]
 
 
@@ -235,10 +248,10 @@ def test_a_courts_measures_are_listed_newest_first_whatever_their_status(stores:
     tx = stores.uow.begin()
     tx.put_measure(older.revoked())
     tx.commit()
-    listed = stores.measures.measures_of_court(court)
+    listed = every_page(lambda at: stores.measures.court_page(court, 1, at))  # a page each
     assert [m.measure_id for m in listed] == [newer.measure_id, older.measure_id]
     assert listed[1].status == "revoked"
-    assert stores.measures.measures_of_court("9999-XX-XX-99") == []
+    assert stores.measures.court_page("9999-XX-XX-99", 10, None) == ([], None)
 
 
 def test_open_incidents_of_a_district_are_listed_until_closed(stores: ControlStores) -> None:
@@ -249,11 +262,11 @@ def test_open_incidents_of_a_district_are_listed_until_closed(stores: ControlSto
     tx.add_incident(first)
     tx.add_incident(replace(second, status="awaiting_review"))
     tx.commit()
-    listed = [i.incident_id for i in stores.incidents.open_incidents_of_district("PUNO")]
+    listed = [i.incident_id for i in open_in(stores, "PUNO")]
     assert first.incident_id in listed and second.incident_id in listed
     assert listed.index(first.incident_id) < listed.index(second.incident_id)
     stored = stores.incidents.get_incident(first.incident_id)
     tx = stores.uow.begin()
     tx.put_incident(replace(stored, status="closed"))
     tx.commit()
-    assert first.incident_id not in [i.incident_id for i in stores.incidents.open_incidents_of_district("PUNO")]
+    assert first.incident_id not in [i.incident_id for i in open_in(stores, "PUNO")]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from ...domain.control.checkins import Checkin, CheckinStep, WindowRecord, WindowState, window_record_key
 from ...domain.control.incidents import Incident, IncidentType
 from .. import dynamo_models as m
+from ..dynamo_pages import key_page
 from ..dynamo_store import translate_errors
 from .codec import dt, iso, iso_or_none, valid_id
 
@@ -78,14 +80,16 @@ class DynamoCheckins:
             return WindowRecord(chain_id=chain_id, window_key=window_key)
 
     @translate_errors
-    def held_windows(self, district: str) -> list[WindowRecord]:
+    def held_page(self, district: str, limit: int, after: Any) -> tuple[list[WindowRecord], list[str] | None]:
+        """A page of the district's held windows in the index's order: one query, each window read again."""
+        keys, last = key_page(m.WindowModel.held.query, "held_district", district, ("key",), limit, after)
         found = []
-        for key in m.WindowModel.held.query(district):
+        for key in keys:
             try:
                 found.append(window_from_model(m.WindowModel.get(key.key, consistent_read=True)))
             except m.WindowModel.DoesNotExist:
                 continue
-        return [w for w in found if w.state is WindowState.HELD]
+        return [w for w in found if w.state is WindowState.HELD], last
 
 
 def incident_to_model(i: Incident) -> m.IncidentModel:
@@ -127,12 +131,27 @@ class DynamoIncidents:
         keys = [k.incident_id for k in m.IncidentModel.by_measure.query(measure_id)]
         return sorted((incident_from_model(i) for i in m.IncidentModel.batch_get(keys)), key=lambda i: i.created_at)
 
+    @staticmethod
+    def _read(keys: list[Any]) -> list[Incident]:
+        """The incidents of a page of index keys, in the page's order (one batch read)."""
+        found = {i.incident_id: incident_from_model(i)
+                 for i in m.IncidentModel.batch_get([k.incident_id for k in keys])}
+        return [found[k.incident_id] for k in keys if k.incident_id in found]
+
     @translate_errors
-    def open_incidents_of_district(self, district: str, limit: int = 500) -> list[Incident]:
-        keys = [k.incident_id for k in m.IncidentModel.open_by_district.query(district, limit=limit)]
+    def open_page(self, district: str, limit: int, after: Any) -> tuple[list[Incident], list[str] | None]:
+        """A page of the district's incidents not closed yet, oldest first: one query and one batch read."""
+        keys, last = key_page(m.IncidentModel.open_by_district.query, "open_district", district,
+                              ("created_at", "incident_id"), limit, after)
         # The index is eventually consistent: each incident is read again and kept only if still open.
-        found = (incident_from_model(i) for i in m.IncidentModel.batch_get(keys))
-        return sorted((i for i in found if i.status != "closed"), key=lambda i: i.created_at)
+        return [i for i in self._read(keys) if i.status != "closed"], last
+
+    @translate_errors
+    def day_page(self, district: str, day: date, limit: int, after: Any) -> tuple[list[Incident], list[str] | None]:
+        """A page of the district's incidents of one day, in time order: one query and one batch read."""
+        keys, last = key_page(m.IncidentModel.by_district_day.query, "district_day",
+                              f"{district}#{day.isoformat()}", ("created_at", "incident_id"), limit, after)
+        return self._read(keys), last
 
     @translate_errors
     def incidents_of_day(self, district: str, day: date) -> list[Incident]:

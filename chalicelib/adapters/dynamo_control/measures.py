@@ -10,6 +10,7 @@ from ...domain.control.enrolment import Enrolment, LinkAttempt, UnmatchedEnrolme
 from ...domain.control.measures import Authorisation, Measure
 from ...domain.control.people import Person
 from .. import dynamo_models as m
+from ..dynamo_pages import key_page
 from ..dynamo_store import translate_errors
 from .codec import day, dt, hashed, iso, iso_or_none, valid_id
 
@@ -102,10 +103,11 @@ class DynamoMeasures:
         return str((item.body or {}).get("measure_id") or "") or None
 
     @translate_errors
-    def measures_of_court(self, court_code: str, limit: int = 2000) -> list[Measure]:
-        """Every measure of a court, newest first, read from the index itself (a list, not a decision)."""
-        return [measure_from_model(i) for i in m.MeasureModel.by_court.query(court_code, scan_index_forward=False,
-                                                                              limit=limit)]
+    def court_page(self, court_code: str, limit: int, after: Any) -> tuple[list[Measure], list[str] | None]:
+        """A page of a court's measures (any status), newest first: one query of the index, which holds them."""
+        found, last = key_page(m.MeasureModel.by_court.query, "court_code", court_code, ("created_at", "measure_id"),
+                               limit, after, forward=False)
+        return [measure_from_model(i) for i in found], last
 
     @translate_errors
     def active_measures_of_district(self, district: str) -> list[Measure]:
@@ -194,9 +196,13 @@ class DynamoEnrolments:
             return None
 
     @translate_errors
-    def unmatched_of_district(self, district: str) -> list[UnmatchedEnrolment]:
-        found = [self.get_unmatched(k.attempt_id) for k in m.UnmatchedEnrolmentModel.by_district.query(district)]
-        return [u for u in found if u is not None and u.resolved_at is None]
+    def unmatched_page(self, district: str, limit: int, after: Any
+                       ) -> tuple[list[UnmatchedEnrolment], list[str] | None]:
+        """A page of the district's open unmatched enrolments, oldest first: one query, each entry read again."""
+        keys, last = key_page(m.UnmatchedEnrolmentModel.by_district.query, "open_district", district,
+                              ("at", "attempt_id"), limit, after)
+        found = [self.get_unmatched(k.attempt_id) for k in keys]
+        return [u for u in found if u is not None and u.resolved_at is None], last
 
     @translate_errors
     def unmatched_of_person(self, person_key: str) -> list[UnmatchedEnrolment]:

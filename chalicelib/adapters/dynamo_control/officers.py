@@ -11,6 +11,7 @@ from ...domain.control.officers import UNASSIGNED, CallOutcome, Case, ContactAtt
 from ...domain.control.ports import MARKER_RETENTION
 from ...domain.ports import AlreadyExists
 from .. import dynamo_models as m
+from ..dynamo_pages import key_page
 from ..dynamo_store import translate_errors
 from .codec import dt, iso, iso_or_none, valid_id
 
@@ -73,6 +74,13 @@ class DynamoOfficers:
         return [officer_from_model(i) for i in m.OfficerModel.query(district, consistent_read=True)]
 
     @translate_errors
+    def officers_page(self, district: str, limit: int, after: Any) -> tuple[list[Officer], list[str] | None]:
+        """A page of the district's officers by id: one query of the table's own partition."""
+        found, last = key_page(m.OfficerModel.query, "district", district, ("officer_id",), limit, after,
+                               consistent=True)
+        return [officer_from_model(i) for i in found], last
+
+    @translate_errors
     def get_officer(self, district: str, officer_id: str) -> Officer | None:
         try:
             return officer_from_model(m.OfficerModel.get(district, officer_id, consistent_read=True))
@@ -106,6 +114,22 @@ class DynamoOfficers:
     @translate_errors
     def cases_of_district(self, district: str) -> list[Case]:
         return self._cases(m.CaseModel.by_district.query(district))
+
+    @translate_errors
+    def officer_cases_page(self, district: str, officer_id: str, limit: int, after: Any
+                           ) -> tuple[list[Case], list[str] | None]:
+        """A page of the officer's open list in one district, oldest first: one query, each case read again."""
+        key = officer_key(district, officer_id)
+        keys, last = key_page(m.CaseModel.by_officer.query, "officer_key", key, ("opened_at", "chain_id"), limit,
+                              after)
+        return [c for c in self._cases(keys) if c.open and officer_key(c.district, c.officer) == key], last
+
+    @translate_errors
+    def district_cases_page(self, district: str, limit: int, after: Any) -> tuple[list[Case], list[str] | None]:
+        """A page of the district's cases (open or not), oldest first: one query, each case read again."""
+        keys, last = key_page(m.CaseModel.by_district.query, "district", district, ("opened_at", "chain_id"), limit,
+                              after)
+        return self._cases(keys), last
 
     @translate_errors
     def add_district(self, district: str) -> None:
@@ -192,10 +216,12 @@ class DynamoContingencies:
         return [c for c in found if c is not None and c.pending]
 
     @translate_errors
-    def open_callbacks(self, district: str, limit: int = 200) -> list[Contingency]:
-        keys = m.ContingencyModel.by_callback.query(district, limit=limit)
+    def callbacks_page(self, district: str, limit: int, after: Any) -> tuple[list[Contingency], list[str] | None]:
+        """A page of the district's open callbacks, oldest first: one query, each contingency read again."""
+        keys, last = key_page(m.ContingencyModel.by_callback.query, "callback_district", district,
+                              ("created_at", "checkin_id"), limit, after)
         found = [self.get_contingency(k.checkin_id) for k in keys]
-        return [c for c in found if c is not None and c.callback_open]
+        return [c for c in found if c is not None and c.callback_open], last
 
     @translate_errors
     def outage(self, registry: str) -> Outage | None:

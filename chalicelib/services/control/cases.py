@@ -17,6 +17,7 @@ from ...domain.control.ports import Enrolments, Markers, Measures, Officers, Uni
 from ...domain.errors import DomainError, NotFound, ValidationError
 from ...domain.operators import Operator
 from ...domain.outbound import SmsSender
+from ...domain.pages import After, chained_page
 from ...domain.ports import AuditLog, Clock, DocumentStorage
 from ...domain.requests import new_id
 from ..notifications import push_text
@@ -72,22 +73,27 @@ def _view(case: Case, *, measures: Measures, enrolments: Enrolments, detail: boo
 
 
 def officer_cases(*, operator: Operator, officers: Officers, measures: Measures, enrolments: Enrolments,
-                  audit: AuditLog, clock: Clock) -> list[dict[str, Any]]:
-    """The officer's own open list, in the districts of their scope; other officers' lists are never shown."""
-    cases = [case for district in officers.districts_of_officer(operator.subject)
-             if operator.covers_district(district)
-             for case in officers.cases_of_officer(district, operator.subject)]
+                  audit: AuditLog, clock: Clock, limit: int = 50, after: After = None
+                  ) -> tuple[list[dict[str, Any]], After]:
+    """A page of the officer's own open list, in the districts of their scope (one district after the other,
+    each oldest first: one query per page, one more where a district ends inside it); other officers' lists are
+    never shown. Each page read is audited."""
+    districts = [d for d in officers.districts_of_officer(operator.subject) if operator.covers_district(d)]
+    cases, last = chained_page(districts, lambda d, at, n: officers.officer_cases_page(d, operator.subject, n, at),
+                               limit, after)
     audit.append(audit_entry(operator, clock.now(), "officer.list_read", operator.subject, count=len(cases)))
-    return [_view(case, measures=measures, enrolments=enrolments, detail=False) for case in cases]
+    return [_view(case, measures=measures, enrolments=enrolments, detail=False) for case in cases], last
 
 
 def district_cases(district: str, *, operator: Operator, officers: Officers, measures: Measures,
-                   enrolments: Enrolments, audit: AuditLog, clock: Clock) -> list[dict[str, Any]]:
+                   enrolments: Enrolments, audit: AuditLog, clock: Clock, limit: int = 50, after: After = None
+                   ) -> tuple[list[dict[str, Any]], After]:
+    """A page of the district's cases, oldest first (joined to their measures and enrolments page by page)."""
     district = parse_district(district)
     operator.require_district(district)
+    found, last = officers.district_cases_page(district, limit, after)
     audit.append(audit_entry(operator, clock.now(), "cvp.cases_read", district))
-    return [_view(case, measures=measures, enrolments=enrolments, detail=False)
-            for case in officers.cases_of_district(district)]
+    return [_view(case, measures=measures, enrolments=enrolments, detail=False) for case in found], last
 
 
 def own_case(measure_id: str, operator: Operator, *, measures: Measures, officers: Officers) -> tuple[Case, Measure]:

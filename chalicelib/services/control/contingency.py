@@ -26,6 +26,7 @@ from ...domain.control.ports import Contingencies, Enrolments, Measures, Officer
 from ...domain.control.warrants import Warrant
 from ...domain.errors import DomainError, NotFound, ServiceUnavailable
 from ...domain.operators import Operator
+from ...domain.pages import After, chained_page
 from ...domain.ports import AlreadyExists, AuditLog, Clock, IdentityRecord, IdentityRegistry
 from .calendar import window_for
 from .checkins import judge_answers
@@ -258,21 +259,27 @@ def _callback_view(held: Contingency, measures: Measures, enrolments: Enrolments
 
 
 def officer_callbacks(*, operator: Operator, officers: Officers, contingencies: Contingencies, measures: Measures,
-                      enrolments: Enrolments, audit: AuditLog, clock: Clock) -> list[dict[str, Any]]:
-    """The callback queue of the districts where the officer is active and in scope (one call per person)."""
+                      enrolments: Enrolments, audit: AuditLog, clock: Clock, limit: int = 50, after: After = None
+                      ) -> tuple[list[dict[str, Any]], After]:
+    """A page of the callback queue of the districts where the officer is active and in scope (one call per
+    person): one district after the other, each oldest first (one query per page, one more where a district
+    ends inside it). Each page read is audited."""
     districts = [d for d in officers.districts_of_officer(operator.subject) if operator.covers_district(d)
                  and (o := officers.get_officer(d, operator.subject)) is not None and o.active]
-    items = [held for district in districts for held in contingencies.open_callbacks(district)]
+    items, last = chained_page(districts, lambda d, at, n: contingencies.callbacks_page(d, n, at), limit, after)
     audit.append(audit_entry(operator, clock.now(), "officer.callbacks_read", operator.subject, count=len(items)))
-    return [_callback_view(held, measures, enrolments) for held in sorted(items, key=lambda h: h.created_at)]
+    return [_callback_view(held, measures, enrolments) for held in items], last
 
 
 def district_callbacks(district: str, *, operator: Operator, contingencies: Contingencies, measures: Measures,
-                       enrolments: Enrolments, audit: AuditLog, clock: Clock) -> list[dict[str, Any]]:
+                       enrolments: Enrolments, audit: AuditLog, clock: Clock, limit: int = 50, after: After = None
+                       ) -> tuple[list[dict[str, Any]], After]:
+    """A page of the district's open callbacks, oldest first; and where the next one starts."""
     district = parse_district(district)
     operator.require_district(district)
+    found, last = contingencies.callbacks_page(district, limit, after)
     audit.append(audit_entry(operator, clock.now(), "cvp.callbacks_read", district))
-    return [_callback_view(held, measures, enrolments) for held in contingencies.open_callbacks(district)]
+    return [_callback_view(held, measures, enrolments) for held in found], last
 
 
 def complete_callback(checkin_id: str, payload: Any, *, operator: Operator, officers: Officers,

@@ -15,6 +15,7 @@ from ...domain.control.ports import Incidents, Markers, Measures, Officers, Unit
 from ...domain.errors import DomainError, NotFound, ValidationError
 from ...domain.identity import parse_date
 from ...domain.operators import Operator
+from ...domain.pages import After
 from ...domain.ports import AuditLog, Clock
 from ...domain.requests import new_id
 from .cases import own_case
@@ -26,18 +27,19 @@ AWAITING_REVIEW = "awaiting_review"  # a possible warrant matched by name only: 
 MANUAL_TYPES = (IncidentType.IMPERSONATION, IncidentType.OUT_OF_AREA, IncidentType.WARRANT)
 
 
-def open_incidents(district: str, *, operator: Operator, incidents: Incidents, audit: AuditLog,
-                   clock: Clock) -> dict[str, Any]:
-    """The district's incidents not closed yet (any day), the count of each type, and the warrant matches
-    waiting for the CVP head. The read is audited."""
+def open_incidents(district: str, *, operator: Operator, incidents: Incidents, audit: AuditLog, clock: Clock,
+                   limit: int = 100, after: After = None) -> tuple[dict[str, Any], After]:
+    """A page of the district's incidents not closed yet (any day, oldest first), the count of each type and the
+    warrant matches waiting for the CVP head among them; and where the next page starts (None: no more). Each
+    page read is audited."""
     district = parse_district(district)
     operator.require_district(district)
-    found = incidents.open_incidents_of_district(district)
+    found, last = incidents.open_page(district, limit, after)
     audit.append(audit_entry(operator, clock.now(), "cvp.open_incidents_read", district, count=len(found)))
     by_type = Counter(i.type.value for i in found)
     return {"district": district, "counts": {t.value: by_type.get(t.value, 0) for t in IncidentType},
             "items": [incident_view(i) for i in found],
-            "warrants_awaiting": [incident_view(i) for i in found if i.status == AWAITING_REVIEW]}
+            "warrants_awaiting": [incident_view(i) for i in found if i.status == AWAITING_REVIEW]}, last
 
 
 def decide_warrant(incident_id: str, payload: Any, *, operator: Operator, incidents: Incidents, markers: Markers,

@@ -29,6 +29,7 @@ from ...domain.control.people import parse_district, same_name
 from ...domain.control.ports import Calendars, Enrolments, Measures, Officers, UnitOfWork
 from ...domain.errors import Conflict, DomainError, NotFound, ValidationError
 from ...domain.operators import Operator
+from ...domain.pages import After
 from ...domain.ports import AlreadyExists, AuditLog, Clock, DocumentStorage
 from ...domain.requests import new_id
 from .calendar import window_for
@@ -240,15 +241,16 @@ def relink(measure_id: str, payload: Any, *, operator: Operator, measures: Measu
 
 # --- the CVP head's queue of enrolments with no measure yet --------------------------------------------------
 
-def unmatched_queue(district: str, *, operator: Operator, enrolments: Enrolments, audit: AuditLog,
-                    clock: Clock) -> list[dict[str, Any]]:
+def unmatched_queue(district: str, *, operator: Operator, enrolments: Enrolments, audit: AuditLog, clock: Clock,
+                    limit: int = 50, after: After = None) -> tuple[list[dict[str, Any]], After]:
+    """A page of the district's enrolments with no measure, oldest first; and where the next one starts."""
     district = parse_district(district)
     operator.require_district(district)
+    found, last = enrolments.unmatched_page(district, limit, after)
     audit.append(audit_entry(operator, clock.now(), "cvp.unmatched_read", district))
     return [{"attempt_id": u.attempt_id, "at": u.at.isoformat(), "full_name": u.person.full_name,
              "identity_document": u.person.identity_document, "mobile": u.form.get("mobile"),
-             "address": u.form.get("address")}
-            for u in sorted(enrolments.unmatched_of_district(district), key=lambda u: u.at)]
+             "address": u.form.get("address")} for u in found], last
 
 
 def resolve_unmatched(measure_id: str, *, measures: Measures, enrolments: Enrolments, uow: UnitOfWork,

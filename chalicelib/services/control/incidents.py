@@ -28,6 +28,7 @@ from ...domain.control.ports import (
 from ...domain.errors import DomainError, NotFound, ValidationError
 from ...domain.operators import Operator
 from ...domain.outbound import EmailSender
+from ...domain.pages import After
 from ...domain.ports import AlreadyExists, AuditLog, Clock
 from .common import audit_entry, event, peru_time, peru_today, retrying
 from .officers import open_case
@@ -139,12 +140,15 @@ def parse_day(value: str) -> date:
 
 
 def incidents_of_day(district: str, day: str, *, operator: Operator, incidents: Incidents, markers: Markers,
-                     audit: AuditLog, clock: Clock) -> list[dict[str, Any]]:
+                     audit: AuditLog, clock: Clock, limit: int = 100, after: After = None
+                     ) -> tuple[list[dict[str, Any]], After]:
+    """A page of the district's incidents of one day, in time order; and where the next one starts."""
     district, when = parse_district(district), parse_day(day)
     operator.require_district(district)
+    found, last = incidents.day_page(district, when, limit, after)
     audit.append(audit_entry(operator, clock.now(), "cvp.incidents_read", f"{district}#{when.isoformat()}"))
     return [incident_view(i, markers.marker(f"incident-closed#{i.incident_id}") if i.status == "closed" else None)
-            for i in incidents.incidents_of_day(district, when)]
+            for i in found], last
 
 
 def close_incident(incident_id: str, payload: Any, *, operator: Operator, incidents: Incidents, markers: Markers,

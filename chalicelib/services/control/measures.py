@@ -7,6 +7,7 @@ import csv
 import io
 import re
 from dataclasses import replace
+from datetime import UTC
 from typing import Any
 
 from ...domain.control.measures import Measure, parse_authorisation, parse_measure
@@ -14,6 +15,7 @@ from ...domain.control.ports import Calendars, Checkins, Enrolments, Incidents, 
 from ...domain.errors import Conflict, DomainError, Forbidden, ValidationError
 from ...domain.matching import normalise_name
 from ...domain.operators import Operator, Role
+from ...domain.pages import After
 from ...domain.ports import AlreadyExists, AuditLog, Clock
 from ...domain.requests import new_id
 from .calendar import known_groups
@@ -83,28 +85,56 @@ def court_of(operator: Operator, wanted: str | None) -> str:
     return text
 
 
+def court_position(measure: Measure) -> list[str]:
+    """A measure's position in its court's list (the index's key, as Measures.court_page says)."""
+    return [measure.created_at.astimezone(UTC).isoformat(), measure.measure_id]
+
+
+SEARCH_READS = 5  # the most queries of the court's index one page of a filtered search makes
+
+
 def search_measures(court: str | None, query: str, *, operator: Operator, measures: Measures, audit: AuditLog,
-                    clock: Clock, status: str = "active") -> tuple[str, list[Measure]]:
-    """A court's measures, newest first, found by document number, name (every word, accents and case aside) or
-    case file; ``status`` active (default) or all. The search is audited (what was looked for is not kept)."""
+                    clock: Clock, status: str = "active", limit: int = 50, after: After = None
+                    ) -> tuple[str, list[Measure], After]:
+    """A page of a court's measures, newest first, found by document number, name (every word, accents and case
+    aside) or case file; ``status`` active (default) or all; and where the next page starts (None: no more).
+    The court's index is read in order, ``limit`` entries a query: one query, or for a search that leaves
+    measures out at most SEARCH_READS (so a page may hold fewer than ``limit``; its cursor goes on from the last
+    entry read, or from the last measure shown when the page filled up). Each page read is audited (what was
+    looked for is not kept)."""
     code = court_of(operator, court)
     if status not in ("active", "all"):
         raise ValidationError("Expected active or all.", field="status")
     words = normalise_name(query).split()
     needle = query.strip().upper()
-    found = []
-    for measure in measures.measures_of_court(code):
+
+    def wanted(measure: Measure) -> bool:
         if status == "active" and not measure.active:
-            continue
+            return False
         person = measure.person
         by_name = bool(words) and all(w in normalise_name(person.full_name).split() for w in words)
-        if needle and not (needle in measure.case_file or needle == (person.document_number or "").upper()
-                           or by_name):
-            continue
-        found.append(measure)
+        return not needle or needle in measure.case_file or needle == (person.document_number or "").upper() \
+            or by_name
+
+    found: list[Measure] = []
+    for _ in range(SEARCH_READS):
+        read, following = measures.court_page(code, limit, after)
+        full = None
+        for n, measure in enumerate(read):
+            if wanted(measure):
+                found.append(measure)
+                if len(found) == limit:
+                    full = n
+                    break
+        if full is not None:  # the page filled up: go on after its last measure, unless the list ended with it
+            after = court_position(read[full]) if full + 1 < len(read) or following else None
+            break
+        after = following
+        if following is None:
+            break
     audit.append(audit_entry(operator, clock.now(), "court.measures_search", code, count=len(found),
                              searched=bool(needle)))
-    return code, found
+    return code, found, after
 
 
 def preview_measure(payload: Any, *, operator: Operator, measures: Measures, calendars: Calendars,

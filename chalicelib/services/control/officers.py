@@ -14,6 +14,7 @@ from ...domain.control.people import parse_district
 from ...domain.control.ports import Measures, Officers, UnitOfWork
 from ...domain.errors import ValidationError
 from ...domain.operators import Operator
+from ...domain.pages import After
 from ...domain.ports import Clock
 from .common import audit_entry, head_of_chain, peru_today, retrying
 
@@ -26,10 +27,13 @@ def officer_view(officer: Officer) -> dict[str, Any]:
             "updated_at": officer.updated_at.isoformat() if officer.updated_at else None}
 
 
-def list_officers(district: str, *, operator: Operator, officers: Officers) -> list[dict[str, Any]]:
+def list_officers(district: str, *, operator: Operator, officers: Officers, limit: int = 50,
+                  after: After = None) -> tuple[list[dict[str, Any]], After]:
+    """A page of the district's officers by id, and where the next one starts (None: no more)."""
     district = parse_district(district)
     operator.require_district(district)
-    return [officer_view(o) for o in officers.officers_of_district(district)]
+    found, last = officers.officers_page(district, limit, after)
+    return [officer_view(o) for o in found], last
 
 
 def open_case(chain_id: str, district: str, measure_id: str, reason: CaseReason, *, officers: Officers,

@@ -13,6 +13,7 @@ from ...domain.control.officers import parse_reason
 from ...domain.control.ports import Officers
 from ...domain.errors import DomainError, NotFound, ValidationError
 from ...domain.operators import Operator
+from ...domain.pages import After, chained_page
 from ...domain.ports import AuditLog
 from .cases import own_case
 from .common import audit_entry, event, head_of_chain, retrying
@@ -48,24 +49,27 @@ def reopen_window(measure_id: str, payload: Any, *, operator: Operator, officers
     return retrying(write)
 
 
-def held_for_review(*, operator: Operator, officers: Officers, p: CheckinPorts) -> list[dict[str, Any]]:
-    """Check-ins of the officer's own people waiting for their decision."""
+def held_for_review(*, operator: Operator, officers: Officers, p: CheckinPorts, limit: int = 50,
+                    after: After = None) -> tuple[list[dict[str, Any]], After]:
+    """A page of the check-ins of the officer's own people waiting for their decision: the held windows of the
+    officer's districts in scope, one district after the other (one query per page, one more where a district
+    ends inside it), joined to their cases page by page; those of other officers' people are left out, so a page
+    may hold fewer than ``limit``."""
+    districts = [d for d in officers.districts_of_officer(operator.subject) if operator.covers_district(d)]
+    windows, last = chained_page(districts, lambda d, at, n: p.checkins.held_page(d, n, at), limit, after)
     items = []
-    for district in officers.districts_of_officer(operator.subject):
-        if not operator.covers_district(district):
+    for window in windows:
+        case = officers.get_case(window.chain_id)
+        checkin = p.checkins.get_checkin(window.checkin_id or "")
+        if case is None or case.officer != operator.subject or checkin is None:
             continue
-        for window in p.checkins.held_windows(district):
-            case = officers.get_case(window.chain_id)
-            checkin = p.checkins.get_checkin(window.checkin_id or "")
-            if case is None or case.officer != operator.subject or checkin is None:
-                continue
-            measure = head_of_chain(p.measures, checkin.measure_id)
-            items.append({"checkin_id": checkin.checkin_id, "measure_id": checkin.measure_id,
-                          "window": checkin.window_key, "held_at": window.at.isoformat() if window.at else None,
-                          "full_name": measure.person.full_name if measure else None,
-                          "reason": next((e.get("reason") for e in reversed(checkin.evidence)
-                                          if e.get("step") == "held_for_review"), None)})
-    return sorted(items, key=lambda i: i["held_at"] or "")
+        measure = head_of_chain(p.measures, checkin.measure_id)
+        items.append({"checkin_id": checkin.checkin_id, "measure_id": checkin.measure_id,
+                      "window": checkin.window_key, "held_at": window.at.isoformat() if window.at else None,
+                      "full_name": measure.person.full_name if measure else None,
+                      "reason": next((e.get("reason") for e in reversed(checkin.evidence)
+                                      if e.get("step") == "held_for_review"), None)})
+    return items, last
 
 
 def review_checkin(checkin_id: str, payload: Any, *, operator: Operator, officers: Officers, audit: AuditLog,

@@ -121,11 +121,11 @@ def test_no_record_in_the_identity_registry_goes_to_an_officer_never_to_an_imper
         w.start("telegram:1")
     assert busy.value.code == "checkin_under_review"
     ops = {"operator": staff("ana", "officer"), "officers": w.k.officers, "p": w.p}
-    assert [i["checkin_id"] for i in reviews.held_for_review(**ops)] == [held["checkin_id"]]
+    assert [i["checkin_id"] for i in reviews.held_for_review(**ops)[0]] == [held["checkin_id"]]
     decided = reviews.review_checkin(held["checkin_id"], {"decision": "confirmed", "note": "Foto y llamada coinciden"},
                                      audit=w.audit, **ops)
     assert decided["outcome"] == "registered"
-    assert reviews.held_for_review(**ops) == []
+    assert reviews.held_for_review(**ops) == ([], None)
     assert "checkin.review" in w.audit.actions()
 
 

@@ -21,8 +21,8 @@ def w() -> World:
 
 
 def search(w: World, query: str, who: Operator | None = None, **kw: Any) -> list[str]:
-    _, found = measures.search_measures(None, query, operator=who or court_staff(), measures=w.k.measures,
-                                        audit=w.audit, clock=w.clock, **kw)
+    _, found, _ = measures.search_measures(None, query, operator=who or court_staff(), measures=w.k.measures,
+                                           audit=w.audit, clock=w.clock, **kw)
     return [m.person.full_name for m in found]
 
 
@@ -58,7 +58,7 @@ def test_a_preview_checks_the_measure_as_saving_would_and_writes_nothing(w: Worl
     body = measure_body(JUAN)
     preview = measures.preview_measure(body, operator=court_staff(), measures=w.k.measures, calendars=w.k.calendars,
                                        clock=w.clock)
-    assert preview.area_label and w.k.measures.measures_of_court("1801-JR-PE-01") == []
+    assert preview.area_label and w.k.measures.court_page("1801-JR-PE-01", 10, None) == ([], None)
     w.measure(JUAN, case_file=body["case_file"])
     with pytest.raises(DomainError) as duplicate:
         measures.preview_measure(body, operator=court_staff(), measures=w.k.measures, calendars=w.k.calendars,
@@ -157,8 +157,8 @@ def test_the_desk_counts_open_incidents_by_type_and_lists_the_matches_awaiting(w
     w.officer("ana")
     enrolled_person(w)
     w.check_in("telegram:1", CUSCO)
-    view = desk.open_incidents("LIMA", operator=staff("head", "cvp_head"), incidents=w.k.incidents, audit=w.audit,
-                               clock=w.clock)
+    view, _ = desk.open_incidents("LIMA", operator=staff("head", "cvp_head"), incidents=w.k.incidents,
+                                  audit=w.audit, clock=w.clock)
     assert view["counts"]["out_of_area"] == 1 and view["warrants_awaiting"] == []
     with pytest.raises(Forbidden):
         desk.open_incidents("LIMA", operator=staff("head", "cvp_head", "CUSCO"), incidents=w.k.incidents,

@@ -139,13 +139,13 @@ def test_an_enrolment_with_no_measure_asks_for_the_district_then_reaches_the_cvp
     with pytest.raises(DomainError) as first:
         w.enrol("telegram:5", JUAN)
     assert first.value.code == "no_measure" and first.value.details == {"district_needed": True}
-    assert w.k.enrolments.unmatched_of_district("LIMA") == []
+    assert w.k.enrolments.unmatched_page("LIMA", 10, None) == ([], None)
     for _ in range(2):
         with pytest.raises(DomainError) as queued:
             w.enrol("telegram:5", JUAN, district="lima")
         assert queued.value.details == {"queued": True, "district": "LIMA"}
-    queue = enrolment.unmatched_queue("LIMA", operator=staff("head", "cvp_head"), enrolments=w.k.enrolments,
-                                      audit=w.audit, clock=w.clock)
+    queue, _ = enrolment.unmatched_queue("LIMA", operator=staff("head", "cvp_head"), enrolments=w.k.enrolments,
+                                         audit=w.audit, clock=w.clock)
     assert [q["full_name"] for q in queue] == ["Juan Carlos Quispe Huamán"]
     with pytest.raises(DomainError) as other_district:
         enrolment.unmatched_queue("CUSCO", operator=staff("head", "cvp_head"), enrolments=w.k.enrolments,
@@ -154,7 +154,7 @@ def test_an_enrolment_with_no_measure_asks_for_the_district_then_reaches_the_cvp
     # The court creates the measure: the person is told they can enrol now, and the queue empties.
     w.measure(JUAN, case_file="00456-2021-0-1801-JR-PE-01")
     w.run_worker()
-    assert w.k.enrolments.unmatched_of_district("LIMA") == []
+    assert w.k.enrolments.unmatched_page("LIMA", 10, None) == ([], None)
     assert any("/control" in text for text in w.chat.to("5"))
 
 
