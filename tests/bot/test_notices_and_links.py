@@ -100,6 +100,10 @@ def test_a_second_payment_is_told_at_once_refunded_through_the_simulator_and_eac
     payment_id = second["error"]["details"]["payment_id"]
     due = person.wait_for_text("no podemos aplicarlo", timeout=60)
     assert payment_id in due["text"] and "ya estaba pagada" in due["text"]
+    # The first payment's own notices (its receipt, then the certificate) come on their own, in any order with the
+    # refund notice: all in before /estado, or one of them would be taken for its answer.
+    person.wait_for_text("Pago recibido", timeout=60)
+    person.wait_for(lambda m: (m.get("document") or {}).get("file_name", "").endswith(".pdf"), timeout=60)
     assert text("status.refund.due", "es", amount="S/ 37.70", operation=payment_id, date="")[:40] in \
         person.send("/estado")[0]["text"]
 
