@@ -198,11 +198,15 @@ def build_document(app: Any, server_url: str = "/") -> dict[str, Any]:
             "schemas": components, "responses": responses,
             "securitySchemes": {
                 "channelKey": {"type": "http", "scheme": "bearer",
-                               "description": "A channel's key (the Telegram bot's); with X-Channel-User."},
+                               "description": "A channel's key (the Telegram bot's); with X-Channel-User. In the "
+                                              "cloud, API Gateway also asks for the channel's API key in "
+                                              "X-API-Key (its usage plan); the local stack does not."},
                 "operatorToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
                                   "description": "An operator's access token (Cognito; the local issuer locally)."},
                 "partnerClientCredentials": {
-                    "type": "oauth2", "description": "A partner's access token (OAuth2 client credentials).",
+                    "type": "oauth2", "description": "A partner's access token (OAuth2 client credentials). In "
+                                                      "the cloud, API Gateway also asks for the partner's API key "
+                                                      "in X-API-Key (its usage plan); the local stack does not.",
                     "flows": {"clientCredentials": {"tokenUrl": "/oauth2/token", "scopes": {
                         "certificates/request": "Submit certificate requests (one or a batch).",
                         "certificates/read": "Read the partner's own requests and their PDFs."}}}},
