@@ -132,3 +132,11 @@ def control_recovery(event: Any) -> None:
     from chalicelib.handlers import control
 
     control.recovery(container())
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def retry_partner_callbacks(event: Any) -> None:
+    """Partner callbacks whose last try failed, tried again with doubling waits; dead-lettered after the last."""
+    from chalicelib.handlers import partner_callbacks
+
+    partner_callbacks.retry(container())

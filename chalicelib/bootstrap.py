@@ -205,6 +205,13 @@ class Container:
         return self._once("dead_callbacks", DynamoDeadCallbacks)
 
     @property
+    def held_callbacks(self) -> Any:
+        """Partner callbacks waiting for their next try (HeldCallbacks)."""
+        from .adapters.dynamo_partners import DynamoHeldCallbacks
+
+        return self._once("held_callbacks", DynamoHeldCallbacks)
+
+    @property
     def thresholds(self) -> MatchThresholds:
         return MatchThresholds(name=self.settings.match_name_threshold,
                                exact_name=self.settings.match_exact_name_threshold)

@@ -777,12 +777,13 @@ class JobModel(Model):
 
 
 class PartnerCallbackModel(Model):
-    """Partner callbacks that failed every try (the dead-letter list an administrator reads and resends)."""
+    """Partner callbacks held for their next try ("held", read by due time by the retry job) and those that failed
+    every try ("dead": the dead-letter list an administrator reads and resends)."""
 
     class Meta:
         table_name = "partner-callbacks"
 
-    state = UnicodeAttribute(hash_key=True)  # "dead"
+    state = UnicodeAttribute(hash_key=True)  # "held" | "dead"
     event_id = UnicodeAttribute(range_key=True)
     client_id = UnicodeAttribute()
     request_id = UnicodeAttribute()
@@ -790,7 +791,8 @@ class PartnerCallbackModel(Model):
     body = UnicodeAttribute()  # the JSON sent (no personal data: ids, status, the partner's reference)
     attempts = NumberAttribute()
     last_error = UnicodeAttribute()
-    dead_at = UnicodeAttribute()
+    dead_at = UnicodeAttribute(null=True)  # dead letters
+    due_at = UnicodeAttribute(null=True)  # held callbacks: when the next try is due (ISO time, UTC)
 
 
 ALL_MODELS: tuple[type[Model], ...] = (

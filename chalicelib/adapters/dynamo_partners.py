@@ -5,20 +5,27 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from ..domain.partners import DeadCallback, QuotaWindow
+from ..domain.partners import DeadCallback, HeldCallback, QuotaWindow
 from . import dynamo_models as m
 from .dynamo_store import translate_errors
 
 _DEAD = "dead"
+_HELD = "held"
 
 
 def _letter(item: m.PartnerCallbackModel) -> DeadCallback:
     return DeadCallback(event_id=item.event_id, client_id=item.client_id, request_id=item.request_id,
                         event_name=item.event_name, body=item.body, attempts=int(item.attempts),
-                        last_error=item.last_error, dead_at=item.dead_at)
+                        last_error=item.last_error, dead_at=item.dead_at or "")
+
+
+def _held(item: m.PartnerCallbackModel) -> HeldCallback:
+    return HeldCallback(event_id=item.event_id, client_id=item.client_id, request_id=item.request_id,
+                        event_name=item.event_name, body=item.body, attempts=int(item.attempts),
+                        last_error=item.last_error, due_at=item.due_at or "")
 
 
 class DynamoDeadCallbacks:
@@ -47,6 +54,43 @@ class DynamoDeadCallbacks:
         found = list(m.PartnerCallbackModel.query(_DEAD, condition, limit=limit + 1, consistent_read=True))
         more = len(found) > limit
         return [_letter(i) for i in found[:limit]], found[limit - 1].event_id if more else None
+
+
+class DynamoHeldCallbacks:
+    """Held callbacks in one partition of the callbacks table. The retry job reads that partition a page at a time
+    (it holds only callbacks of partners that are down right now) and claims each by its due time."""
+
+    @translate_errors
+    def hold(self, held: HeldCallback) -> None:
+        m.PartnerCallbackModel(_HELD, held.event_id, client_id=held.client_id, request_id=held.request_id,
+                               event_name=held.event_name, body=held.body, attempts=held.attempts,
+                               last_error=held.last_error, due_at=held.due_at).save()
+
+    @translate_errors
+    def due(self, now: str, limit: int) -> list[HeldCallback]:
+        found: list[HeldCallback] = []
+        for item in m.PartnerCallbackModel.query(_HELD, consistent_read=True, page_size=100):
+            if (item.due_at or "") <= now:
+                found.append(_held(item))
+                if len(found) >= limit:
+                    break
+        return found
+
+    @translate_errors
+    def claim(self, held: HeldCallback, lease_until: str) -> bool:
+        q = m.PartnerCallbackModel
+        try:
+            q(_HELD, held.event_id).update(actions=[q.due_at.set(lease_until)],
+                                           condition=(q.due_at == held.due_at) & (q.attempts == held.attempts))
+        except UpdateError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    @translate_errors
+    def remove(self, event_id: str) -> None:
+        m.PartnerCallbackModel(_HELD, event_id).delete()
 
 
 class DynamoQuotaWindows:

@@ -57,6 +57,33 @@ class DeadCallback:
     dead_at: str
 
 
+@dataclass(frozen=True)
+class HeldCallback:
+    """A callback whose last try failed, held for its next try at ``due_at`` (ISO time) by the retry job."""
+
+    event_id: str
+    client_id: str
+    request_id: str
+    event_name: str
+    body: str
+    attempts: int  # tries made so far
+    last_error: str
+    due_at: str
+
+
+class HeldCallbacks(Protocol):
+    """Callbacks waiting for their next try: the outbox's notices consumer never waits for a partner."""
+
+    def hold(self, held: HeldCallback) -> None: ...
+    def due(self, now: str, limit: int) -> list[HeldCallback]:
+        """Up to ``limit`` held callbacks whose next try is due at ``now`` (ISO time)."""
+        ...
+    def claim(self, held: HeldCallback, lease_until: str) -> bool:
+        """Take ``held`` for one try (its due time moves to ``lease_until``); False when another runner took it."""
+        ...
+    def remove(self, event_id: str) -> None: ...
+
+
 class DeadCallbacks(Protocol):
     """The dead-letter list of partner callbacks."""
 

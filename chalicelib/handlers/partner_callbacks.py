@@ -1,6 +1,7 @@
 """The outbox handler of partner callbacks: a status change of a partner's request is POSTed, signed, to the
 partner's callback URL (chalicelib/services/partner_callbacks.py). Claimed per event first, so a redelivered event
-sends no second callback; a failure of every try lands in the dead-letter list, so nothing is lost."""
+sends no second callback; one try here, a failure is held for the retry job (``retry``, every minute) and after the
+last try lands in the dead-letter list, so nothing is lost and the notices beside it never wait."""
 
 from __future__ import annotations
 
@@ -31,14 +32,20 @@ def deliver(event: Event, c: Container) -> None:
     try:
         body = callbacks.callback_body(event, request, c.settings.public_base_url)
         s = c.settings
-        delivered, tries, error = callbacks.send(partner, body, event.event_id, attempts=s.partner_callback_attempts,
-                                                 backoff=s.partner_callback_backoff_seconds,
-                                                 timeout=s.partner_callback_timeout_seconds)
-        if not delivered:
-            callbacks.dead_letter(partner, event, body, tries, error, c.clock.now(), c.dead_callbacks)
+        callbacks.first_try(partner, event, body, attempts=s.partner_callback_attempts,
+                            backoff=s.partner_callback_backoff_seconds, timeout=s.partner_callback_timeout_seconds,
+                            now=c.clock.now(), held=c.held_callbacks, dead=c.dead_callbacks)
     except Exception:
         c.store.release_processed(MARKER, event.event_id)  # not recorded anywhere: the retried event tries again
         raise
 
 
 HANDLERS: dict[str, list[Callable[[Event, Container], None]]] = {name: [deliver] for name in callbacks.EVENTS}
+
+
+def retry(c: Container) -> dict[str, int]:
+    """The scheduled retry of held callbacks (app.retry_partner_callbacks; every minute locally too)."""
+    s = c.settings
+    return callbacks.retry_due(partners=c.partners.partners, held=c.held_callbacks, dead=c.dead_callbacks,
+                               attempts=s.partner_callback_attempts, backoff=s.partner_callback_backoff_seconds,
+                               timeout=s.partner_callback_timeout_seconds, now=c.clock.now())

@@ -1,7 +1,9 @@
 """Signed callbacks to partners: when one of a partner's requests changes status, its callback URL receives a
 POST signed like the payment provider's webhooks (``X-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of
-"<t>." + body>`` with the partner's callback secret) and an ``X-Event-Id`` to de-duplicate. Tries back off
-(doubling); after the last one the callback lands in the dead-letter list, from which an administrator resends it."""
+"<t>." + body>`` with the partner's callback secret) and an ``X-Event-Id`` to de-duplicate. The first try is made
+when the event is handled; a failed one is held, and the retry job (every minute) tries again with doubling waits,
+so a partner that is down never holds up the chat notices handled beside its callbacks. After the last try the
+callback lands in the dead-letter list, from which an administrator resends it."""
 
 from __future__ import annotations
 
@@ -10,11 +12,12 @@ import logging
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any
 
-from ..domain.partners import DeadCallback, DeadCallbacks, Partner
+from ..domain.partners import DeadCallback, DeadCallbacks, HeldCallback, HeldCallbacks, Partner
 from ..domain.payments import sign_webhook
 from ..domain.requests import EVENT_FOR_STATUS, CertificateRequest, Event
 
@@ -58,29 +61,63 @@ def post_once(url: str, secret: str, body: bytes, event_id: str, timeout: float,
         return f"unreachable:{type(error).__name__}"
 
 
-def send(partner: Partner, body: bytes, event_id: str, *, attempts: int, backoff: float, timeout: float,
-         sleep: Callable[[float], None] = time.sleep) -> tuple[bool, int, str]:
-    """Up to ``attempts`` tries, waiting ``backoff`` then twice as long each time: (delivered, tries, last error)."""
+def first_try(partner: Partner, event: Event, body: bytes, *, attempts: int, backoff: float, timeout: float,
+              now: datetime, held: HeldCallbacks, dead: DeadCallbacks) -> bool:
+    """One try now; a failure is held for the retry job (or, when only one try is allowed, dead-lettered)."""
     assert partner.callback_url and partner.callback_secret
-    error = ""
-    for attempt in range(1, attempts + 1):
-        failure = post_once(partner.callback_url, partner.callback_secret, body, event_id, timeout,
-                            partner.previous_callback_secret)
+    failure = post_once(partner.callback_url, partner.callback_secret, body, event.event_id, timeout,
+                        partner.previous_callback_secret)
+    if failure is None:
+        return True
+    log.warning("partner callback failed", extra={"event_id": event.event_id, "client_id": partner.client_id,
+                                                   "attempt": 1, "error": failure})
+    letter = HeldCallback(event_id=event.event_id, client_id=partner.client_id, request_id=event.aggregate_id,
+                          event_name=event.name, body=body.decode(), attempts=1, last_error=failure,
+                          due_at=(now + timedelta(seconds=backoff)).isoformat())
+    if attempts <= 1:
+        _dead_letter(letter, now, dead)
+    else:
+        held.hold(letter)
+    return False
+
+
+def retry_due(*, partners: Mapping[str, Partner], held: HeldCallbacks, dead: DeadCallbacks, attempts: int,
+              backoff: float, timeout: float, now: datetime, limit: int = 200) -> dict[str, int]:
+    """The retry job: each held callback that is due is claimed (so two runs never send it twice), tried once,
+    then removed (delivered), held again for twice as long, or dead-lettered after its last try."""
+    counts = {"delivered": 0, "held": 0, "dead": 0}
+    lease_until = (now + timedelta(seconds=max(60.0, 4 * timeout))).isoformat()
+    for letter in held.due(now.isoformat(), limit):
+        if not held.claim(letter, lease_until):
+            continue
+        partner = partners.get(letter.client_id)
+        if partner is None or not partner.callback_url or not partner.callback_secret:
+            failure: str | None = "no_callback_url"
+        else:
+            failure = post_once(partner.callback_url, partner.callback_secret, letter.body.encode(), letter.event_id,
+                                timeout, partner.previous_callback_secret)
+        tries = letter.attempts + 1
         if failure is None:
-            return True, attempt, ""
-        error = failure
-        log.warning("partner callback failed", extra={"event_id": event_id, "client_id": partner.client_id,
-                                                       "attempt": attempt, "error": error})
-        if attempt < attempts:
-            sleep(backoff * 2 ** (attempt - 1))
-    return False, attempts, error
+            held.remove(letter.event_id)
+            counts["delivered"] += 1
+            continue
+        log.warning("partner callback failed", extra={"event_id": letter.event_id, "client_id": letter.client_id,
+                                                       "attempt": tries, "error": failure})
+        if tries >= attempts or failure == "no_callback_url":
+            _dead_letter(replace(letter, attempts=tries, last_error=failure), now, dead)  # first: nothing lost
+            held.remove(letter.event_id)
+            counts["dead"] += 1
+        else:
+            held.hold(replace(letter, attempts=tries, last_error=failure,
+                              due_at=(now + timedelta(seconds=backoff * 2 ** (tries - 1))).isoformat()))
+            counts["held"] += 1
+    return counts
 
 
-def dead_letter(partner: Partner, event: Event, body: bytes, tries: int, error: str, now: datetime,
-                dead: DeadCallbacks) -> None:
-    dead.add(DeadCallback(event_id=event.event_id, client_id=partner.client_id, request_id=event.aggregate_id,
-                          event_name=event.name, body=body.decode(), attempts=tries, last_error=error,
-                          dead_at=now.isoformat()))
+def _dead_letter(letter: HeldCallback, now: datetime, dead: DeadCallbacks) -> None:
+    dead.add(DeadCallback(event_id=letter.event_id, client_id=letter.client_id, request_id=letter.request_id,
+                          event_name=letter.event_name, body=letter.body, attempts=letter.attempts,
+                          last_error=letter.last_error, dead_at=now.isoformat()))
 
 
 def dead_view(letter: DeadCallback) -> dict[str, Any]:

@@ -154,6 +154,7 @@ class LocalStack:
         # The cloud runs the virtual-control jobs on their own rates and daily crons (app.py); locally the
         # daily ones run hourly too: each is idempotent, so extra runs only catch up.
         scheduler = Scheduler([(60.0, chalice_app.expire_payment_orders), (60.0, chalice_app.control_recovery),
+                               (60.0, chalice_app.retry_partner_callbacks),
                                (3600.0, chalice_app.control_reminders),
                                (3600.0, chalice_app.control_missed_checkins),
                                (3600.0, chalice_app.control_daily_reports)])

@@ -9,6 +9,7 @@ import json
 import threading
 import time
 from dataclasses import replace
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -115,9 +116,28 @@ def test_each_status_change_reaches_the_partner_signed_and_once(api: Api, port: 
         receiver.stop()
 
 
+def _retry_until_settled(api: Api) -> None:
+    """The scheduled retry job, run as its minute ticks pass."""
+    from chalicelib.handlers.partner_callbacks import retry
+
+    for _ in range(5):
+        api.c.clock.advance(seconds=60)
+        retry(api.c)
+
+
+def _held(api: Api, request_id: str) -> list[Any]:
+    return [h for h in api.c.held_callbacks.due("9999", 500) if h.request_id == request_id]
+
+
 def test_a_receiver_that_is_down_gets_every_try_then_a_dead_letter_an_admin_resends(api: Api, port: int) -> None:
     created = submit(api, "cb-down")  # nothing listens on the port
     api.run_worker()
+    # The notices consumer tried once and went on: the callbacks wait, held, for the retry job.
+    held = _held(api, created["request_id"])
+    assert {h.event_name for h in held} == {"request.paid", "request.issued"}
+    assert all(h.attempts == 1 and h.last_error.startswith("unreachable") for h in held)
+    _retry_until_settled(api)
+    assert _held(api, created["request_id"]) == []
     admin = api.operator_headers("admin")
     listed = api.get("/v1/admin/partner-callbacks/dead?limit=200", headers=admin)
     assert listed.status_code == 200, listed.body
@@ -147,6 +167,31 @@ def test_a_receiver_that_is_down_gets_every_try_then_a_dead_letter_an_admin_rese
     resent = [e for e in api.c.audit.entries_for_target(created["request_id"], 20)
               if e.action == "partner.callback_resent"]
     assert [e.details["delivered"] for e in resent].count(True) == 2
+
+
+def test_a_partner_back_between_tries_gets_the_held_callbacks_once_and_nothing_is_dead(api: Api, port: int) -> None:
+    from chalicelib.handlers.partner_callbacks import retry
+
+    created = submit(api, "cb-back")  # down at first
+    api.run_worker()
+    held = _held(api, created["request_id"])
+    assert len(held) == 2
+    # Another runner of the job has just claimed one: this run leaves it alone (never sent twice).
+    api.c.clock.advance(seconds=60)
+    assert api.c.held_callbacks.claim(held[0], (api.c.clock.now() + timedelta(minutes=5)).isoformat())
+    receiver = Receiver(port)  # the partner is back
+    try:
+        assert retry(api.c) == {"delivered": 1, "held": 0, "dead": 0}
+        assert retry(api.c) == {"delivered": 0, "held": 0, "dead": 0}  # the claimed one is not due yet
+        api.c.clock.advance(minutes=6)  # its runner died: the lease ran out, so it is tried again
+        assert retry(api.c) == {"delivered": 1, "held": 0, "dead": 0}
+        mine = [r for r in receiver.received if r["request"]["request_id"] == created["request_id"]]
+        assert sorted(r["type"] for r in mine) == ["request.issued", "request.paid"] and receiver.refused == 0
+    finally:
+        receiver.stop()
+    assert _held(api, created["request_id"]) == []
+    dead = api.get("/v1/admin/partner-callbacks/dead?limit=200", headers=api.operator_headers("admin"))
+    assert not [d for d in dead.json_body["items"] if d["request_id"] == created["request_id"]]
 
 
 def test_the_dead_letter_list_pages_with_signed_cursors(api: Api, port: int) -> None:
