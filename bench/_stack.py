@@ -21,7 +21,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 @contextmanager
-def local_container(clock: Any = None) -> Iterator[Any]:
+def local_container(clock: Any = None, seeded: bool = True) -> Iterator[Any]:
     from chalicelib import bootstrap
     from chalicelib.adapters.dynamo_models import create_tables
     from chalicelib.settings import Settings
@@ -36,7 +36,8 @@ def local_container(clock: Any = None) -> Iterator[Any]:
                             data_dir=Path("/tmp") / f"bench-{uuid.uuid4().hex[:6]}")
         create_tables(settings)
         container = bootstrap.build(settings, clock=clock)
-        seed(container)
+        if seeded:
+            seed(container)
         bootstrap.use(container)
         yield container
     finally:

@@ -27,13 +27,13 @@ import os
 import statistics
 import sys
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench._stack import local_container  # noqa: E402
 from bench.flows import show  # noqa: E402
 
 ROWS = int(os.environ.get("BENCH_IMPORT_ROWS", "20000"))
@@ -77,24 +77,13 @@ def timed_lookups(lookup: Any, numbers: list[str]) -> float:
 
 
 def main() -> int:
-    from chalicelib import bootstrap
     from chalicelib.adapters import dynamo_models as m
     from chalicelib.adapters import staging
-    from chalicelib.adapters.dynamo_models import create_tables
     from chalicelib.adapters.dynamo_store import DynamoIdentityRegistry, identity_from_dict
     from chalicelib.domain.operators import Operator
     from chalicelib.services import jobs
-    from chalicelib.settings import Settings
-    from infrastructure.local import dynamodb_local
-    from tests.conftest import free_port
 
-    port = free_port()
-    process = dynamodb_local.start(port, None)
-    try:
-        settings = Settings(dynamodb_endpoint=f"http://127.0.0.1:{port}", table_prefix="bench-imports-",
-                            data_dir=Path("/tmp") / f"bench-imports-{uuid.uuid4().hex[:6]}")
-        create_tables(settings)
-        c = bootstrap.build(settings)
+    with local_container(seeded=False) as c:
         admin = Operator("bench", frozenset({"admin"}))
         registry = DynamoIdentityRegistry()
         importers = c.importers()
@@ -180,8 +169,6 @@ def main() -> int:
         figures["lookup_staging_us"] = timed_lookups(after, staging_rows)
         figures["job_reads_per_1000_lookups_staging"] = (staging.reads - reads) * 1000 // LOOKUPS
         assert all(after(n) is not None for n in switched_rows[:5]) and after(staging_rows[0]) is None
-    finally:
-        dynamodb_local.stop(process)
     base = figures["lookup_before_us"]
     for name in ("lookup_before_us", "lookup_after_us", "lookup_switched_staged_us", "lookup_staging_us"):
         print(f"{name}: {show(figures[name])}")

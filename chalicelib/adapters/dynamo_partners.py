@@ -1,9 +1,10 @@
-"""Partners on DynamoDB: the dead-letter list of callbacks (one partition, read a page at a time, never scanned)
-and the quota counters every API process shares."""
+"""Partners on DynamoDB: callbacks held for their next try and the dead-letter list (a partition each of the
+callbacks table, read a page at a time, never scanned) and the quota counters every API process shares."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
@@ -16,24 +17,31 @@ _DEAD = "dead"
 _HELD = "held"
 
 
+# What a held callback and a dead letter both keep (each adds when: its next try, or when it died).
+_FIELDS = ("client_id", "request_id", "event_name", "body", "last_error")
+
+
+def _save(state: str, letter: DeadCallback | HeldCallback, **when: str) -> None:
+    values: dict[str, Any] = {"attempts": letter.attempts, **{f: getattr(letter, f) for f in _FIELDS}, **when}
+    m.PartnerCallbackModel(state, letter.event_id, **values).save()
+
+
+def _fields(item: m.PartnerCallbackModel) -> dict[str, Any]:
+    return {"event_id": item.event_id, "attempts": int(item.attempts), **{f: getattr(item, f) for f in _FIELDS}}
+
+
 def _letter(item: m.PartnerCallbackModel) -> DeadCallback:
-    return DeadCallback(event_id=item.event_id, client_id=item.client_id, request_id=item.request_id,
-                        event_name=item.event_name, body=item.body, attempts=int(item.attempts),
-                        last_error=item.last_error, dead_at=item.dead_at or "")
+    return DeadCallback(**_fields(item), dead_at=item.dead_at or "")
 
 
 def _held(item: m.PartnerCallbackModel) -> HeldCallback:
-    return HeldCallback(event_id=item.event_id, client_id=item.client_id, request_id=item.request_id,
-                        event_name=item.event_name, body=item.body, attempts=int(item.attempts),
-                        last_error=item.last_error, due_at=item.due_at or "")
+    return HeldCallback(**_fields(item), due_at=item.due_at or "")
 
 
 class DynamoDeadCallbacks:
     @translate_errors
     def add(self, letter: DeadCallback) -> None:
-        m.PartnerCallbackModel(_DEAD, letter.event_id, client_id=letter.client_id, request_id=letter.request_id,
-                               event_name=letter.event_name, body=letter.body, attempts=letter.attempts,
-                               last_error=letter.last_error, dead_at=letter.dead_at).save()
+        _save(_DEAD, letter, dead_at=letter.dead_at)
 
     @translate_errors
     def get(self, event_id: str) -> DeadCallback | None:
@@ -62,9 +70,7 @@ class DynamoHeldCallbacks:
 
     @translate_errors
     def hold(self, held: HeldCallback) -> None:
-        m.PartnerCallbackModel(_HELD, held.event_id, client_id=held.client_id, request_id=held.request_id,
-                               event_name=held.event_name, body=held.body, attempts=held.attempts,
-                               last_error=held.last_error, due_at=held.due_at).save()
+        _save(_HELD, held, due_at=held.due_at)
 
     @translate_errors
     def due(self, now: str, limit: int) -> list[HeldCallback]:

@@ -10,8 +10,8 @@ from ..bootstrap import container
 from ..domain.errors import ValidationError
 from ..domain.operators import Role
 from ..services import registries, review
-from .cursors import decode_cursor, encode_cursor
-from .http import csv_text, handled, json_body, json_response, operator, query_int
+from .cursors import page_answer, page_request
+from .http import csv_text, handled, json_body, json_response, operator
 from .views import case_view, queue_item_view
 
 bp = Blueprint(__name__)
@@ -27,11 +27,10 @@ def review_queue():  # type: ignore[no-untyped-def]
     request, c = bp.current_request, container()
     who = operator(request)
     who.require(Role.REVIEWER)
-    limit = query_int(request, "limit", 50, 1, 200)
+    limit, after = page_request(request, "review-queue", 50, 200)
     queue, following = review.review_queue(store=c.store, audit=c.audit, clock=c.clock, operator=who, limit=limit,
-                                           after=decode_cursor(request, "review-queue"))
-    return json_response({"items": [queue_item_view(r) for r in queue],
-                          "next_cursor": encode_cursor("review-queue", following) if following else None})
+                                           after=after)
+    return json_response(page_answer([queue_item_view(r) for r in queue], "review-queue", following))
 
 
 @bp.route("/v1/admin/review-queue/{request_id}", methods=["GET"])
@@ -75,16 +74,15 @@ def audit_log():  # type: ignore[no-untyped-def]
         except ValueError:
             raise ValidationError("Expected a date as YYYY-MM-DD.", field="day") from None
         scope = f"audit:{day.isoformat()}"
-        entries, last = c.audit.page_for_day(day, query_int(request, "limit", 200, 1, 1000),
-                                             decode_cursor(request, scope))
-        following = encode_cursor(scope, last) if last else None
+        limit, after = page_request(request, scope, 200, 1000)
+        entries, last = c.audit.page_for_day(day, limit, after)
     else:
+        scope, last = "audit:search", None  # a search answers whole
         entries = search_audit(parse_query(params, peru_today(c.clock.now())), operator=who, audit=c.audit,
                                measures=c.control.measures, clock=c.clock)
-        following = None
-    return json_response({"items": [
+    return json_response(page_answer([
         {"at": e.at.isoformat(), "actor": e.actor, "role": e.role, "action": e.action, "target": e.target,
-         "details": e.details} for e in entries], "next_cursor": following})
+         "details": e.details} for e in entries], scope, last))
 
 
 @bp.route("/v1/admin/registries/{registry}/jobs", methods=["POST"],
@@ -218,7 +216,6 @@ def list_refunds():  # type: ignore[no-untyped-def]
     """Payments that could not be applied and are still owed or under way (admin: sends them; auditor: reads),
     a page of ?limit= (100, at most 500) at a time (`next_cursor` back as ?cursor=)."""
     from ..services.refunds import open_refunds, refund_view
-    from .cursors import page_answer, page_request
 
     request, c = bp.current_request, container()
     who = operator(request)

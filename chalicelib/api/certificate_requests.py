@@ -6,8 +6,8 @@ from chalice import Blueprint, Response
 
 from ..bootstrap import container
 from ..services import certificate_requests as service
-from .cursors import decode_cursor, encode_cursor
-from .http import channel_user, handled, json_body, json_response, query_int
+from .cursors import page_answer, page_request
+from .http import channel_user, handled, json_body, json_response
 from .views import request_view, tracking_view
 
 bp = Blueprint(__name__)
@@ -52,10 +52,9 @@ def list_requests():  # type: ignore[no-untyped-def]
     """The caller's requests, newest first, a page of ?limit= (10) at a time: pass `next_cursor` back as ?cursor=."""
     request, c = bp.current_request, container()
     owner = channel_user(request)
-    found, last = c.store.page_of_owner(owner, query_int(request, "limit", 10, 1, 100),
-                                        decode_cursor(request, f"own-requests:{owner}"))
-    return json_response({"items": [request_view(r, c) for r in found],
-                          "next_cursor": encode_cursor(f"own-requests:{owner}", last) if last else None})
+    scope = f"own-requests:{owner}"
+    found, last = c.store.page_of_owner(owner, *page_request(request, scope, 10, 100))
+    return json_response(page_answer([request_view(r, c) for r in found], scope, last))
 
 
 @bp.route("/v1/certificate-requests/{request_id}", methods=["GET"])

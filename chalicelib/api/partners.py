@@ -194,16 +194,14 @@ def get_partner_pdf(request_id):  # type: ignore[no-untyped-def]
 def dead_callbacks():  # type: ignore[no-untyped-def]
     """Partner callbacks that failed every try, a page of ?limit= (50) at a time (`next_cursor` back as ?cursor=)."""
     from ..services.partner_callbacks import dead_view
-    from .cursors import decode_cursor, encode_cursor
-    from .http import operator, query_int
+    from .cursors import page_answer, page_request
+    from .http import operator
 
     request, c = bp.current_request, container()
     who = operator(request)
     who.require(Role.ADMIN)
-    letters, last = c.dead_callbacks.page(query_int(request, "limit", 50, 1, 200),
-                                          decode_cursor(request, "partner-callbacks:dead"))
-    return json_response({"items": [dead_view(letter) for letter in letters],
-                          "next_cursor": encode_cursor("partner-callbacks:dead", last) if last else None})
+    letters, last = c.dead_callbacks.page(*page_request(request, "partner-callbacks:dead", 50, 200))
+    return json_response(page_answer([dead_view(letter) for letter in letters], "partner-callbacks:dead", last))
 
 
 @bp.route("/v1/admin/partner-callbacks/dead/{event_id}/resend", methods=["POST"])
