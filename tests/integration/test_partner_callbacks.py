@@ -194,6 +194,23 @@ def test_a_partner_back_between_tries_gets_the_held_callbacks_once_and_nothing_i
     assert not [d for d in dead.json_body["items"] if d["request_id"] == created["request_id"]]
 
 
+def test_a_held_callback_whose_partner_lost_its_url_is_dead_lettered_not_lost(api: Api, port: int) -> None:
+    from chalicelib.handlers.partner_callbacks import retry
+
+    created = submit(api, "cb-gone")  # down at first
+    api.run_worker()
+    assert len(_held(api, created["request_id"])) == 2
+    partners = api.c.partners.partners
+    partners["migraciones"] = replace(partners["migraciones"], callback_url=None)  # the agreement changed
+    api.c.clock.advance(seconds=60)
+    assert retry(api.c)["dead"] >= 2
+    assert _held(api, created["request_id"]) == []
+    dead = api.get("/v1/admin/partner-callbacks/dead?limit=200", headers=api.operator_headers("admin")).json_body
+    mine = [d for d in dead["items"] if d["request_id"] == created["request_id"]]
+    assert {d["type"] for d in mine} == {"request.paid", "request.issued"}
+    assert all(d["last_error"] == "no_callback_url" for d in mine)
+
+
 def test_the_dead_letter_list_pages_with_signed_cursors(api: Api, port: int) -> None:
     from chalicelib.domain.partners import DeadCallback
 

@@ -243,6 +243,18 @@ def test_a_signed_link_serves_one_file_to_one_operator_until_it_expires() -> Non
     assert links.verify(token) is None
 
 
+def test_a_media_link_and_an_upload_link_cannot_stand_for_each_other() -> None:
+    """Both are signed with the same local secret, each under its own purpose: a photo link an officer was given
+    does not open an upload, and an upload's token does not open a stored file."""
+    from chalicelib.adapters.upload_links import SignedLocalUploads
+
+    links, uploads = SignedLocalLinks("secret", ""), SignedLocalUploads("secret", "")
+    media_token = links.link("jobs/x/input.csv", subject="ana", content_type="text/csv").rsplit("/", 1)[1]
+    upload_token = uploads.presign("uploads/x.csv", content_type="text/csv", max_bytes=10)["url"].rsplit("/", 1)[1]
+    assert uploads.verify(upload_token) is not None and links.verify(media_token) is not None
+    assert uploads.verify(media_token) is None and links.verify(upload_token) is None
+
+
 def test_exports_are_csv_with_a_byte_order_mark_and_a_real_spreadsheet() -> None:
     import zipfile
     from io import BytesIO
