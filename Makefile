@@ -110,7 +110,8 @@ registry-up: install ## Bring it back: make registry-up REGISTRY=identity|warran
 	@$(PY) -m chalicelib.adapters.local_registries up $(REGISTRY)
 
 verify-qr: install ## Check a document offline: make verify-qr QR='<text>' | IMAGE=photo.png | PDF=file.pdf [STATUS=list.jwt] (exit 3: revocation not checked)
-	@mkdir -p .local && $(PY) -c "from chalicelib.bootstrap import build; import json; c = build(); \
+	@mkdir -p .local && $(PY) -c "import json, os; from infrastructure.local.run import local_environment; \
+	  os.environ.update(local_environment()); from chalicelib.bootstrap import build; c = build(); \
 	  open('.local/jwks.json', 'w').write(json.dumps(c.jwks())); open('.local/ca.pem', 'wb').write(c.pki().ca_cert_pem); \
 	  print(c.settings.public_base_url)" > .local/origin.txt
 	$(PY) -m chalicelib.adapters.documents.verify_cli --jwks .local/jwks.json --ca .local/ca.pem \
