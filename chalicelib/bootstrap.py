@@ -137,13 +137,17 @@ class Container:
         return SignedLocalUploads(self.settings.console_link_secret, urlsplit(self.settings.public_base_url).path)
 
     def importers(self) -> dict[str, RowImporter]:
-        """Every registry's CSV import (the local registries' tables; the warrants registry's stand-in)."""
+        """Every CSV import: the registries' (the local registries' tables; the warrants registry's stand-in) and
+        the courts' measures."""
         from .adapters.dynamo_store import DynamoIdentityRegistry, DynamoPenitentiaryRegistry
+        from .services.control.measure_import import MeasureImporter
         from .services.registries import IdentityImporter, PenitentiaryImporter, WarrantsImporter
 
+        k = self.control
         return {"identity": IdentityImporter(DynamoIdentityRegistry()),
                 "penitentiary": PenitentiaryImporter(DynamoPenitentiaryRegistry()),
-                "warrants": WarrantsImporter(self.warrants)}
+                "warrants": WarrantsImporter(self.warrants),
+                "measures": MeasureImporter(k.measures, k.calendars, k.officers, k.uow, self.clock)}
 
     def notifier(self) -> ChatChannel | None:
         """The chat notifier (one per process, so its connections are reused), or None without a bot token."""

@@ -425,6 +425,10 @@ class FakeWarrantsRegistry:
         ids = {w.warrant_id for w, _ in warrants}
         self.warrants.extend(w for w in self.staged.get(stage, []) if w.warrant_id in ids)
 
+    def discard_warrants(self, warrants: list[tuple[Warrant, str]], stage: str) -> None:
+        ids = {w.warrant_id for w, _ in warrants}
+        self.staged[stage] = [w for w in self.staged.get(stage, []) if w.warrant_id not in ids]
+
     def ping(self) -> None:
         if self.down:
             raise ServiceUnavailable("The registry did not answer.", code="registry_timeout")

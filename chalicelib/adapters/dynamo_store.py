@@ -36,7 +36,7 @@ from ..domain.requests import (
 from ..tracing import traced
 from . import dynamo_models as m
 from .dynamo_pages import key_page
-from .staging import current, publish_rows, stage_rows
+from .staging import current, publish_rows, stage_rows, unstage_rows
 
 log = logging.getLogger(__name__)
 
@@ -559,6 +559,10 @@ class DynamoIdentityRegistry:
     def publish_many(self, records: Sequence[IdentityRecord], stage: str) -> None:
         publish_rows(m.IdentityModel, _identity_rows(records), stage)
 
+    @translate_errors
+    def discard_many(self, records: Sequence[IdentityRecord], stage: str) -> None:
+        unstage_rows(m.IdentityModel, _identity_rows(records), stage)
+
 
 def _identity_rows(records: Sequence[IdentityRecord]) -> list[tuple[tuple[str, ...], dict[str, Any]]]:
     return [((f"{r.document_type}#{r.document_number}",), {"body": identity_to_dict(r)}) for r in records]
@@ -659,6 +663,12 @@ class DynamoPenitentiaryRegistry:
         records, blocks = _record_rows(people)
         publish_rows(m.RecordModel, records, stage)
         publish_rows(m.NameBlockModel, blocks, stage)
+
+    @translate_errors
+    def discard_many(self, people: Sequence[tuple[RegistryPerson, tuple[str, ...]]], stage: str) -> None:
+        records, blocks = _record_rows(people)
+        unstage_rows(m.RecordModel, records, stage, index_keys=("document_number",))
+        unstage_rows(m.NameBlockModel, blocks, stage)
 
 
 _BLOCK_FIELDS = ("full_name", "document_number", "birth_date")

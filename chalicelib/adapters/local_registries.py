@@ -75,6 +75,9 @@ class SwitchedWarrantsRegistry:
     def publish_warrants(self, warrants: list[tuple[Warrant, str]], stage: str) -> None:
         self._inner.publish_warrants(warrants, stage)
 
+    def discard_warrants(self, warrants: list[tuple[Warrant, str]], stage: str) -> None:
+        self._inner.discard_warrants(warrants, stage)
+
     def ping(self) -> None:
         self._switch.check()
         self._inner.ping()

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from pynamodb.exceptions import DeleteError, UpdateError
 from pynamodb.models import Model
 
 from . import dynamo_models as m
@@ -124,3 +125,31 @@ def publish_rows(model: type[Model], rows: Sequence[tuple[tuple[str, ...], dict[
     make: Any = model
     _write(model, [make(*key, **values, staged=None, staged_by=None) for key, values in rows
                    if (old := existing.get(key)) is not None and old.staged_by == stage])
+
+
+def unstage_rows(model: type[Model], rows: Sequence[tuple[tuple[str, ...], dict[str, Any]]], stage: str,
+                 index_keys: Sequence[str] = ()) -> None:
+    """A job that will never be switched (refused, discarded): each row still staged by ``stage`` goes back to
+    what readers saw — a row the stage made (nothing of its own yet) is deleted, another loses its staged values.
+    Each write is conditional on the row still being ``stage``'s, so a later job's stage is never touched."""
+    if not rows:
+        return
+    existing = _existing(model, [k for k, _ in rows])
+    mine = [item for item in existing.values() if item.staged_by == stage]
+    condition = model.staged_by == stage  # type: ignore[attr-defined]
+
+    def one(item: Any) -> None:
+        own = [name for name in item.get_attributes()
+               if name not in ("staged", "staged_by", item._hash_keyname, item._range_keyname)]
+        try:
+            if all(getattr(item, name) is None for name in own if name not in index_keys):
+                item.delete(condition=condition)
+            else:
+                item.update(actions=[model.staged.remove(), model.staged_by.remove()],  # type: ignore[attr-defined]
+                            condition=condition)
+        except (DeleteError, UpdateError) as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise  # else staged by another job since: not ours to undo
+
+    for done in [_WRITERS.submit(one, item) for item in mine]:
+        done.result()

@@ -7,7 +7,7 @@ from datetime import date
 from chalice import Blueprint, Response
 
 from ..bootstrap import container
-from ..domain.errors import ValidationError
+from ..domain.errors import NotFound, ValidationError
 from ..domain.operators import Role
 from ..services import registries, review
 from .cursors import page_answer, page_request
@@ -99,6 +99,8 @@ def submit_import_job(registry):  # type: ignore[no-untyped-def]
     c = container()
     who = operator(request)
     who.require(Role.ADMIN)
+    if registry not in registries.REGISTRIES:
+        raise NotFound("Unknown registry; expected identity, penitentiary or warrants.")
     body = json_body(request)
     job = jobs.start_upload(registry, body.get("upload_id") if isinstance(body, dict) else None, operator=who,
                             jobs=c.jobs, storage=c.storage, audit=c.audit, clock=c.clock)
@@ -137,7 +139,7 @@ def local_upload(token):  # type: ignore[no-untyped-def]
     cloud the file goes to S3 and this route finds nothing."""
     from ..adapters.upload_links import SignedLocalUploads
     from ..console.web import parse_form
-    from ..domain.errors import Forbidden, NotFound, PayloadTooLarge
+    from ..domain.errors import Forbidden, PayloadTooLarge
 
     c = container()
     uploads = c.uploads()
@@ -166,6 +168,8 @@ def submit_csv_job(request, registry: str):  # type: ignore[no-untyped-def]
     c = container()
     who = operator(request)
     who.require(Role.ADMIN)
+    if registry not in registries.REGISTRIES:
+        raise NotFound("Unknown registry; expected identity, penitentiary or warrants.")
     data = request.raw_body or b""
     csv_text(data)  # checked before it is kept: a file that is not UTF-8 is refused now
     job = jobs.submit_import(registry, data, f"{registry}.csv", operator=who, jobs=c.jobs,
@@ -181,6 +185,23 @@ def get_import_job(job_id):  # type: ignore[no-untyped-def]
     who = operator(bp.current_request)
     who.require(Role.ADMIN)
     return json_response(jobs.job_view(jobs.get_job(job_id, jobs=container().jobs)))
+
+
+@bp.route("/v1/admin/jobs/{job_id}/discard", methods=["POST"])
+@handled(_request)
+def discard_job(job_id):  # type: ignore[no-untyped-def]
+    """A stalled registry import (no progress for 15 minutes, not switched) ends failed and what it staged is
+    removed; readers never saw it. 409 for a job running, switched or finished."""
+    from ..services import jobs
+
+    request, c = bp.current_request, container()
+    who = operator(request)
+    who.require(Role.ADMIN)
+    job = jobs.get_job(job_id, jobs=c.jobs)
+    if job.kind not in registries.REGISTRIES:
+        raise NotFound("No such job.")  # a court's import is the court's to discard
+    return json_response(jobs.job_view(jobs.discard_job(job_id, operator=who, jobs=c.jobs, storage=c.storage,
+                                                        importers=c.importers(), audit=c.audit, clock=c.clock)))
 
 
 @bp.route("/v1/admin/registries/{registry}/import", methods=["POST"],

@@ -205,11 +205,39 @@ def search_measures():  # type: ignore[no-untyped-def]
 @bp.route("/v1/court/measures/import", methods=["POST"], content_types=["text/csv"])
 @handled(_request)
 def import_measures():  # type: ignore[no-untyped-def]
+    """The court's CSV of measures as a job, all rows or none: 202 at once with the job and its Location
+    (GET /v1/court/jobs/{id}: progress, then the errors by line, or done)."""
+    from ..services import jobs
+
     who, c = _court()
-    k = c.control
-    text = csv_text(bp.current_request.raw_body or b"")
-    return json_response(measures.import_measures(text, operator=who, measures=k.measures, calendars=k.calendars,
-                                                  officers=k.officers, uow=k.uow, clock=c.clock))
+    data = bp.current_request.raw_body or b""
+    csv_text(data)  # checked before it is kept: a file that is not UTF-8 is refused now
+    job = jobs.submit_import("measures", data, "measures.csv", operator=who, jobs=c.jobs, storage=c.storage,
+                             importers=c.importers(), audit=c.audit, clock=c.clock)
+    return json_response(jobs.job_view(job), 202, location=f"/v1/court/jobs/{job.job_id}")
+
+
+@bp.route("/v1/court/jobs/{job_id}", methods=["GET"])
+@handled(_request)
+def get_court_job(job_id):  # type: ignore[no-untyped-def]
+    """A measures import of the caller's: its submitter, or court staff of every court it acts for."""
+    from ..services import jobs
+
+    who, c = _court()
+    return json_response(jobs.job_view(jobs.court_job(job_id, operator=who, jobs=c.jobs)))
+
+
+@bp.route("/v1/court/jobs/{job_id}/discard", methods=["POST"])
+@handled(_request)
+def discard_court_job(job_id):  # type: ignore[no-untyped-def]
+    """A stalled measures import (no progress for 15 minutes, not switched) ends failed; its claims are
+    released."""
+    from ..services import jobs
+
+    who, c = _court()
+    jobs.court_job(job_id, operator=who, jobs=c.jobs)
+    return json_response(jobs.job_view(jobs.discard_job(job_id, operator=who, jobs=c.jobs, storage=c.storage,
+                                                        importers=c.importers(), audit=c.audit, clock=c.clock)))
 
 
 @bp.route("/v1/court/measures/{measure_id}", methods=["GET"])

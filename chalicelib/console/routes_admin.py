@@ -137,7 +137,23 @@ def admin_start_upload(ctx: Ctx) -> Response:
 @page(bp, "/console/admin/jobs/{job_id}", roles=ADMIN)
 def admin_job(ctx: Ctx, job_id: str) -> Response:
     job = jobs.get_job(job_id, jobs=ctx.c.jobs)
-    return ctx.render("admin_job.html", title=ctx.t("admin.job.title", name=job.file_name), job=job)
+    return ctx.render("admin_job.html", title=ctx.t("admin.job.title", name=job.file_name), job=job,
+                      stalled=job.stalled(ctx.c.clock.now()) and job.kind in registries.REGISTRIES)
+
+
+@page(bp, "/console/admin/jobs/{job_id}/discard", methods=("POST",), roles=ADMIN, content_types=(FORM,))
+def admin_discard_job(ctx: Ctx, job_id: str) -> Response:
+    """A stalled import ends failed and what it staged is removed (refused while it runs or once switched)."""
+    c = ctx.c
+    job = jobs.get_job(job_id, jobs=c.jobs)
+    if job.kind not in registries.REGISTRIES:
+        return ctx.redirect(f"/console/admin/jobs/{job_id}")
+    try:
+        jobs.discard_job(job_id, operator=ctx.operator, jobs=c.jobs, storage=c.storage, importers=c.importers(),
+                         audit=c.audit, clock=c.clock)
+    except DomainError:
+        return ctx.redirect(f"/console/admin/jobs/{job_id}", notice="job_not_discarded")
+    return ctx.redirect(f"/console/admin/jobs/{job_id}", notice="job_discarded")
 
 
 @page(bp, "/console/admin/jobs/{job_id}/progress", roles=ADMIN)

@@ -11,7 +11,9 @@ records; the next slice resumes the stage from its checkpoint; a second runner s
 
 from __future__ import annotations
 
+import base64
 import csv
+import hashlib
 import io
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -19,7 +21,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from .errors import ValidationError
+from .errors import DomainError, ValidationError
 
 MAX_ROWS = 50_000
 MAX_BYTES = 8 * 1024 * 1024
@@ -59,6 +61,7 @@ class Job:
     switched_at: datetime | None = None  # the one write that makes every staged row visible
     published: int = 0  # records folded after the switch: the checkpoint of the publishing phase
     upload_expires_at: datetime | None = None  # a reserved job's presigned upload: unusable after this
+    scope: tuple[str, ...] = ()  # the courts the submitter acts for (a court's import checks each row against them)
     version: int = 0
 
     @property
@@ -83,6 +86,33 @@ class Job:
     def progressed(self, now: datetime, **changes: Any) -> Job:
         return replace(self, updated_at=now, **changes)
 
+    def stalled(self, now: datetime) -> bool:
+        """Whether a job that is neither finished nor switched has made no progress for STALL_SECONDS: its
+        runner crashed and was not retried (a running slice saves progress at least every few seconds)."""
+        if self.finished or self.switched or self.status is JobStatus.AWAITING_UPLOAD:
+            return False
+        return (now - (self.updated_at or self.created_at)).total_seconds() >= STALL_SECONDS
+
+
+STALL_SECONDS = 15 * 60  # longer than any slice (a Lambda stops at 15 minutes)
+
+
+def derived_id(job_id: str, *parts: object) -> str:
+    """An id for what a job creates, the same in every slice and every process that runs the job (a slice that
+    resumes writes the same records again, not new ones): 128 bits of a hash of the job's id (itself
+    unguessable) and the parts, in the form of domain.requests.new_id."""
+    digest = hashlib.sha256("#".join((job_id, *map(str, parts))).encode()).digest()[:16]
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+class RowRefused(Exception):
+    """Raised by a RowImporter's write_batch when the system refuses a row that passed the checks (someone else
+    took it meanwhile): the job stops, what it staged is discarded, and the row is reported."""
+
+    def __init__(self, line: int, error: DomainError) -> None:
+        super().__init__(error.message)
+        self.line, self.error = line, error
+
 
 class Jobs(Protocol):
     def get_job(self, job_id: str) -> Job | None: ...
@@ -102,11 +132,19 @@ class RowImporter(Protocol):
     def columns(self) -> tuple[str, ...]: ...
 
     def parse(self, row: dict[str, str]) -> Any: ...
-    def units(self, parsed: list[tuple[int, Any]]) -> tuple[list[Any], list[dict[str, Any]]]:
-        """Records to write, and errors that only the whole file shows (duplicates), by line."""
+    def units(self, parsed: list[tuple[int, Any]], job: Job) -> tuple[list[Any], list[dict[str, Any]]]:
+        """Records to write, and errors that only the whole file, the job (its submitter's scope) or the
+        system shows (duplicates), by line. Ids a record needs come from :func:`derived_id`, so that every slice
+        of the job makes the same records."""
         ...
-    def write_batch(self, units: Sequence[Any], stage: str) -> None: ...
+    def write_batch(self, units: Sequence[Any], stage: str) -> None:
+        """May raise :class:`RowRefused`."""
+        ...
     def publish_batch(self, units: Sequence[Any], stage: str) -> None: ...
+    def discard_batch(self, units: Sequence[Any], stage: str) -> None:
+        """Undoes write_batch for a job that will never be switched (refused, or stalled and discarded): what it
+        staged is removed (only what this stage still holds)."""
+        ...
 
 
 def read_rows(data: bytes, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
@@ -134,7 +172,7 @@ def read_rows(data: bytes, columns: tuple[str, ...]) -> Iterator[tuple[int, dict
         yield reader.line_num, {(k or "").strip(): (v or "").strip() for k, v in row.items() if k}
 
 
-def error_row(line: int, error: ValidationError) -> dict[str, Any]:
+def error_row(line: int, error: DomainError) -> dict[str, Any]:
     return {"line": line, "field": error.field, "code": error.code, "message": error.message}
 
 

@@ -14,8 +14,19 @@ from datetime import timedelta
 from typing import Any
 
 from ..domain.errors import ConcurrentUpdate, Conflict, NotFound, ValidationError
-from ..domain.jobs import KEPT_ERRORS, MAX_BYTES, Job, Jobs, JobStatus, RowImporter, error_row, read_rows, report_csv
-from ..domain.operators import Operator
+from ..domain.jobs import (
+    KEPT_ERRORS,
+    MAX_BYTES,
+    Job,
+    Jobs,
+    JobStatus,
+    RowImporter,
+    RowRefused,
+    error_row,
+    read_rows,
+    report_csv,
+)
+from ..domain.operators import ALL, Operator
 from ..domain.ports import AuditEntry, AuditLog, Clock, DocumentStorage
 from ..domain.requests import Event, new_id
 from ..domain.uploads import UPLOAD_CONTENT_TYPE, UPLOAD_SECONDS, UploadLinks
@@ -45,11 +56,16 @@ def submit_import(kind: str, data: bytes, file_name: str, *, operator: Operator,
     key = f"jobs/{job_id}/input.csv"
     storage.put(key, data, "text/csv")
     job = Job(job_id=job_id, kind=kind, created_by=operator.subject, created_at=now, input_key=key,
-              file_name=_clean_name(file_name), updated_at=now)
+              file_name=_clean_name(file_name), updated_at=now, scope=scope_of(operator))
     jobs.put_job(job, event=Event(new_id(), "job.submitted", job_id, now, {"kind": kind}))
     audit.append(AuditEntry(at=now, actor=operator.subject, role=",".join(sorted(operator.roles)),
                             action="job.submit", target=job_id, details={"kind": kind, "bytes": len(data)}))
     return replace(job, version=1)
+
+
+def scope_of(operator: Operator) -> tuple[str, ...]:
+    """The courts a job acts for: its submitter's (every court for a national role)."""
+    return (ALL,) if operator.national or ALL in operator.courts else tuple(sorted(operator.courts))
 
 
 def _clean_name(file_name: str) -> str:
@@ -71,7 +87,7 @@ def reserve_upload(kind: str, file_name: str, *, operator: Operator, jobs: Jobs,
     job_id = new_id()
     job = Job(job_id=job_id, kind=kind, created_by=operator.subject, created_at=now,
               input_key=f"jobs/{job_id}/input.csv", file_name=_clean_name(file_name),
-              status=JobStatus.AWAITING_UPLOAD, updated_at=now,
+              status=JobStatus.AWAITING_UPLOAD, updated_at=now, scope=scope_of(operator),
               upload_expires_at=now + timedelta(seconds=UPLOAD_SECONDS))
     jobs.put_job(job)
     ticket = uploads.presign(upload_key(job_id), content_type=UPLOAD_CONTENT_TYPE, max_bytes=MAX_BYTES,
@@ -138,18 +154,30 @@ def get_job(job_id: str, *, jobs: Jobs) -> Job:
     return job
 
 
+def court_job(job_id: str, *, operator: Operator, jobs: Jobs) -> Job:
+    """A court's measures import, for its submitter or for court staff of every court it acts for; any other
+    job, or another court's, reads as none."""
+    job = jobs.get_job(job_id) if 8 <= len(job_id) <= 64 else None
+    if job is None or job.kind != "measures" or not (
+            job.created_by == operator.subject or (job.scope and all(operator.covers_court(c) for c in job.scope))):
+        raise NotFound("No such job.")
+    return job
+
+
 class _Saver:
     """Saves the job's progress (versioned: a second runner of the same job stops at its first save)."""
 
     def __init__(self, jobs: Jobs, clock: Clock, timer: Callable[[], float]) -> None:
         self.jobs, self.clock, self.timer = jobs, clock, timer
         self.last = timer()
+        self.latest: Job | None = None  # the job as last saved
 
     def __call__(self, job: Job, event: Event | None = None, **changes: Any) -> Job:
         updated = job.progressed(self.clock.now(), **changes)
         self.jobs.put_job(updated, event=event)
         self.last = self.timer()
-        return replace(updated, version=updated.version + 1)
+        self.latest = replace(updated, version=updated.version + 1)
+        return self.latest
 
 
 def run_slice(job_id: str, *, jobs: Jobs, storage: DocumentStorage, importers: Mapping[str, RowImporter],
@@ -180,16 +208,18 @@ def _run(job: Job, importer: RowImporter, storage: DocumentStorage, save: _Saver
     if errors or total == 0:
         if not errors:
             errors = [{"line": 1, "field": "rows", "code": "empty_file", "message": "The file has no rows."}]
-        report_key = job.input_key.rsplit("/", 1)[0] + "/errors.csv"
-        storage.put(report_key, report_csv(errors), "text/csv")
-        return save(job, status=JobStatus.FAILED, total=total, checked=total, error_count=len(errors),
-                    errors=tuple(errors[:KEPT_ERRORS]), report_key=report_key, message="invalid_rows",
-                    finished_at=save.clock.now())
+        return _failed(job, errors, "invalid_rows", storage, save, total=total, checked=total)
     if first or job.status not in (JobStatus.WRITING, JobStatus.PUBLISHING):
         job = save(job, status=JobStatus.WRITING, total=total, checked=total, units=len(units))
     if job.status is JobStatus.WRITING:
-        job = _batches(job, units, "written", lambda batch: importer.write_batch(batch, job.job_id), save,
-                       started, budget, timer)
+        try:
+            job = _batches(job, units, "written", lambda batch: importer.write_batch(batch, job.job_id), save,
+                           started, budget, timer)
+        except RowRefused as refused:
+            # Taken meanwhile by someone else: nothing of the job may show. What it staged goes first (a crash
+            # here leaves the job writing: the retry is refused again and discards again), then the job fails.
+            _discard(importer, units, job.job_id)
+            return _failed(save.latest or job, [error_row(refused.line, refused.error)], "refused", storage, save)
         if job.written < len(units):
             return job  # handed on
         # The switch: one conditional write (on the job's version) after which readers see every staged row.
@@ -199,6 +229,58 @@ def _run(job: Job, importer: RowImporter, storage: DocumentStorage, save: _Saver
     if job.published < len(units):
         return job
     return save(job, status=JobStatus.DONE, slices=job.slices, finished_at=save.clock.now())
+
+
+def _failed(job: Job, errors: list[dict[str, Any]], message: str, storage: DocumentStorage, save: _Saver,
+            **changes: Any) -> Job:
+    """The job ends failed with its errors by line: the first KEPT_ERRORS on the job, all in a CSV beside it."""
+    report_key = job.input_key.rsplit("/", 1)[0] + "/errors.csv"
+    storage.put(report_key, report_csv(errors), "text/csv")
+    return save(job, status=JobStatus.FAILED, error_count=len(errors), errors=tuple(errors[:KEPT_ERRORS]),
+                report_key=report_key, message=message, finished_at=save.clock.now(), **changes)
+
+
+def _discard(importer: RowImporter, units: list[Any], stage: str) -> None:
+    """Everything the job may have staged removed, batch by batch (past its checkpoint too: a runner that
+    stopped mid-batch wrote beyond it)."""
+    for start in range(0, len(units), BATCH):
+        importer.discard_batch(units[start:start + BATCH], stage)
+
+
+DISCARDABLE = ("discarded", "refused")  # a failed job whose discard can run again (it stopped part-way)
+
+
+def discard_job(job_id: str, *, operator: Operator, jobs: Jobs, storage: DocumentStorage,
+                importers: Mapping[str, RowImporter], audit: AuditLog, clock: Clock) -> Job:
+    """A job whose runner crashed and was never retried (no progress for STALL_SECONDS, not switched) ends
+    failed and what it staged is removed; readers never saw any of it. A running, switched or finished job is
+    refused (a switched job only rolls forward: its next slice publishes). Running it again after a discard
+    that stopped part-way finishes the removal."""
+    job = get_job(job_id, jobs=jobs)
+    now = clock.now()
+    again = job.status is JobStatus.FAILED and job.message in DISCARDABLE
+    if not again:
+        if job.switched:
+            raise Conflict("The job has switched its rows in: it can only finish.", field="job_id",
+                           code="job_switched")
+        if not job.stalled(now):
+            raise Conflict("The job is not stalled: it is finished or still running.", field="job_id",
+                           code="job_not_stalled")
+        try:
+            jobs.put_job(job.progressed(now, status=JobStatus.FAILED, message="discarded", finished_at=now))
+        except ConcurrentUpdate:
+            raise Conflict("The job moved meanwhile: it is running.", field="job_id",
+                           code="job_not_stalled") from None
+        job = replace(job, status=JobStatus.FAILED, message="discarded", finished_at=now, updated_at=now,
+                      version=job.version + 1)
+    data = storage.get(job.input_key)
+    if data is not None and job.kind in importers:
+        _CHECKED.pop(job.job_id, None)
+        _, (_, units, _) = _checked(job, data, importers[job.kind], _Saver(jobs, clock, time.monotonic), False)
+        _discard(importers[job.kind], units, job.job_id)
+    audit.append(AuditEntry(at=now, actor=operator.subject, role=",".join(sorted(operator.roles)),
+                            action="job.discard", target=job.job_id, details={"kind": job.kind}))
+    return job
 
 
 _CHECKED: dict[str, tuple[int, list[Any], list[dict[str, Any]]]] = {}  # the last job's checked rows, this process
@@ -225,7 +307,7 @@ def _checked(job: Job, data: bytes, importer: RowImporter, save: _Saver, first: 
                 job = save(job, checked=total)
     except ValidationError as whole:
         errors.append(error_row(1, whole))
-    units, file_errors = importer.units(parsed)
+    units, file_errors = importer.units(parsed, job)
     errors = sorted([*errors, *file_errors], key=lambda e: int(e["line"]))
     _CHECKED.clear()
     _CHECKED[job.job_id] = (total, units, errors)

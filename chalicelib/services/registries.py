@@ -4,8 +4,8 @@ so that nothing is seen unless everything is)."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -13,10 +13,9 @@ from ..domain.control.ports import WarrantsRegistry
 from ..domain.control.warrants import WARRANT_COLUMNS, Warrant, parse_warrant_row
 from ..domain.errors import NotFound, ValidationError
 from ..domain.identity import DocumentType, clean_name, parse_date, validate_document
-from ..domain.jobs import error_row
+from ..domain.jobs import Job, derived_id, error_row
 from ..domain.matching import RegistryPerson
 from ..domain.ports import IdentityRecord, IdentityWriter, RecordWriter
-from ..domain.requests import new_id
 
 IDENTITY_COLUMNS = ("document_type", "document_number", "given_names", "first_surname", "second_surname",
                     "birth_date", "issue_date", "expiry_date", "nationality", "father_name", "mother_name")
@@ -66,7 +65,7 @@ class IdentityImporter:
     def parse(self, row: dict[str, str]) -> IdentityRecord:
         return parse_identity_row(row)
 
-    def units(self, parsed: list[tuple[int, Any]]) -> tuple[list[Any], list[dict[str, Any]]]:
+    def units(self, parsed: list[tuple[int, Any]], job: Job) -> tuple[list[Any], list[dict[str, Any]]]:
         return _duplicates(parsed, lambda r: (r.document_type, r.document_number), "document_number", "document")
 
     def write_batch(self, units: Sequence[Any], stage: str) -> None:
@@ -74,6 +73,9 @@ class IdentityImporter:
 
     def publish_batch(self, units: Sequence[Any], stage: str) -> None:
         self.writer.publish_many(list(units), stage)
+
+    def discard_batch(self, units: Sequence[Any], stage: str) -> None:
+        self.writer.discard_many(list(units), stage)
 
 
 class PenitentiaryImporter:
@@ -91,17 +93,19 @@ class PenitentiaryImporter:
         kind, number = None, None
         if row["document_number"]:
             kind, number = validate_document(row["document_type"] or "DNI", row["document_number"])
-        return {"record_id": row["record_id"] or f"R-{secrets.token_hex(6)}",
+        return {"record_id": row["record_id"],
                 "full_name": " ".join(p for p in (given, first, second) if p),
                 "document_type": kind.value if kind else None, "document_number": number,
                 "birth_date": _optional_date(row["birth_date"], "birth_date"), "surnames": (first, second),
                 "case": {"case_file": row["case_file"], "court": row["court"], "offence": row["offence"],
                          "date": row["case_date"]}}
 
-    def units(self, parsed: list[tuple[int, Any]]) -> tuple[list[Any], list[dict[str, Any]]]:
+    def units(self, parsed: list[tuple[int, Any]], job: Job) -> tuple[list[Any], list[dict[str, Any]]]:
         people: dict[str, dict[str, Any]] = {}
-        for _, row in parsed:
-            entry = people.setdefault(row["record_id"], {**row, "cases": []})
+        for line, row in parsed:
+            # A row without a record id is a person of its own, under an id every slice of the job agrees on.
+            record_id = row["record_id"] or f"R-{derived_id(job.job_id, line)[:12]}"
+            entry = people.setdefault(record_id, {**row, "cases": []})
             if any(row["case"].values()):
                 entry["cases"].append(row["case"])
         return [(RegistryPerson(record_id=rid, full_name=e["full_name"], document_type=e["document_type"],
@@ -114,6 +118,9 @@ class PenitentiaryImporter:
     def publish_batch(self, units: Sequence[Any], stage: str) -> None:
         self.writer.publish_many(list(units), stage)
 
+    def discard_batch(self, units: Sequence[Any], stage: str) -> None:
+        self.writer.discard_many(list(units), stage)
+
 
 class WarrantsImporter:
     columns = WARRANT_COLUMNS
@@ -122,16 +129,21 @@ class WarrantsImporter:
         self.registry = registry
 
     def parse(self, row: dict[str, str]) -> tuple[Warrant, str]:
-        return parse_warrant_row(row, new_id())
+        return parse_warrant_row(row, "")  # a warrant without an id gets one in units()
 
-    def units(self, parsed: list[tuple[int, Any]]) -> tuple[list[Any], list[dict[str, Any]]]:
-        return _duplicates(parsed, lambda w: w[0].warrant_id, "warrant_id", "warrant")
+    def units(self, parsed: list[tuple[int, Any]], job: Job) -> tuple[list[Any], list[dict[str, Any]]]:
+        named = [(line, (w if w.warrant_id else replace(w, warrant_id=derived_id(job.job_id, line)), surnames))
+                 for line, (w, surnames) in parsed]
+        return _duplicates(named, lambda w: w[0].warrant_id, "warrant_id", "warrant")
 
     def write_batch(self, units: Sequence[Any], stage: str) -> None:
         self.registry.put_warrants(list(units), stage=stage)
 
     def publish_batch(self, units: Sequence[Any], stage: str) -> None:
         self.registry.publish_warrants(list(units), stage)
+
+    def discard_batch(self, units: Sequence[Any], stage: str) -> None:
+        self.registry.discard_warrants(list(units), stage)
 
 
 def columns(registry: str) -> list[str]:

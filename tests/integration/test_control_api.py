@@ -22,7 +22,6 @@ from tests.integration.control_support import (
     ROSA_ANSWERS,
     Person,
     answers_of,
-    case_file,
     location,
     measure_body,
 )
@@ -244,23 +243,6 @@ def test_compliance_reads_are_audited(api, rosa):
     entries = api.get(f"/v1/admin/audit?record={rosa.measure['measure_id']}",
                       headers=api.operator_headers("auditor")).json_body["items"]
     assert ("measure.read_compliance", "judge-audit") in [(e["action"], e["actor"]) for e in entries]
-
-
-def test_measures_bulk_import_is_all_or_nothing(api):
-    header = ("has_document,nationality,document_type,document_number,given_names,surnames,case_file,court,"
-              "district,legal_status,periodicity,start_date,first_registration_deadline,end_date,area,group,"
-              "resolution_date\n")
-    number = case_file().replace("-2020-0-1801-JR-PE-01", "")
-    good = (f"true,PER,DNI,46677889,Juana Rosa,Quispe Huamán,{number}-2021-0-1801-JR-PE-02,2° Juzgado Penal,LIMA,"
-            "sentenced,monthly,2026-01-01,2026-12-31,2027-12-31,LIMA,A,\n")
-    bad = good.replace(f"{number}-2021-0-1801-JR-PE-02", "777")
-    headers = {**api.operator_headers("court"), "Content-Type": "text/csv"}
-    refused = api.client.http.post("/v1/court/measures/import", body=(header + good + bad).encode(), headers=headers)
-    assert refused.status_code == 422 and refused.json_body["error"]["details"]["errors"][0]["line"] == 3
-    imported = api.client.http.post("/v1/court/measures/import", body=(header + good).encode(), headers=headers)
-    assert imported.json_body["imported"] == 1
-    twice = api.client.http.post("/v1/court/measures/import", body=(header + good).encode(), headers=headers)
-    assert twice.json_body["error"]["details"]["errors"][0]["code"] == "measure_exists"
 
 
 def test_person_without_a_document_enrols_by_name_waits_for_the_officer_then_checks_in(api):

@@ -44,6 +44,10 @@ class RecordingIdentity:
         for r in records:
             self.records[r.document_number] = self.staged[stage][r.document_number]
 
+    def discard_many(self, records: Sequence[Any], stage: str) -> None:
+        for r in records:
+            self.staged.get(stage, {}).pop(r.document_number, None)
+
 
 def rows(count: int, bad_line: int | None = None) -> bytes:
     lines = [HEADER]

@@ -10,7 +10,7 @@ from ...domain.matching import blocking_keys, name_similarity
 from ...tracing import traced
 from .. import dynamo_models as m
 from ..dynamo_store import translate_errors
-from ..staging import current, publish_rows, stage_rows
+from ..staging import current, publish_rows, stage_rows, unstage_rows
 from .codec import day
 
 PROBE_KEY = "~probe"  # a warrant id nobody has: reading it proves the registry can be read
@@ -70,6 +70,10 @@ class DynamoWarrantsRegistry:
     @translate_errors
     def publish_warrants(self, warrants: list[tuple[Warrant, str]], stage: str) -> None:
         publish_rows(m.WarrantModel, _rows(warrants), stage)
+
+    @translate_errors
+    def discard_warrants(self, warrants: list[tuple[Warrant, str]], stage: str) -> None:
+        unstage_rows(m.WarrantModel, _rows(warrants), stage, index_keys=("document_number",))
 
     @translate_errors
     def ping(self) -> None:

@@ -92,6 +92,9 @@ class GuardedWarrantsRegistry:
     def publish_warrants(self, warrants: list[tuple[Warrant, str]], stage: str) -> None:
         self.inner.publish_warrants(warrants, stage)
 
+    def discard_warrants(self, warrants: list[tuple[Warrant, str]], stage: str) -> None:
+        self.inner.discard_warrants(warrants, stage)
+
     def ping(self) -> None:
         self.inner.ping()
 

@@ -3,8 +3,6 @@ of the same chain), authorise another district, change the group once, revoke, i
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from dataclasses import replace
 from datetime import UTC
@@ -255,66 +253,6 @@ def revoke_measure(measure_id: str, *, operator: Operator, measures: Measures, u
         return updated
 
     return retrying(write)
-
-
-MEASURE_CSV_COLUMNS = ("has_document", "nationality", "document_type", "document_number", "given_names",
-                       "surnames", "case_file", "court", "district", "legal_status", "periodicity", "start_date",
-                       "first_registration_deadline", "end_date", "area", "group", "resolution_date")
-
-
-def _csv_payload(row: dict[str, str]) -> dict[str, Any]:
-    payload: dict[str, Any] = {
-        "person": {"has_document": row["has_document"].strip().lower() in ("1", "true", "si", "sí", "yes"),
-                   "nationality": row["nationality"], "document_type": row["document_type"],
-                   "document_number": row["document_number"], "given_names": row["given_names"],
-                   "surnames": row["surnames"]},
-        **{k: row[k] for k in ("case_file", "court", "district", "legal_status", "periodicity", "start_date",
-                               "first_registration_deadline", "end_date", "group")},
-    }
-    for optional in ("area", "area_label", "resolution_date"):
-        if row.get(optional):
-            payload[optional] = row[optional]
-    return payload
-
-
-def import_measures(text: str, *, operator: Operator, measures: Measures, calendars: Calendars,
-                    officers: Officers, uow: UnitOfWork, clock: Clock) -> dict[str, Any]:
-    """Bulk CSV: every row is checked first (fields, scope, duplicates in the file and in the system);
-    nothing is written if any row is wrong."""
-    reader = csv.DictReader(io.StringIO(text))
-    missing = [col for col in MEASURE_CSV_COLUMNS if col not in (reader.fieldnames or ())]
-    if missing:
-        raise ValidationError(f"The CSV header lacks columns: {', '.join(missing)}.", field="header",
-                              code="missing_columns")
-    now = clock.now()
-    parsed: list[Measure] = []
-    errors: list[dict[str, Any]] = []
-    seen: dict[str, int] = {}
-    for line, row in enumerate(reader, start=2):
-        try:
-            measure = parse_measure(_csv_payload(row), measure_id=new_id(), now=now, created_by=operator.subject)
-            _check_new(measure, operator, measures)
-        except DomainError as exc:
-            errors.append({"line": line, "field": exc.field, "code": exc.code, "message": exc.message})
-            continue
-        if measure.identity_key in seen:
-            errors.append({"line": line, "field": "case_file", "code": "measure_exists",
-                           "message": f"The same person and case file as line {seen[measure.identity_key]}."})
-            continue
-        seen[measure.identity_key] = line
-        parsed.append(measure)
-    if errors:
-        raise ValidationError(f"{len(errors)} row(s) are invalid; nothing was imported.", field="rows",
-                              code="invalid_rows", details={"errors": errors[:100]})
-    for measure in parsed:
-        tx = uow.begin()
-        tx.put_measure(measure)
-        tx.claim_measure_key(measure.identity_key, measure.measure_id)
-        tx.add_audit(audit_entry(operator, now, "measure.create", measure.measure_id, via="csv"))
-        tx.add_event(event("measure.created", measure.measure_id, now, district=measure.district))
-        tx.commit()
-        officers.add_district(measure.district)
-    return {"imported": len(parsed), "measure_ids": [m.measure_id for m in parsed]}
 
 
 def compliance(measure_id: str, *, operator: Operator, measures: Measures, checkins: Checkins,

@@ -7,7 +7,7 @@ import pytest
 from chalicelib.domain.errors import Conflict, Forbidden, NotFound, ValidationError
 from chalicelib.domain.operators import Operator
 from chalicelib.services.control import measures
-from tests.unit.control.world import COURT_CODE, JUAN, ROSA, World, court_staff, measure_body
+from tests.unit.control.world import COURT_CODE, ROSA, World, court_staff, measure_body
 
 
 def test_the_same_person_and_case_file_twice_is_a_409_naming_the_existing_measure() -> None:
@@ -38,27 +38,6 @@ def test_a_change_of_legal_status_keeps_the_case_taken_by_the_new_measure() -> N
     with pytest.raises(Conflict) as duplicate:
         w.measure()
     assert duplicate.value.details == {"measure_id": new.measure_id}
-
-
-def test_the_csv_import_refuses_duplicates_in_the_file_and_in_the_system_by_line() -> None:
-    w = World()
-    w.measure()
-    header = ",".join(measures.MEASURE_CSV_COLUMNS)
-
-    def row(person: dict, case_file: str) -> str:
-        return ",".join(["true", "PER", "DNI", person["document_number"], person["given_names"], person["surnames"],
-                         case_file, "1° Juzgado Penal de Lima", "LIMA", "processed", "monthly", "2026-01-01",
-                         "2026-12-31", "2027-12-31", "LIMA", "B", ""])
-
-    text = "\n".join([header, row(JUAN, f"00456-2021-0-{COURT_CODE}"), row(JUAN, f"00456-2021-0-{COURT_CODE}"),
-                      row(ROSA, f"00123-2020-0-{COURT_CODE}")])
-    k = w.k
-    with pytest.raises(ValidationError) as refused:
-        measures.import_measures(text, operator=court_staff(), measures=k.measures, calendars=k.calendars,
-                                 officers=k.officers, uow=k.uow, clock=w.clock)
-    errors = refused.value.details["errors"]
-    assert [(e["line"], e["code"]) for e in errors] == [(3, "measure_exists"), (4, "measure_exists")]
-    assert len(k.measures.active_measures_of_person("DNI#46677889")) == 0  # nothing half-imported
 
 
 def test_court_staff_create_measures_only_for_their_courts() -> None:

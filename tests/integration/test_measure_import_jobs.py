@@ -1,0 +1,200 @@
+"""A court's CSV of measures is an import job like every registry's, on DynamoDB Local over HTTP: 202 and the
+job's Location at once, progress and the errors by line for the court's staff only, all rows or none; and a job
+whose runner died (a registry's or a court's) is discarded once stalled, with what it staged removed."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from chalicelib.adapters import dynamo_models as m
+from chalicelib.adapters import staging
+from chalicelib.adapters.dynamo_store import DynamoIdentityRegistry
+from chalicelib.domain.errors import ServiceUnavailable
+from chalicelib.domain.jobs import STALL_SECONDS, JobStatus
+from chalicelib.domain.ports import IdentityRecord
+from chalicelib.services import jobs
+from chalicelib.services.control.measure_import import MEASURE_CSV_COLUMNS, MeasureImporter
+from tests.integration.conftest import Api
+from tests.integration.console_support import signed_in
+from tests.integration.test_import_staging import identity_file, seen, seen_date, staged_items, unique
+
+COURT = "1801-JR-PE-02"
+
+
+def measure_row(number: str, case: str, group: str = "A") -> str:
+    return (f"true,PER,DNI,{number},Juana Rosa,Quispe Huamán,{case},2° Juzgado Penal,LIMA,sentenced,monthly,"
+            f"2026-01-01,2026-12-31,2027-12-31,LIMA,{group},\n")
+
+
+def measures_csv(*rows: str) -> bytes:
+    return (",".join(MEASURE_CSV_COLUMNS) + "\n" + "".join(rows)).encode()
+
+
+def court(api: Api, subject: str = "judge-import", courts: tuple[str, ...] = (COURT,)) -> dict[str, str]:
+    return api.operator_headers("court", subject=subject, courts=courts)
+
+
+def as_csv(headers: dict[str, str]) -> dict[str, str]:
+    return {**headers, "Content-Type": "text/csv"}
+
+
+def new_case() -> str:
+    return f"{secrets.randbelow(10**5):05d}-2021-0-{COURT}"
+
+
+def imported(api: Api, data: bytes, headers: dict[str, str]) -> dict[str, Any]:
+    """Posts the file, lets the worker run the job and reads it back as the court's staff do."""
+    answer = api.client.http.post("/v1/court/measures/import", body=data, headers=as_csv(headers))
+    assert answer.status_code == 202, answer.body
+    location = answer.headers["Location"]
+    assert location == f"/v1/court/jobs/{answer.json_body['job_id']}"
+    api.run_worker()
+    job = api.get(location, headers=headers)
+    assert job.status_code == 200, job.body
+    return dict(job.json_body)
+
+
+def found(api: Api, case: str) -> list[dict[str, Any]]:
+    page = api.get(f"/v1/court/measures?court={COURT}&q={case}", headers=court(api))
+    return list(page.json_body["items"])
+
+
+def _backdate(api: Api, job_id: str) -> None:
+    """The job as a runner that died long ago left it: no progress saved for more than STALL_SECONDS."""
+    job = api.c.jobs.get_job(job_id)
+    assert job is not None
+    api.c.jobs.put_job(replace(job, updated_at=(job.updated_at or job.created_at)
+                               - timedelta(seconds=STALL_SECONDS + 60)))
+
+
+def test_a_courts_csv_is_a_job_all_rows_or_none_that_only_its_court_follows(api: Api) -> None:
+    good, bad = new_case(), "777"
+    failed = imported(api, measures_csv(measure_row("46677889", good), measure_row("46677889", bad)), court(api))
+    assert failed["status"] == "failed" and failed["message"] == "invalid_rows"
+    assert [(e["line"], e["field"]) for e in failed["errors"]] == [(3, "case_file")]
+    assert found(api, good) == [], "the good row of a refused file is not imported"
+
+    done = imported(api, measures_csv(measure_row("46677889", good)), court(api))
+    assert done["status"] == "done" and done["percent"] == 100 and done["units"] == 1
+    assert [i["case_file"] for i in found(api, good)] == [good]
+    # Staff of the same court follow it; another court's staff and an officer find no such job.
+    assert api.get(f"/v1/court/jobs/{done['job_id']}", headers=court(api, "judge-colleague")).status_code == 200
+    for outsider in (court(api, "judge-other", ("0401-JR-PE-02",)),
+                     api.operator_headers("officer", districts=("LIMA",))):
+        assert api.get(f"/v1/court/jobs/{done['job_id']}", headers=outsider).status_code in (403, 404)
+
+    again = imported(api, measures_csv(measure_row("46677889", good)), court(api))
+    assert again["status"] == "failed" and again["errors"][0]["code"] == "measure_exists"
+    assert len(found(api, good)) == 1, "the same file twice is one measure"
+
+    # An administrator cannot import measures through the registries' routes (no court scope of their own).
+    admin = {**api.operator_headers("admin"), "Content-Type": "text/csv"}
+    refused = api.client.http.post("/v1/admin/registries/measures/jobs",
+                                   body=measures_csv(measure_row("46677889", new_case())), headers=admin)
+    assert refused.status_code == 404 and refused.json_body["error"]["code"] == "not_found"
+
+
+def test_a_file_for_another_court_is_refused_by_line_whoever_runs_it(api: Api) -> None:
+    other = f"{secrets.randbelow(10**5):05d}-2021-0-0401-JR-PE-02"
+    job = imported(api, measures_csv(measure_row("46677889", other)), court(api))
+    assert job["status"] == "failed" and job["errors"][0] == {
+        "line": 2, "field": "case_file", "code": "out_of_scope",
+        "message": "The case file belongs to a court outside your scope."}
+
+
+def test_a_stalled_registry_import_is_discarded_and_what_it_staged_removed(
+        api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    staging.forget()
+    rows = 200
+    prefix = unique(rows) + 4_000_000
+    registry = DynamoIdentityRegistry()
+    old = IdentityRecord("DNI", f"{prefix:08d}", "Antigua", "Carga", "Prueba", seen_date())
+    registry.put_many([old])
+    original = DynamoIdentityRegistry.put_many
+    calls = {"n": 0}
+
+    def dying(self: Any, records: Any, stage: str | None = None) -> None:
+        calls["n"] += 1
+        if calls["n"] > 1:
+            raise ServiceUnavailable("the runner's process died")
+        original(self, records, stage=stage)
+
+    monkeypatch.setattr(DynamoIdentityRegistry, "put_many", dying)
+    admin = api.operator_headers("admin")
+    job_id = jobs.submit_import("identity", identity_file(prefix, rows), "identity.csv",
+                                operator=_admin(), jobs=api.c.jobs, storage=api.c.storage,
+                                importers=api.c.importers(), audit=api.c.audit, clock=api.c.clock).job_id
+    with pytest.raises(ServiceUnavailable):
+        jobs.run_slice(job_id, jobs=api.c.jobs, storage=api.c.storage, importers=api.c.importers(),
+                       clock=api.c.clock)
+    monkeypatch.setattr(DynamoIdentityRegistry, "put_many", original)
+    assert staged_items(job_id) == 100
+
+    early = api.post(f"/v1/admin/jobs/{job_id}/discard", {}, headers=admin)
+    assert early.status_code == 409 and early.json_body["error"]["code"] == "job_not_stalled"
+    browser = signed_in(api, "admin")
+    browser.get(f"/console/admin/jobs/{job_id}")
+    assert "Descartar la importación" not in browser.main(), "no discard offered while it may be running"
+    _backdate(api, job_id)
+    assert api.post(f"/v1/admin/jobs/{job_id}/discard", {}, headers=court(api)).status_code == 403
+    browser.get(f"/console/admin/jobs/{job_id}")
+    assert "Descartar la importación" in browser.main()
+    browser.post(f"/console/admin/jobs/{job_id}/discard", {"back": f"/console/admin/jobs/{job_id}"})
+    assert "Importación descartada: no se importó nada" in browser.main()
+    assert "Descartar la importación" not in browser.main()
+    again = api.post(f"/v1/admin/jobs/{job_id}/discard", {}, headers=admin)  # a discard that stopped part-way
+    assert again.status_code == 200 and again.json_body["status"] == "failed"
+    assert again.json_body["message"] == "discarded"
+    assert staged_items(job_id) == 0, "nothing of the job is left staged"
+    kept = m.IdentityModel.get(f"DNI#{prefix:08d}")
+    assert kept.staged is None and kept.staged_by is None and seen(prefix, 1) == [old]
+    with pytest.raises(m.IdentityModel.DoesNotExist):
+        m.IdentityModel.get(f"DNI#{prefix + 1:08d}")  # a row the job made, gone
+    # A late retry of the dead runner does nothing.
+    assert jobs.run_slice(job_id, jobs=api.c.jobs, storage=api.c.storage, importers=api.c.importers(),
+                          clock=api.c.clock).status is JobStatus.FAILED
+    assert staged_items(job_id) == 0
+    actions = api.get(f"/v1/admin/audit?record={job_id}", headers=api.operator_headers("auditor")).json_body
+    assert "job.discard" in [e["action"] for e in actions["items"]]
+
+
+def _admin() -> Any:
+    from chalicelib.domain.operators import Operator
+
+    return Operator("admin-discard", frozenset({"admin"}))
+
+
+def test_a_courts_import_that_died_mid_stage_is_discarded_and_its_people_can_be_registered(
+        api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    first, second = new_case(), new_case()
+    original = MeasureImporter.write_batch
+
+    def dying(self: Any, units: Any, stage: str) -> None:
+        original(self, units[:1], stage)
+        raise ServiceUnavailable("the runner's process died")
+
+    monkeypatch.setattr(MeasureImporter, "write_batch", dying)
+    answer = api.client.http.post("/v1/court/measures/import", headers=as_csv(court(api)),
+                                  body=measures_csv(measure_row("46677889", first), measure_row("46677889", second)))
+    job_id = answer.json_body["job_id"]
+    with pytest.raises(ServiceUnavailable):
+        jobs.run_slice(job_id, jobs=api.c.jobs, storage=api.c.storage, importers=api.c.importers(),
+                       clock=api.c.clock)
+    monkeypatch.setattr(MeasureImporter, "write_batch", original)
+    assert api.get(f"/v1/court/jobs/{job_id}", headers=court(api)).json_body["status"] == "writing"
+    assert found(api, first) == [], "a claimed person and case file is not a measure"
+
+    _backdate(api, job_id)
+    other = api.post(f"/v1/court/jobs/{job_id}/discard", {}, headers=court(api, "judge-x", ("0401-JR-PE-02",)))
+    assert other.status_code == 404
+    discarded = api.post(f"/v1/court/jobs/{job_id}/discard", {}, headers=court(api))
+    assert discarded.status_code == 200 and discarded.json_body["message"] == "discarded"
+    # The claim on the first row is released: the measure can be registered again, by file or by hand.
+    done = imported(api, measures_csv(measure_row("46677889", first), measure_row("46677889", second)), court(api))
+    assert done["status"] == "done", done
+    assert [i["case_file"] for i in found(api, first)] == [first]
