@@ -16,8 +16,9 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from pynamodb.exceptions import DeleteError, UpdateError
+from pynamodb.exceptions import DeleteError, PutError, TransactWriteError, UpdateError
 from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
 
 from . import dynamo_models as m
 
@@ -118,13 +119,37 @@ def stage_rows(model: type[Model], rows: Sequence[tuple[tuple[str, ...], dict[st
 
 def publish_rows(model: type[Model], rows: Sequence[tuple[tuple[str, ...], dict[str, Any]]], stage: str) -> None:
     """After the switch: a row still staged by ``stage`` takes those values as its own. A row published already,
-    or staged since by a later job (which kept these values as what readers see until its own switch), is left."""
+    or staged since by a later job (which kept these values as what readers see until its own switch), is left —
+    checked by the write itself, not only by the read before it."""
     if not rows:
         return
     existing = _existing(model, [k for k, _ in rows])
     make: Any = model
-    _write(model, [make(*key, **values, staged=None, staged_by=None) for key, values in rows
-                   if (old := existing.get(key)) is not None and old.staged_by == stage])
+    items = [make(*key, **values, staged=None, staged_by=None) for key, values in rows
+             if (old := existing.get(key)) is not None and old.staged_by == stage]
+    condition = model.staged_by == stage  # type: ignore[attr-defined]
+    connection = m.connection_for(str(model.Meta.region), model.Meta.host)
+
+    def one(chunk: list[Any]) -> None:
+        # Conditional, so that a later job staging one of these rows since it was read is never overwritten: one
+        # transaction of 25 (as many calls as a batch write); cancelled (such a row), each row on its own.
+        try:
+            with TransactWrite(connection=connection) as tx:
+                for item in chunk:
+                    tx.save(item, condition=condition)
+        except TransactWriteError as exc:
+            if not any(getattr(r, "code", "") == "ConditionalCheckFailed" for r in exc.cancellation_reasons or []):
+                raise
+            for item in chunk:
+                try:
+                    item.save(condition=condition)
+                except PutError as lost:
+                    if lost.cause_response_code != "ConditionalCheckFailedException":
+                        raise  # else staged by a later job since: that job publishes it
+
+    chunks = [items[i:i + BATCH_WRITE] for i in range(0, len(items), BATCH_WRITE)]
+    for done in [_WRITERS.submit(one, chunk) for chunk in chunks]:
+        done.result()
 
 
 def unstage_rows(model: type[Model], rows: Sequence[tuple[tuple[str, ...], dict[str, Any]]], stage: str,

@@ -303,3 +303,25 @@ def test_a_row_restaged_by_a_second_job_reads_as_the_first_jobs_switched_values_
     assert run(api, first).status is JobStatus.DONE  # the first job publishes: the second's rows are kept
     assert [r.given_names for r in seen(prefix, rows) if r] == ["Otra"] * rows, \
         "publishing an older job does not undo a newer one's rows"
+
+
+def test_publishing_never_overwrites_a_row_a_later_job_staged_after_it_was_read(
+        api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Job 1 publishes; between its read of the rows and its write, job 2 stages one of them: job 2's staged values
+    stay (its switch will show them), and job 1's other rows are published."""
+    prefix = unique(2) + 5_000_000
+    first, second = f"DNI#{prefix:08d}", f"DNI#{prefix + 1:08d}"
+
+    def rows(name: str) -> list[tuple[tuple[str, ...], dict[str, Any]]]:
+        return [((key,), {"body": {"given_names": name, "n": n}}) for n, key in enumerate((first, second))]
+
+    staging.stage_rows(m.IdentityModel, rows("Uno"), "job-one-000000000")
+    stale = staging._existing(m.IdentityModel, [(first,), (second,)])  # job 1's read, before job 2 stages
+    staging.stage_rows(m.IdentityModel, rows("Dos")[:1], "job-two-000000000")
+    monkeypatch.setattr(staging, "_existing", lambda model, keys: stale)
+    staging.publish_rows(m.IdentityModel, rows("Uno"), "job-one-000000000")
+
+    restaged = m.IdentityModel.get(first)
+    assert restaged.staged_by == "job-two-000000000" and restaged.staged == {"body": {"given_names": "Dos", "n": 0}}
+    published = m.IdentityModel.get(second)
+    assert published.staged_by is None and published.body == {"given_names": "Uno", "n": 1}
