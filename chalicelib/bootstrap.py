@@ -14,7 +14,7 @@ from .domain.biometrics import FaceMatcher
 from .domain.control.contingency import REGISTRIES, CircuitBreaker
 from .domain.control.ports import ControlStores, WarrantsRegistry
 from .domain.indicators import IndicatorStore
-from .domain.jobs import Jobs, RowImporter
+from .domain.jobs import Jobs, RowImporter, StepTask
 from .domain.matching import MatchThresholds
 from .domain.media import MediaLinks
 from .domain.outbound import ChatChannel, EmailSender, SmsSender
@@ -148,6 +148,18 @@ class Container:
                 "penitentiary": PenitentiaryImporter(DynamoPenitentiaryRegistry()),
                 "warrants": WarrantsImporter(self.warrants),
                 "measures": MeasureImporter(k.measures, k.calendars, k.officers, k.uow, self.clock)}
+
+    def tasks(self) -> dict[str, StepTask]:
+        """Long work that is not a CSV, run as jobs: the indicators' rebuild."""
+        from .adapters.dynamo_store import DynamoStore
+        from .services.indicators import RebuildTask
+
+        def outbox() -> list[Any]:
+            return DynamoStore(self.settings.aws_region, self.settings.dynamodb_endpoint).recent_events(
+                limit=1_000_000)
+
+        k = self.control
+        return {"indicators-rebuild": RebuildTask(self.indicators, self.store, k.checkins, k.measures, outbox)}
 
     def notifier(self) -> ChatChannel | None:
         """The chat notifier (one per process, so its connections are reused), or None without a bot token."""

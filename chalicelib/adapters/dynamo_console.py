@@ -117,7 +117,8 @@ def job_to_model(job: Job) -> m.JobModel:
         "report_key": job.report_key, "message": job.message, "slices": job.slices,
         "updated_at": iso_or_none(job.updated_at), "finished_at": iso_or_none(job.finished_at),
         "switched_at": iso_or_none(job.switched_at), "published": job.published,
-        "upload_expires_at": iso_or_none(job.upload_expires_at), "scope": list(job.scope)}
+        "upload_expires_at": iso_or_none(job.upload_expires_at), "scope": list(job.scope), "params": job.params,
+        "result_rows": list(job.result_rows), "result_count": job.result_count}
     item = m.JobModel(job.job_id, created_at=iso(job.created_at), body=body, expires=job.created_at + JOB_RETENTION)
     if job.version:
         item.version = job.version
@@ -134,7 +135,8 @@ def job_from_model(item: m.JobModel) -> Job:
                message=b.get("message", ""), slices=int(b.get("slices", 0)), updated_at=dt(b.get("updated_at")),
                finished_at=dt(b.get("finished_at")), switched_at=dt(b.get("switched_at")),
                published=int(b.get("published", 0)), upload_expires_at=dt(b.get("upload_expires_at")),
-               scope=tuple(b.get("scope") or ()), version=int(item.version or 0))
+               scope=tuple(b.get("scope") or ()), params=b.get("params"), result_rows=tuple(b.get("result_rows") or ()),
+               result_count=int(b.get("result_count", 0)), version=int(item.version or 0))
 
 
 class DynamoJobs:

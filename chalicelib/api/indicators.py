@@ -78,6 +78,22 @@ def _t(key: str, lang: str, **values: str) -> str:
     return push_text(key, lang, **values)
 
 
+@bp.route("/v1/admin/indicators/rebuild", methods=["POST"])
+@handled(_request)
+def rebuild_indicators():  # type: ignore[no-untyped-def]
+    """``{"from": "2026-01", "to": "2026-11", "write": false}``: the indicators recomputed from their kept facts and
+    compared with the live counters, as a job (202 and its Location: GET /v1/admin/jobs/{id} gives the progress by
+    month, then the differences and the events found uncounted; ``write`` puts things right)."""
+    from ..services import jobs
+
+    request, c = bp.current_request, container()
+    who = operator(request)
+    who.require(Role.ADMIN)
+    job = jobs.submit_task("indicators-rebuild", json_body(request), operator=who, jobs=c.jobs, tasks=c.tasks(),
+                           audit=c.audit, clock=c.clock)
+    return json_response(jobs.job_view(job), 202, location=f"/v1/admin/jobs/{job.job_id}")
+
+
 @bp.route("/transparencia/datos.csv", methods=["GET"])
 @handled(_request)
 def transparency_csv():  # type: ignore[no-untyped-def]

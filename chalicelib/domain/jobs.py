@@ -62,6 +62,11 @@ class Job:
     published: int = 0  # records folded after the switch: the checkpoint of the publishing phase
     upload_expires_at: datetime | None = None  # a reserved job's presigned upload: unusable after this
     scope: tuple[str, ...] = ()  # the courts the submitter acts for (a court's import checks each row against them)
+    # A task (long work that is not a CSV: StepTask): its checked parameters, and the rows its steps found (the
+    # first KEPT_RESULT of result_count). ``units`` counts its steps and ``written`` the steps done.
+    params: dict[str, Any] | None = None
+    result_rows: tuple[dict[str, Any], ...] = ()
+    result_count: int = 0
     version: int = 0
 
     @property
@@ -73,10 +78,17 @@ class Job:
         return self.switched_at is not None
 
     @property
+    def task(self) -> bool:
+        return self.params is not None
+
+    @property
     def percent(self) -> int:
-        """Progress over the phases: checking is the first fifth, staging the next three, publishing the last."""
+        """Progress over the phases: checking is the first fifth, staging the next three, publishing the last (a
+        task's, over its steps)."""
         if self.status is JobStatus.DONE:
             return 100
+        if self.task:
+            return min(99, 100 * self.written // self.units) if self.units else 0
         checking = 20 * self.checked // self.total if self.total else 0
         writing = 60 * self.written // self.units if self.units else 0
         publishing = 20 * self.published // self.units if self.units else 0
@@ -145,6 +157,19 @@ class RowImporter(Protocol):
         """Undoes write_batch for a job that will never be switched (refused, or stalled and discarded): what it
         staged is removed (only what this stage still holds)."""
         ...
+
+
+KEPT_RESULT = 500  # a task's result rows kept on the job
+
+
+class StepTask(Protocol):
+    """Long work that is not a CSV (a rebuild of reports, say), run as a job: parameters checked when it is
+    submitted (ValidationError naming the field), then named steps run one after another from a checkpoint, in
+    slices, each step idempotent (a slice that stopped runs its step again) and adding rows to the job's result."""
+
+    def check(self, params: Any) -> dict[str, Any]: ...
+    def steps(self, params: dict[str, Any]) -> list[str]: ...
+    def run_step(self, step: str, params: dict[str, Any]) -> list[dict[str, Any]]: ...
 
 
 def read_rows(data: bytes, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:

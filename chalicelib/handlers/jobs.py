@@ -15,4 +15,4 @@ def run_job(event: Event, c: Container) -> None:
     from ..services.jobs import run_slice
 
     run_slice(event.aggregate_id, jobs=c.jobs, storage=c.storage, importers=c.importers(), clock=c.clock,
-              budget_seconds=c.settings.job_slice_seconds)
+              budget_seconds=c.settings.job_slice_seconds, tasks=c.tasks())

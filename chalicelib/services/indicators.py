@@ -5,6 +5,7 @@ small cells), and the rebuild that must agree with the live counters."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -248,3 +249,51 @@ def periods_between(first: str, last: str) -> list[str]:
         out.append(f"{year}-{month:02d}")
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return out
+
+
+def _month(value: Any, field: str) -> str:
+    try:
+        return parse_period(value)
+    except ValidationError as exc:
+        raise ValidationError(exc.message, field=field) from None
+
+
+class RebuildTask:
+    """The rebuild as a job (``indicators-rebuild``, POST /v1/admin/indicators/rebuild): its first step counts
+    again the events still in the outbox whose fact is not kept, then one step per month recomputes the counters
+    from the kept facts and compares them with the live ones; with ``write``, the missed events are counted and
+    the recomputed counters replace those that differ. Each step is idempotent (a fact is counted once; replacing
+    counters with the recomputed ones twice is the same), so a slice that stopped runs its step again. The
+    job's result rows are the events found missed and the differences; `make indicators-rebuild` does the same
+    in one process."""
+
+    def __init__(self, indicators: IndicatorStore, store: Store, checkins: Checkins, measures: Measures,
+                 outbox: Callable[[], list[Event]]) -> None:
+        self.indicators, self.store, self.checkins, self.measures, self.outbox = (indicators, store, checkins,
+                                                                                  measures, outbox)
+
+    def check(self, params: Any) -> dict[str, Any]:
+        if not isinstance(params, dict):
+            raise ValidationError("Expected {\"from\": \"YYYY-MM\", \"to\": \"YYYY-MM\", \"write\": false}.",
+                                  field="body")
+        first, last = _month(params.get("from"), "from"), _month(params.get("to"), "to")
+        if last < first:
+            raise ValidationError("The last month must not come before the first.", field="to")
+        write = params.get("write", False)
+        if not isinstance(write, bool):
+            raise ValidationError("Expected true or false.", field="write")
+        if len(periods_between(first, last)) >= 120:
+            raise ValidationError("At most 119 months at a time.", field="to")
+        return {"from": first, "to": last, "write": write}
+
+    def steps(self, params: dict[str, Any]) -> list[str]:
+        return ["outbox", *periods_between(params["from"], params["to"])]
+
+    def run_step(self, step: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        if step == "outbox":
+            missed = replay(self.outbox(), periods_between(params["from"], params["to"]), indicators=self.indicators,
+                            store=self.store, checkins=self.checkins, measures=self.measures,
+                            write=params["write"])
+            return [{"kind": "unrecorded_event", "event_id": event_id} for event_id in missed]
+        found = rebuild([step], indicators=self.indicators, write=params["write"])["differences"]
+        return [{"kind": "difference", **difference} for difference in found]

@@ -16,12 +16,14 @@ from typing import Any
 from ..domain.errors import ConcurrentUpdate, Conflict, NotFound, ValidationError
 from ..domain.jobs import (
     KEPT_ERRORS,
+    KEPT_RESULT,
     MAX_BYTES,
     Job,
     Jobs,
     JobStatus,
     RowImporter,
     RowRefused,
+    StepTask,
     error_row,
     read_rows,
     report_csv,
@@ -66,6 +68,25 @@ def submit_import(kind: str, data: bytes, file_name: str, *, operator: Operator,
 def scope_of(operator: Operator) -> tuple[str, ...]:
     """The courts a job acts for: its submitter's (every court for a national role)."""
     return (ALL,) if operator.national or ALL in operator.courts else tuple(sorted(operator.courts))
+
+
+def submit_task(kind: str, params: Any, *, operator: Operator, jobs: Jobs, tasks: Mapping[str, StepTask],
+                audit: AuditLog, clock: Clock) -> Job:
+    """Long work that is not a CSV: its parameters checked now (a 422 naming the field), the job queued and
+    announced; the request returns at once and the worker runs its steps."""
+    task = tasks.get(kind)
+    if task is None:
+        raise NotFound("Unknown task.")
+    checked = task.check(params)
+    now = clock.now()
+    job_id = new_id()
+    job = Job(job_id=job_id, kind=kind, created_by=operator.subject, created_at=now, input_key=f"jobs/{job_id}/",
+              file_name=kind, updated_at=now, scope=scope_of(operator), params=checked,
+              units=len(task.steps(checked)))
+    jobs.put_job(job, event=Event(new_id(), "job.submitted", job_id, now, {"kind": kind}))
+    audit.append(AuditEntry(at=now, actor=operator.subject, role=",".join(sorted(operator.roles)),
+                            action="job.submit", target=job_id, details={"kind": kind, **checked}))
+    return replace(job, version=1)
 
 
 def _clean_name(file_name: str) -> str:
@@ -181,16 +202,22 @@ class _Saver:
 
 
 def run_slice(job_id: str, *, jobs: Jobs, storage: DocumentStorage, importers: Mapping[str, RowImporter],
-              clock: Clock, budget_seconds: float = 60.0,
-              timer: Callable[[], float] = time.monotonic) -> Job | None:
+              clock: Clock, budget_seconds: float = 60.0, timer: Callable[[], float] = time.monotonic,
+              tasks: Mapping[str, StepTask] | None = None) -> Job | None:
     """One slice of a job: check every row (first slice), then write from the checkpoint until done or the
-    budget is spent; then a job.continue event hands on. Running a slice of a finished job does nothing."""
+    budget is spent (a task: its steps from the checkpoint); then a job.continue event hands on. Running a slice
+    of a finished job does nothing."""
     job = jobs.get_job(job_id)
     if job is None or job.finished or job.status is JobStatus.AWAITING_UPLOAD:
         return job
     started = timer()
     save = _Saver(jobs, clock, timer)
     try:
+        if job.task:
+            task = (tasks or {}).get(job.kind)
+            if task is None:
+                return save(job, status=JobStatus.FAILED, message="unknown_task", finished_at=clock.now())
+            return _run_task(job, task, save, started, budget_seconds, timer)
         return _run(job, importers[job.kind], storage, save, started, budget_seconds, timer)
     except ConcurrentUpdate:
         log.info("another runner has this job", extra={"job_id": job_id})
@@ -229,6 +256,27 @@ def _run(job: Job, importer: RowImporter, storage: DocumentStorage, save: _Saver
     if job.published < len(units):
         return job
     return save(job, status=JobStatus.DONE, slices=job.slices, finished_at=save.clock.now())
+
+
+def _run_task(job: Job, task: StepTask, save: _Saver, started: float, budget: float,
+              timer: Callable[[], float]) -> Job:
+    params = job.params or {}
+    steps = task.steps(params)
+    if job.status is JobStatus.QUEUED:
+        job = save(job, status=JobStatus.WRITING, units=len(steps), slices=1)
+    else:
+        job = replace(job, slices=job.slices + 1)
+    done = job.written
+    while done < len(steps):
+        rows = task.run_step(steps[done], params)
+        done += 1
+        at: dict[str, Any] = {"written": done, "result_rows": (*job.result_rows, *rows)[:KEPT_RESULT],
+                              "result_count": job.result_count + len(rows)}
+        if done < len(steps) and timer() - started > budget:
+            return save(job, slices=job.slices, **at,
+                        event=Event(new_id(), "job.continue", job.job_id, save.clock.now(), {"kind": job.kind}))
+        job = save(job, **at)  # each step's rows saved with its checkpoint (steps are few)
+    return save(job, status=JobStatus.DONE, finished_at=save.clock.now())
 
 
 def _failed(job: Job, errors: list[dict[str, Any]], message: str, storage: DocumentStorage, save: _Saver,
@@ -340,4 +388,6 @@ def job_view(job: Job) -> dict[str, Any]:
             "message": job.message, "created_by": job.created_by, "created_at": job.created_at.isoformat(),
             "updated_at": job.updated_at.isoformat() if job.updated_at else None,
             "finished_at": job.finished_at.isoformat() if job.finished_at else None, "slices": job.slices,
-            "switched_at": job.switched_at.isoformat() if job.switched_at else None, "published": job.published}
+            "switched_at": job.switched_at.isoformat() if job.switched_at else None, "published": job.published,
+            **({"params": job.params, "steps": job.units, "steps_done": job.written, "result": list(job.result_rows),
+                "result_count": job.result_count} if job.task else {})}

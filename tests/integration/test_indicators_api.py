@@ -229,3 +229,41 @@ def test_targets_and_in_person_counts_are_kept_with_their_audit(port: Any) -> No
     port.put_in_person(period, {"Lima": 3}, AuditEntry(at, "admin-c", "admin", "indicator.set_in_person", period,
                                                        {"n": secrets.token_hex(4)}))
     assert port.in_person(period) == {"Lima": 3}
+
+
+def test_an_administrator_runs_the_rebuild_as_a_job_and_reads_its_result(api: Api) -> None:
+    flush_worker(api)
+    period = period_of(api.c.clock.now())
+    admin = api.operator_headers("admin")
+    for body, field in (({"from": "2026-1", "to": period}, "from"), ({"from": period, "to": "2020-01"}, "to"),
+                        ({"from": period, "to": period, "write": 1}, "write")):
+        refused = api.post("/v1/admin/indicators/rebuild", body, headers=admin)
+        assert refused.status_code == 422 and refused.json_body["error"]["field"] == field
+    head = api.operator_headers("cvp_head", districts=("LIMA",))
+    assert api.post("/v1/admin/indicators/rebuild", {"from": period, "to": period}, headers=head).status_code == 403
+
+    answer = api.post("/v1/admin/indicators/rebuild", {"from": period, "to": period}, headers=admin)
+    assert answer.status_code == 202 and answer.headers["Location"] == f"/v1/admin/jobs/{answer.json_body['job_id']}"
+    assert answer.json_body["status"] == "queued" and answer.json_body["steps"] == 2
+    api.run_worker()
+    job = api.get(answer.headers["Location"], headers=admin).json_body
+    assert job["status"] == "done" and job["steps_done"] == 2 and job["percent"] == 100
+    assert job["params"] == {"from": period, "to": period, "write": False}
+    assert [r for r in job["result"] if r["kind"] == "difference"] == [], "the live counters agree"
+    entries = api.get(f"/v1/admin/audit?record={job['job_id']}", headers=api.operator_headers("auditor"))
+    assert "job.submit" in [e["action"] for e in entries.json_body["items"]]
+
+
+def test_the_rebuild_jobs_page_shows_its_steps_and_findings(api: Api) -> None:
+    from tests.integration.console_support import signed_in
+
+    period = period_of(api.c.clock.now())
+    answer = api.post("/v1/admin/indicators/rebuild", {"from": period, "to": period},
+                      headers=api.operator_headers("admin"))
+    api.run_worker()
+    browser = signed_in(api, "admin")
+    browser.get(f"/console/admin/jobs/{answer.json_body['job_id']}")
+    page = browser.main()
+    assert "Pasos hechos: 2 de 2" in page and "Terminado:" in page and "Filas revisadas" not in page
+    browser.get("/console/admin/imports")
+    assert "Recálculo de indicadores" in browser.main()

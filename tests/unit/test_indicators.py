@@ -319,3 +319,84 @@ def test_axes_end_on_a_round_number_and_months_are_short() -> None:
     assert charts.month_label("2026-11") == "11/26"
     svg = charts.hbars("h", "Incidencias", ["fuera del área", "contingencia"], [3.0, 0.0], ["<5", "0"])
     assert "fuera del área" in svg and ">&lt;5</text>" in svg and 'viewBox="0 0 360 76"' in svg
+
+
+def test_the_rebuild_runs_as_a_job_month_by_month_resumes_after_a_crash_and_puts_things_right() -> None:
+    from chalicelib.domain.jobs import JobStatus
+    from chalicelib.services import jobs
+    from tests.fakes_console import FakeJobs
+
+    w = World()
+    w.measure(start_date="2026-10-01")
+    w.enrol("telegram:1")
+    w.run_worker()
+    w.check_in("telegram:1", where=CUSCO)
+    ind = MemoryIndicators()
+    assert feed(w, ind) == 1
+    w.measure(person=JUAN, start_date="2026-10-01")
+    w.enrol("telegram:2", person=JUAN)
+    w.run_worker()
+    w.check_in("telegram:2", where=CUSCO)  # its review event is in the outbox but never reached the counters
+    ind.values[("2026-11", "LIMA")]["checkins.out_of_area"] = 7  # and a counter drifted
+    task = indicators.RebuildTask(ind, FakeStore(), w.k.checkins, w.k.measures, lambda: list(w.data.events))
+    tasks: dict[str, Any] = {"indicators-rebuild": task}
+    fake_jobs, admin = FakeJobs(), Operator("admin-1", frozenset({"admin"}))
+
+    def submit(params: Any) -> Any:
+        return jobs.submit_task("indicators-rebuild", params, operator=admin, jobs=fake_jobs, tasks=tasks,
+                                audit=w.audit, clock=w.clock)
+
+    for bad, field in (({"from": "2026-13", "to": "2026-11"}, "from"), ({"from": "2026-11", "to": "2026-10"}, "to"),
+                       ({"from": "2026-10", "to": "2026-11", "write": "yes"}, "write"), ([], "body")):
+        with pytest.raises(ValidationError) as refused:
+            submit(bad)
+        assert refused.value.field == field
+    job = submit({"from": "2026-10", "to": "2026-11"})
+    assert job.units == 3 and job.percent == 0  # the outbox, then each month
+
+    original, crashes = task.run_step, {"left": 1}
+
+    def crashing(step: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        if step == "2026-11" and crashes["left"]:
+            crashes["left"] -= 1
+            raise RuntimeError("the worker died")
+        return original(step, params)
+
+    task.run_step = crashing  # type: ignore[method-assign]
+    ticks = iter(range(10_000))
+
+    def run() -> Any:
+        return jobs.run_slice(job.job_id, jobs=fake_jobs, storage=w.storage, importers={}, clock=w.clock,
+                              budget_seconds=0.5, timer=lambda: float(next(ticks)), tasks=tasks)
+
+    first = run()
+    assert first.status is JobStatus.WRITING and first.written == 1 and first.percent == 33  # handed on
+    assert [e.name for e in fake_jobs.events][-1] == "job.continue"
+    second = run()
+    assert second.written == 2
+    with pytest.raises(RuntimeError):
+        run()
+    done = run()  # the retry runs the step that died again
+    assert done.status is JobStatus.DONE and done.written == 3
+    kinds = [r["kind"] for r in done.result_rows]
+    assert kinds.count("unrecorded_event") == 1 and done.result_count == len(done.result_rows)
+    assert {"kind": "difference", "period": "2026-11", "scope": "LIMA", "metric": "checkins.out_of_area",
+            "live": 7, "rebuilt": 1} in done.result_rows
+    assert value(indicators.report("2026-11", "LIMA", indicators=ind), "checkins.out_of_area")["value"] == 7
+
+    fixed = submit({"from": "2026-11", "to": "2026-11", "write": True})
+    while not (fixed := run_all(fixed.job_id, fake_jobs, w, tasks)).finished:
+        pass
+    assert fixed.status is JobStatus.DONE
+    assert indicators.rebuild(["2026-11"], indicators=ind)["differences"] == []
+    assert value(indicators.report("2026-11", "LIMA", indicators=ind), "checkins.out_of_area")["value"] == 1
+    assert indicators.replay(list(w.data.events), ["2026-11"], indicators=ind, store=FakeStore(),
+                             checkins=w.k.checkins, measures=w.k.measures) == [], "the missed event is counted now"
+    assert [a.details for a in w.audit.entries if a.action == "job.submit"][-1]["write"] is True
+
+
+def run_all(job_id: str, fake_jobs: Any, w: World, tasks: dict[str, Any]) -> Any:
+    from chalicelib.services import jobs
+
+    return jobs.run_slice(job_id, jobs=fake_jobs, storage=w.storage, importers={}, clock=w.clock,
+                          budget_seconds=3600.0, tasks=tasks)
