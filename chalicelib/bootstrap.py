@@ -103,15 +103,26 @@ class Container:
 
     def warm(self, *, documents: bool = False) -> None:
         """What a container does before its first request or event, so that the first costs what the next ones do:
-        the DynamoDB client (one for every table) and the chat notifier; with ``documents`` (the functions that
-        sign), the keys and certificate chain, pyHanko and the fonts and QR tables. Lambda runs it in its init
-        phase; the local servers at start."""
-        from .adapters.dynamo_models import connection_for
+        the DynamoDB client (one for every table), its operations' models and its connection (one read of a
+        missing item), and the chat notifier; with ``documents`` (the functions that sign), the keys and
+        certificate chain, pyHanko and the fonts and QR tables; else the API's request models (pydantic). Lambda
+        runs it in its init phase; the local servers at start."""
+        import contextlib
 
-        _ = connection_for(self.settings.aws_region, self.settings.dynamodb_endpoint).client
+        from .adapters import dynamo_models as m
+
+        client = m.connection_for(self.settings.aws_region, self.settings.dynamodb_endpoint).client
+        service = client.meta.service_model
+        for operation in ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "BatchGetItem",
+                          "BatchWriteItem", "TransactWriteItems", "TransactGetItems"):
+            service.operation_model(operation)  # botocore builds each operation's model on its first use
+        with contextlib.suppress(Exception):  # a missing item: the connection opened, botocore's first call paid
+            m.IdempotencyModel.get("~warm")
         self.notifier()
         if documents:
             self.producer().warm_up()
+        else:
+            from .api import models  # noqa: F401 - pydantic and the request models (~0.1 s): the routes' first use
 
     @property
     def control_rules(self) -> ControlRules:
