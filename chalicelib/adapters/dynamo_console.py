@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,6 +23,7 @@ from .dynamo_control.codec import dt, iso, iso_or_none, valid_id
 from .dynamo_store import DynamoTransaction, event_to_model, translate_errors
 
 JOB_RETENTION = timedelta(days=90)
+CONFLICT_TRIES = 5
 
 
 def account_to_model(a: OperatorAccount) -> m.OperatorAccountModel:
@@ -168,21 +171,27 @@ class DynamoJobs:
     @translate_errors
     def add_done(self, job_id: str, n: int = 1, *, once: str | None = None) -> bool:
         """One transaction: the ``once`` marker (control markers, where each unit's "done" belongs with the
-        messages it sent) and ADD on the job's counter and version, so a save from an older read fails."""
-        job = m.JobModel(job_id)
-        job.version = 0  # not None: pynamodb then adds 1 to the version instead of setting it
-        try:
-            with TransactWrite(connection=self._connection) as tx:
-                if once is not None:
-                    tx.save(m.ControlMarkerModel(once, expires=MARKER_RETENTION),
-                            condition=m.ControlMarkerModel.key.does_not_exist())
-                tx.update(job, [m.JobModel.done.add(n)], condition=m.JobModel.job_id.exists(),
-                          add_version_condition=False)
-        except TransactWriteError as exc:
-            reasons = [getattr(r, "code", None) if r is not None else None for r in exc.cancellation_reasons or []]
-            if once is not None and reasons[:1] == ["ConditionalCheckFailed"]:
-                return False
-            if reasons and reasons[-1] == "ConditionalCheckFailed":
-                raise NotFound("No such job.") from exc
-            raise
-        return True
+        messages it sent) and ADD on the job's counter and version, so a save from an older read fails. Units
+        finishing at the same moment conflict (TransactionConflict): all or nothing, so it is simply tried again."""
+        for attempt in range(CONFLICT_TRIES):
+            job = m.JobModel(job_id)
+            job.version = 0  # not None: pynamodb then adds 1 to the version instead of setting it
+            try:
+                with TransactWrite(connection=self._connection) as tx:
+                    if once is not None:
+                        tx.save(m.ControlMarkerModel(once, expires=MARKER_RETENTION),
+                                condition=m.ControlMarkerModel.key.does_not_exist())
+                    tx.update(job, [m.JobModel.done.add(n)], condition=m.JobModel.job_id.exists(),
+                              add_version_condition=False)
+                return True
+            except TransactWriteError as exc:
+                reasons = [getattr(r, "code", None) if r is not None else None
+                           for r in exc.cancellation_reasons or []]
+                if once is not None and reasons[:1] == ["ConditionalCheckFailed"]:
+                    return False
+                if reasons and reasons[-1] == "ConditionalCheckFailed":
+                    raise NotFound("No such job.") from exc
+                if "TransactionConflict" not in reasons or attempt == CONFLICT_TRIES - 1:
+                    raise
+                time.sleep(0.02 * (attempt + 1) * (0.5 + random.random()))
+        return False  # not reached
