@@ -4,7 +4,6 @@ done and is done when all are."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 
@@ -26,13 +25,9 @@ def chunks[T](items: Sequence[T], size: int = UNIT_SIZE) -> Iterator[list[T]]:
         yield list(items[start:start + size])
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")[:24] or "x"
-
-
-def reminders_job_id(district: str, at: datetime) -> str:
-    """One job per district and Peru hour: the hourly plan run twice in the same hour finds its job."""
-    return f"reminders-{at:%Y%m%dT%H}-{_slug(district)}"
+def reminders_job_id(at: datetime) -> str:
+    """One job per Peru hour (``at`` in Peru time): the hourly plan run twice in the same hour finds its job."""
+    return f"reminders-{at:%Y%m%dT%H}"
 
 
 def calendar_job_id(event_id: str) -> str:

@@ -155,9 +155,9 @@ NOTICE_HANDLERS: dict[str, list[Callable[[Event, Any], None]]] = {
 def reminders(c: Container) -> int:
     """The plan of this hour's reminders; returns the units planned."""
     k = c.control
-    planned = notices.plan_reminders(officers=k.officers, measures=k.measures, calendars=k.calendars,
-                                     notifier=c.notifier(), jobs=c.jobs, uow=k.uow, clock=c.clock)
-    return sum(job.units for job in planned)
+    job = notices.plan_reminders(officers=k.officers, measures=k.measures, calendars=k.calendars,
+                                 notifier=c.notifier(), jobs=c.jobs, uow=k.uow, clock=c.clock)
+    return job.units if job else 0
 
 
 def missed_checkins(c: Container) -> int:

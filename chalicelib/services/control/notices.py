@@ -150,34 +150,32 @@ def calendar_unit(data: dict[str, Any], *, measures: Measures, enrolments: Enrol
 
 
 def plan_reminders(*, officers: Officers, measures: Measures, calendars: Calendars, notifier: ChatChannel | None,
-                   jobs: Jobs, uow: UnitOfWork, clock: Clock) -> list[Job]:
-    """The hourly plan: for each district where a window opens or closes tomorrow, a job of units of up to 25
-    people (one job per district and hour: planning again in the same hour does nothing); each unit is sent by
-    :func:`reminders_unit`. Only from 08:00 to 20:00 Peru time."""
+                   jobs: Jobs, uow: UnitOfWork, clock: Clock) -> Job | None:
+    """The hourly plan: the people of every district where a window opens or closes tomorrow, in units of up to 25,
+    each sent by :func:`reminders_unit`. One job per Peru hour: planning again in the same hour adds nothing. Only
+    from 08:00 to 20:00 Peru time."""
     now = clock.now()
     if not within_sending_hours(now):
-        return []
+        return None
     if notifier is None:
         log.info("chat notifications are off (no bot token): reminders not planned")
-        return []
-    today = peru_today(now)
+        return None
     hour = now.astimezone(PERU)
-    planned = []
-    for district in officers.districts():
+    job_id = reminders_job_id(hour)
+    if (planned := jobs.get_job(job_id)) is not None and planned.status is not JobStatus.QUEUED:
+        return planned  # this hour's plan is made: nothing to read
+    today = peru_today(now)
+    ids: list[str] = []
+    for district in sorted(officers.districts()):  # sorted, so that a plan resumed after a crash cuts the same units
         calendars_of_district = [calendars.get_calendar(year, district) for year in (today.year, today.year + 1)]
         if not any(district_has_reminders(calendar, today) for calendar in calendars_of_district):
             continue  # most days no window of the district opens or closes tomorrow: nothing to read
-        job_id = reminders_job_id(district, hour)
-        if (done := jobs.get_job(job_id)) is not None and done.status is not JobStatus.QUEUED:
-            continue  # this hour's plan of the district is made
-        ids = [m.measure_id for m in measures.active_measures_of_district(district)]
-        units = [{"district": district, "day": today.isoformat(), "measures": batch} for batch in chunks(ids)]
-        job = fanout.plan(job_id, REMINDERS, f"{district} {hour:%Y-%m-%d %H}h", units, REMINDERS_UNIT, jobs=jobs,
-                          uow=uow, clock=clock)
-        if job is not None:
-            planned.append(job)
-    log.info("reminders planned", extra={"jobs": len(planned), "units": sum(j.units for j in planned)})
-    return planned
+        ids.extend(sorted(m.measure_id for m in measures.active_measures_of_district(district)))
+    units = [{"day": today.isoformat(), "measures": batch} for batch in chunks(ids)]
+    job = fanout.plan(job_id, REMINDERS, f"{hour:%Y-%m-%d %H}h", units, REMINDERS_UNIT, jobs=jobs, uow=uow,
+                      clock=clock)
+    log.info("reminders planned", extra={"units": job.units if job else 0})
+    return job
 
 
 def reminders_unit(data: dict[str, Any], *, measures: Measures, enrolments: Enrolments, checkins: Checkins,

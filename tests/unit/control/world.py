@@ -182,7 +182,7 @@ class World:
             elif event.name in notices.TEXTS:
                 self._person(event)
 
-    def plan_reminders(self) -> list[Any]:
+    def plan_reminders(self) -> Any:
         """The hourly schedule: the plan only (the units are the worker's)."""
         k = self.k
         return notices.plan_reminders(officers=k.officers, measures=k.measures, calendars=k.calendars,
