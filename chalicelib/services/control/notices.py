@@ -184,9 +184,11 @@ def reminders_unit(data: dict[str, Any], *, measures: Measures, enrolments: Enro
     """One unit of reminders: the day before a window opens and the day before it closes, to each of its people
     who has not registered for it, in their language, never twice. Sent only on the day planned, from 08:00 to
     20:00 Peru time: a unit that comes later sends nothing (the next hour's plan covers what is still due)."""
-    now, day = clock.now(), date.fromisoformat(str(data.get("day")))
+    now, day = clock.now(), date.fromisoformat(str(data.get("day") or peru_today(clock.now())))
     sent = 0
-    if notifier is None or not within_sending_hours(now) or peru_today(now) != day:
+    if not data.get("measures"):
+        pass  # an index a resumed plan no longer had work for
+    elif notifier is None or not within_sending_hours(now) or peru_today(now) != day:
         log.info("reminder unit outside its sending hours: nothing sent", extra={"job_id": data.get("job_id")})
     else:
         sent = _each_person(data, lambda measure: _remind(measure, day, enrolments=enrolments, checkins=checkins,

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from chalicelib.domain import fanout
+from chalicelib.domain.control.calendar import PERU
 from chalicelib.domain.errors import ServiceUnavailable
 from chalicelib.domain.jobs import Job, JobStatus
 from chalicelib.domain.requests import Event
@@ -203,3 +204,19 @@ def test_no_chat_channel_means_no_plan() -> None:
     k = w.k
     assert notices.plan_reminders(officers=k.officers, measures=k.measures, calendars=k.calendars, notifier=None,
                                   jobs=w.jobs, uow=k.uow, clock=w.clock) is None
+
+
+def test_a_resumed_plan_with_less_work_fills_the_gap_with_empty_units_that_count() -> None:
+    w = World()
+    w.officer("ana")
+    crowd(w, 3)
+    w.clock.moment = CLOSING_EVE
+    job_id = fanout.reminders_job_id(w.clock.now().astimezone(PERU))
+    # A first run recorded two units and crashed; by the second run the work fits in one.
+    w.jobs.put_job(Job(job_id=job_id, kind=fanout.REMINDERS, created_by="system", created_at=w.clock.now(),
+                       input_key="", status=JobStatus.QUEUED, total=2, units=2))
+    job = w.plan_reminders()
+    assert job is not None and job.units == 2 and len(units(w, fanout.REMINDERS_UNIT)) == 2
+    w.run_worker()
+    assert len(w.chat.sent) == 3
+    assert w.jobs.get_job(job_id).status is JobStatus.DONE  # type: ignore[union-attr]
