@@ -7,8 +7,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
-
 from chalicelib.domain import fanout
 from chalicelib.domain.control.calendar import PERU
 from chalicelib.domain.errors import ServiceUnavailable
@@ -106,17 +104,21 @@ def test_a_failing_person_holds_up_no_one_and_the_retried_unit_sends_only_what_i
     w.officer("ana")
     chats = crowd(w, 30)
     w.chat = FlakyChat({chats[3]})
+    failures = 0
     w.clock.moment = CLOSING_EVE
     job = w.plan_reminders()
     assert job is not None
-    with pytest.raises(ServiceUnavailable):
-        w.run_worker()  # the first unit fails (after trying all of its people)
-    w.run_worker()  # the other unit goes on
+    for _ in units(w, fanout.REMINDERS_UNIT):  # the unit holding the failing chat fails after trying all of its
+        try:                                   # people; the other goes on
+            w.run_worker()
+        except ServiceUnavailable:
+            failures += 1
+    assert failures == 1
     assert len(w.chat.sent) == 29 and w.chat.to(chats[3]) == []
     running = w.jobs.get_job(job.job_id)
     assert running is not None and running.written == 1 and running.status is JobStatus.WRITING
     w.chat.failing.clear()
-    w.data.events.append(units(w, fanout.REMINDERS_UNIT)[0])  # the outbox's retry
+    w.data.events.extend(units(w, fanout.REMINDERS_UNIT))  # the outbox's retry (and the other unit redelivered)
     w.run_worker()
     assert len(w.chat.sent) == 30 and len(w.chat.to(chats[3])) == 1
     assert w.jobs.get_job(job.job_id).status is JobStatus.DONE  # type: ignore[union-attr]
