@@ -101,7 +101,8 @@ def expire_payment_orders(event: Any) -> None:
 
 @app.schedule(Rate(1, unit=Rate.HOURS))
 def control_reminders(event: Any) -> None:
-    """Reminders before a window opens and before it closes (sent only from 08:00 to 20:00 Peru time)."""
+    """The plan of this hour's reminders (before a window opens and before it closes; from 08:00 to 20:00 Peru
+    time): a job of units of 25 people, each sent by the notices consumer."""
     from chalicelib.handlers import control
 
     control.reminders(container())
@@ -121,6 +122,7 @@ def control_missed_checkins(event: Any) -> None:
 
 @app.schedule(Cron(30, 5, "*", "*", "?", "*"))  # 00:30 in Peru, after the missed check-ins of the day closed
 def control_daily_reports(event: Any) -> None:
+    """The plan of yesterday's reports: a job of one unit per district, each made by the work consumer."""
     from chalicelib.handlers import control
 
     control.daily_reports(container())

@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 from chalicelib.domain.accounts import OperatorAccount
-from chalicelib.domain.errors import ConcurrentUpdate
+from chalicelib.domain.errors import ConcurrentUpdate, NotFound
 from chalicelib.domain.jobs import Job
 from chalicelib.domain.ports import AlreadyExists
 from chalicelib.domain.sessions import ConsoleSession
@@ -55,6 +55,7 @@ class FakeJobs:
         self.jobs: dict[str, Job] = {}
         self.events: list[Any] = []
         self.saves = 0
+        self.counted: set[str] = set()
 
     def get_job(self, job_id: str) -> Job | None:
         return self.jobs.get(job_id)
@@ -72,3 +73,15 @@ class FakeJobs:
 
     def recent_jobs(self, limit: int = 50) -> list[Job]:
         return sorted(self.jobs.values(), key=lambda j: j.created_at, reverse=True)[:limit]
+
+    def add_done(self, job_id: str, n: int = 1, *, once: str | None = None) -> bool:
+        """As the adapter: the marker and the add together, and the version moves (an older read cannot save)."""
+        current = self.jobs.get(job_id)
+        if once is not None and once in self.counted:
+            return False
+        if current is None:
+            raise NotFound("No such job.")
+        if once is not None:
+            self.counted.add(once)
+        self.jobs[job_id] = replace(current, written=current.written + n, version=current.version + 1)
+        return True

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import random
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
 
 from ..domain.accounts import OperatorAccount
-from ..domain.errors import DomainError
+from ..domain.control.ports import MARKER_RETENTION
+from ..domain.errors import DomainError, NotFound
 from ..domain.jobs import Job, JobStatus
 from ..domain.operators import Operator
 from ..domain.requests import Event
@@ -18,6 +23,7 @@ from .dynamo_control.codec import dt, iso, iso_or_none, valid_id
 from .dynamo_store import DynamoTransaction, event_to_model, translate_errors
 
 JOB_RETENTION = timedelta(days=90)
+CONFLICT_TRIES = 5
 
 
 def account_to_model(a: OperatorAccount) -> m.OperatorAccountModel:
@@ -130,7 +136,8 @@ def job_from_model(item: m.JobModel) -> Job:
     return Job(job_id=item.job_id, kind=b["kind"], created_by=b["created_by"],
                created_at=dt(item.created_at),  # type: ignore[arg-type]
                input_key=b["input_key"], file_name=b.get("file_name", ""), status=JobStatus(b["status"]),
-               total=int(b["total"]), checked=int(b["checked"]), units=int(b["units"]), written=int(b["written"]),
+               total=int(b["total"]), checked=int(b["checked"]), units=int(b["units"]),
+               written=int(b["written"]) + int(item.done or 0),
                error_count=int(b["error_count"]), errors=tuple(b.get("errors") or ()), report_key=b.get("report_key"),
                message=b.get("message", ""), slices=int(b.get("slices", 0)), updated_at=dt(b.get("updated_at")),
                finished_at=dt(b.get("finished_at")), switched_at=dt(b.get("switched_at")),
@@ -162,3 +169,31 @@ class DynamoJobs:
     @translate_errors
     def recent_jobs(self, limit: int = 50) -> list[Job]:
         return [job_from_model(i) for i in m.JobModel.recent.query("jobs", scan_index_forward=False, limit=limit)]
+
+    @translate_errors
+    def add_done(self, job_id: str, n: int = 1, *, once: str | None = None) -> bool:
+        """One transaction: the ``once`` marker (control markers, where each unit's "done" belongs with the
+        messages it sent) and ADD on the job's counter and version, so a save from an older read fails. Units
+        finishing at the same moment conflict (TransactionConflict): all or nothing, so it is simply tried again."""
+        for attempt in range(CONFLICT_TRIES):
+            job = m.JobModel(job_id)
+            job.version = 0  # not None: pynamodb then adds 1 to the version instead of setting it
+            try:
+                with TransactWrite(connection=self._connection) as tx:
+                    if once is not None:
+                        tx.save(m.ControlMarkerModel(once, expires=MARKER_RETENTION),
+                                condition=m.ControlMarkerModel.key.does_not_exist())
+                    tx.update(job, [m.JobModel.done.add(n)], condition=m.JobModel.job_id.exists(),
+                              add_version_condition=False)
+                return True
+            except TransactWriteError as exc:
+                reasons = [getattr(r, "code", None) if r is not None else None
+                           for r in exc.cancellation_reasons or []]
+                if once is not None and reasons[:1] == ["ConditionalCheckFailed"]:
+                    return False
+                if reasons and reasons[-1] == "ConditionalCheckFailed":
+                    raise NotFound("No such job.") from exc
+                if "TransactionConflict" not in reasons or attempt == CONFLICT_TRIES - 1:
+                    raise
+                time.sleep(0.02 * (attempt + 1) * (0.5 + random.random()))
+        return False  # not reached

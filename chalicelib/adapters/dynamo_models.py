@@ -762,6 +762,9 @@ class JobModel(Model):
     listing = UnicodeAttribute(default="jobs")  # one partition of the index: the admin's list of recent jobs
     created_at = UnicodeAttribute()
     body = JSONAttribute()
+    # Units a fan-out counted done since the body was last saved: one atomic ADD per unit, from parallel
+    # consumers; read as part of the body's "written", and folded into it by the next save.
+    done = NumberAttribute(null=True)
     expires = TTLAttribute(null=True)
     version = VersionAttribute()
 

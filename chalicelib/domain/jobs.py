@@ -132,6 +132,10 @@ class Jobs(Protocol):
         """Conditional on ``version`` (0: new); with ``event``, the outbox event lands in the same transaction."""
         ...
     def recent_jobs(self, limit: int = 50) -> list[Job]: ...
+    def add_done(self, job_id: str, n: int = 1, *, once: str | None = None) -> bool:
+        """Adds ``n`` to the job's ``written`` as one atomic add (units of a fan-out finish in parallel consumers);
+        with ``once``, only the first time that key comes (a redelivered unit counts once). True when counted."""
+        ...
 
 
 class RowImporter(Protocol):

@@ -95,7 +95,7 @@ def _handlers() -> dict[str, dict[str, list[Handler]]]:
 
     notices: dict[str, list[Handler]] = {name: [_notices] for name in PUSH_FOR_EVENT}
     notices["control.attendance_issued"] = [_notify]
-    notices = _joined(notices, partner_callbacks.HANDLERS)
+    notices = _joined(_joined(notices, partner_callbacks.HANDLERS), control.NOTICE_HANDLERS)
     work: dict[str, list[Handler]] = {"request.paid": [_record_check], "request.approved": [_issue],
                                       "control.registered": [_issue_attendance]}
     for name, chain in control.HANDLERS.items():

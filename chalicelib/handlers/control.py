@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from ..domain import fanout
 from ..domain.control.contingency import Resolution
 from ..domain.control.officers import CaseReason
 from ..domain.requests import Event
@@ -102,9 +103,30 @@ def _person(event: Event, c: Container) -> None:
 
 
 def _calendar_published(event: Event, c: Container) -> None:
+    """The plan only: the messages go out in units, from the notices consumer."""
     notices.calendar_published(event.event_id, int(event.data["year"]), str(event.data["district"]),
-                               measures=c.control.measures, enrolments=c.control.enrolments,
-                               calendars=c.control.calendars, notifier=c.notifier(), markers=c.control.markers)
+                               measures=c.control.measures, calendars=c.control.calendars, jobs=c.jobs,
+                               uow=c.control.uow, clock=c.clock)
+
+
+def _calendar_unit(event: Event, c: Container) -> None:
+    k = c.control
+    notices.calendar_unit(event.data, measures=k.measures, enrolments=k.enrolments, calendars=k.calendars,
+                          notifier=c.notifier(), markers=k.markers, jobs=c.jobs, clock=c.clock)
+
+
+def _reminders_unit(event: Event, c: Container) -> None:
+    k = c.control
+    notices.reminders_unit(event.data, measures=k.measures, enrolments=k.enrolments, checkins=k.checkins,
+                           calendars=k.calendars, notifier=c.notifier(), markers=k.markers, jobs=c.jobs,
+                           clock=c.clock)
+
+
+def _daily_report_unit(event: Event, c: Container) -> None:
+    k = c.control
+    reports.daily_report_unit(event.data, incidents=k.incidents, reports=k.reports, documents=c.store,
+                              producer=c.producer(), storage=c.storage, uow=k.uow, jobs=c.jobs, clock=c.clock,
+                              public_base_url=c.settings.public_base_url)
 
 
 HANDLERS: dict[str, list[Callable[[Event, Any], None]]] = {
@@ -118,17 +140,24 @@ HANDLERS: dict[str, list[Callable[[Event, Any], None]]] = {
     "control.outage_ended": [_outage_ended],
     "control.contingency_resolved": [_contingency_resolved],
     "control.calendar_published": [_calendar_published],
+    fanout.DAILY_REPORT_UNIT: [_daily_report_unit],
     **{name: [_person] for name in notices.TEXTS if name != "control.measure_ended"},
+}
+# The units of bulk notices are the notices consumer's: chat messages never hold up the work.
+NOTICE_HANDLERS: dict[str, list[Callable[[Event, Any], None]]] = {
+    fanout.REMINDERS_UNIT: [_reminders_unit],
+    fanout.CALENDAR_UNIT: [_calendar_unit],
 }
 
 
 # --- scheduled jobs (app.py's schedules call these) ---------------------------------------------------------
 
 def reminders(c: Container) -> int:
+    """The plan of this hour's reminders; returns the units planned."""
     k = c.control
-    return notices.send_reminders(officers=k.officers, measures=k.measures, enrolments=k.enrolments,
-                                  checkins=k.checkins, calendars=k.calendars, notifier=c.notifier(),
-                                  markers=k.markers, clock=c.clock)
+    job = notices.plan_reminders(officers=k.officers, measures=k.measures, calendars=k.calendars,
+                                 notifier=c.notifier(), jobs=c.jobs, uow=k.uow, clock=c.clock)
+    return job.units if job else 0
 
 
 def missed_checkins(c: Container) -> int:
@@ -144,10 +173,9 @@ def not_enrolled(c: Container) -> int:
 
 
 def daily_reports(c: Container) -> int:
-    k = c.control
-    return reports.daily_reports_job(officers=k.officers, incidents=k.incidents, reports=k.reports,
-                                     documents=c.store, producer=c.producer(), storage=c.storage, uow=k.uow,
-                                     clock=c.clock, public_base_url=c.settings.public_base_url)
+    """The plan of yesterday's reports; returns the units (districts) planned."""
+    job = reports.plan_daily_reports(officers=c.control.officers, jobs=c.jobs, uow=c.control.uow, clock=c.clock)
+    return job.units if job else 0
 
 
 def recovery(c: Container) -> dict[str, Any]:

@@ -261,6 +261,7 @@ def test_reminder_goes_the_day_before_a_window_opens_once_in_each_persons_langua
     english = enrolled(api, district, language="en", user="telegram:6202")
     run_schedule(api, "control_reminders")
     run_schedule(api, "control_reminders")
+    api.run_worker()  # the plan's units, sent by the notices consumer
     assert chat.to(spanish.user) == ["Recordatorio: su periodo de control virtual va del 16/11/2026 al 30/11/2026. "
                                      "Ingrese al chat dentro de esas fechas, active su ubicación en tiempo real y "
                                      "realice su control. Es usted quien debe hacerlo para cumplir con su regla de "
@@ -272,9 +273,11 @@ def test_no_reminder_in_quiet_hours_and_the_next_run_in_hours_sends_it(api, dist
     clock.moment = datetime(2026, 11, 16, 1, 30, tzinfo=UTC)  # 20:30 on the 15th in Lima
     who = enrolled(api, district, user="telegram:6203")
     run_schedule(api, "control_reminders")
+    api.run_worker()
     assert chat.to(who.user) == []
     clock.advance(hours=12)  # 08:30 on the 16th, the opening day
     run_schedule(api, "control_reminders")
+    api.run_worker()
     assert len(chat.to(who.user)) == 1 and "16/11/2026" in chat.to(who.user)[0]
 
 
@@ -286,6 +289,7 @@ def test_closing_reminder_goes_only_to_people_who_have_not_registered(api, distr
     clock.moment = datetime(2026, 11, 29, 15, 0, tzinfo=UTC)  # the window closes tomorrow
     run_schedule(api, "control_reminders")
     run_schedule(api, "control_reminders")
+    api.run_worker()
     assert chat.to(done.user) == []
     assert chat.to(pending.user) == ["Recordatorio: su periodo de control virtual termina el 30/11/2026 y aún no "
                                      "registra su control. Hágalo antes de esa fecha desde este chat, con su "
@@ -428,9 +432,11 @@ def test_the_daily_schedule_reports_yesterday_for_every_district(api, district, 
     api.run_worker()  # the enrolments' events put the district in the directory the job walks
     clock.moment = datetime(2026, 11, 21, 5, 30, tzinfo=UTC)  # 00:30 in Lima on the 21st
     run_schedule(api, "control_daily_reports")
+    api.run_worker()  # one unit per district, on the work consumer
     report = api.get(f"/v1/cvp/reports/{district}/2026-11-20", headers=cvp(api))
     assert report.status_code == 200 and report.json_body["incident_count"] == 2
     run_schedule(api, "control_daily_reports")
+    api.run_worker()
     assert api.get(f"/v1/cvp/reports/{district}/2026-11-20", headers=cvp(api)).json_body == report.json_body
 
 

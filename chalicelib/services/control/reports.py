@@ -13,10 +13,13 @@ from ...domain.control.incidents import REPORT_TITLE, DailyReport, incidents_fin
 from ...domain.control.people import parse_district
 from ...domain.control.ports import Incidents, Markers, Officers, Reports, UnitOfWork
 from ...domain.errors import ConcurrentUpdate, DomainError, NotFound, ValidationError
+from ...domain.fanout import DAILY_REPORT_UNIT, DAILY_REPORTS, daily_reports_job_id
+from ...domain.jobs import Job, Jobs
 from ...domain.operators import Operator
 from ...domain.outbound import EmailSender
 from ...domain.ports import AlreadyExists, AuditLog, Clock, DocumentProducer, DocumentStorage, Store
 from ...domain.requests import new_id
+from .. import fanout
 from ..documents import daily_report_content, issued_record, supersede
 from .common import audit_entry, event, peru_today
 from .incidents import parse_day
@@ -79,17 +82,26 @@ def daily_report(district: str, day: date, *, incidents: Incidents, reports: Rep
     return replace(report, version=report.version + 1)
 
 
-def daily_reports_job(*, officers: Officers, incidents: Incidents, reports: Reports, documents: Store,
-                      producer: DocumentProducer, storage: DocumentStorage, uow: UnitOfWork, clock: Clock,
-                      public_base_url: str) -> int:
-    """The daily job: yesterday's report (Peru's calendar) for every district with virtual control."""
+def plan_daily_reports(*, officers: Officers, jobs: Jobs, uow: UnitOfWork, clock: Clock) -> Job | None:
+    """The daily plan: yesterday's report (Peru's calendar) for every district with virtual control, one unit per
+    district (:func:`daily_report_unit`), so that one failing district holds up no other. One job per day."""
     day = peru_today(clock.now()) - timedelta(days=1)
-    count = 0
-    for district in officers.districts():
-        daily_report(district, day, incidents=incidents, reports=reports, documents=documents, producer=producer,
-                     storage=storage, uow=uow, clock=clock, public_base_url=public_base_url)
-        count += 1
-    return count
+    units = [{"district": district, "day": day.isoformat()} for district in sorted(officers.districts())]
+    return fanout.plan(daily_reports_job_id(day), DAILY_REPORTS, day.isoformat(), units, DAILY_REPORT_UNIT,
+                       jobs=jobs, uow=uow, clock=clock)
+
+
+def daily_report_unit(data: dict[str, Any], *, incidents: Incidents, reports: Reports, documents: Store,
+                      producer: DocumentProducer, storage: DocumentStorage, uow: UnitOfWork, jobs: Jobs, clock: Clock,
+                      public_base_url: str) -> DailyReport | None:
+    """One district's report of the day planned (idempotent: the same incidents give the same report)."""
+    report = None
+    if data.get("district"):
+        report = daily_report(str(data["district"]), date.fromisoformat(str(data["day"])), incidents=incidents,
+                              reports=reports, documents=documents, producer=producer, storage=storage, uow=uow,
+                              clock=clock, public_base_url=public_base_url)
+    fanout.unit_done(str(data["job_id"]), int(data["unit"]), jobs=jobs, clock=clock)
+    return report
 
 
 def email_report(document_id: str, data: dict[str, Any], *, storage: DocumentStorage, email: EmailSender,

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from chalicelib.domain import fanout
 from chalicelib.domain.biometrics import InconclusiveFaceMatcher
 from chalicelib.domain.control.calendar import parse_calendar
 from chalicelib.domain.control.contingency import REGISTRIES, CircuitBreaker
@@ -29,6 +30,7 @@ from chalicelib.services.control.contingency import GuardedIdentityRegistry, Gua
 from chalicelib.services.control.pipeline import CheckinPorts
 from chalicelib.services.time import FixedClock
 from infrastructure.local.seed import sample_calendar
+from tests.fakes_console import FakeJobs
 from tests.fakes_control import (
     ControlData,
     FakeIdentityRegistry,
@@ -90,6 +92,7 @@ class World:
     email: RecordingEmail = field(default_factory=RecordingEmail)
     sms: RecordingSms = field(default_factory=RecordingSms)
     rng: random.Random = field(default_factory=lambda: random.Random(7))
+    jobs: FakeJobs = field(default_factory=FakeJobs)
     handled: int = 0
 
     def __post_init__(self) -> None:
@@ -163,8 +166,14 @@ class World:
                                             uow=k.uow, clock=self.clock)
             elif event.name == "control.calendar_published":
                 notices.calendar_published(event.event_id, d["year"], d["district"], measures=k.measures,
-                                           enrolments=k.enrolments, calendars=k.calendars, notifier=self.chat,
-                                           markers=k.markers)
+                                           calendars=k.calendars, jobs=self.jobs, uow=k.uow, clock=self.clock)
+            elif event.name == fanout.CALENDAR_UNIT:
+                notices.calendar_unit(d, measures=k.measures, enrolments=k.enrolments, calendars=k.calendars,
+                                      notifier=self.chat, markers=k.markers, jobs=self.jobs, clock=self.clock)
+            elif event.name == fanout.REMINDERS_UNIT:
+                notices.reminders_unit(d, measures=k.measures, enrolments=k.enrolments, checkins=k.checkins,
+                                       calendars=k.calendars, notifier=self.chat, markers=k.markers, jobs=self.jobs,
+                                       clock=self.clock)
             elif event.name == "control.incident":
                 incidents.forward_incident(event.aggregate_id, incidents=k.incidents,
                                            recipients={"police": "police@x", "court": "court@x",
@@ -172,6 +181,12 @@ class World:
                                            email=self.email, markers=k.markers, uow=k.uow, clock=self.clock)
             elif event.name in notices.TEXTS:
                 self._person(event)
+
+    def plan_reminders(self) -> Any:
+        """The hourly schedule: the plan only (the units are the worker's)."""
+        k = self.k
+        return notices.plan_reminders(officers=k.officers, measures=k.measures, calendars=k.calendars,
+                                      notifier=self.chat, jobs=self.jobs, uow=k.uow, clock=self.clock)
 
     def _person(self, event: Any) -> None:
         k = self.k
