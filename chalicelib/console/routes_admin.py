@@ -164,7 +164,7 @@ def admin_job_progress(ctx: Ctx, job_id: str) -> Response:
     job = jobs.get_job(job_id, jobs=ctx.c.jobs)
     view = jobs.job_view(job)
     view["label"] = ctx.t(f"job.status.{job.status.value}")
-    view["numbers"] = ctx.t("job.steps", done=job.written, steps=job.units) if job.task else ctx.t(
+    view["numbers"] = ctx.t("job.steps", done=job.written, steps=job.units) if job.stepwise else ctx.t(
         "job.numbers", checked=job.checked, total=job.total, written=job.written, units=job.units)
     return Response(body=json.dumps(view), status_code=200,
                     headers={**page_headers(ctx), "Content-Type": "application/json; charset=utf-8"})

@@ -82,12 +82,18 @@ class Job:
         return self.params is not None
 
     @property
+    def stepwise(self) -> bool:
+        """A job counted in steps or units (``written`` of ``units``) rather than rows: a task, or bulk work fanned
+        out (services.fanout: no input file)."""
+        return self.task or not self.input_key
+
+    @property
     def percent(self) -> int:
         """Progress over the phases: checking is the first fifth, staging the next three, publishing the last (a
         task's, over its steps)."""
         if self.status is JobStatus.DONE:
             return 100
-        if self.task:
+        if self.stepwise:
             return min(99, 100 * self.written // self.units) if self.units else 0
         checking = 20 * self.checked // self.total if self.total else 0
         writing = 60 * self.written // self.units if self.units else 0

@@ -216,3 +216,18 @@ def test_the_warrants_import_rejects_a_file_with_a_bad_date_by_line(setup: dict[
            b"W1,Ana,Perez Soto,,Juzgado,2026-01-01\nW2,Luis,Soto Vera,,Juzgado,2026-02-30\n"
     failed = run(setup, submit(setup, data, "warrants").job_id)
     assert failed.status is JobStatus.FAILED and [e["line"] for e in failed.errors] == [3]
+
+
+def test_a_job_counted_in_units_shows_its_share_of_units_done_and_an_import_its_phases() -> None:
+    from chalicelib.domain.jobs import Job
+
+    at = datetime(2026, 11, 20, 15, tzinfo=UTC)
+    fanned = Job("reminders-20261120T10", "notices:reminders", "system", at, "", status=JobStatus.WRITING,
+                 total=4, checked=4, units=4, written=1)
+    assert fanned.stepwise and fanned.percent == 25
+    task = Job("j" * 22, "indicators-rebuild", "admin-1", at, "jobs/x/", status=JobStatus.WRITING, units=3,
+               written=2, params={"from": "2026-10", "to": "2026-11", "write": False})
+    assert task.stepwise and task.percent == 66
+    rows = Job("k" * 22, "identity", "admin-1", at, "jobs/k/input.csv", status=JobStatus.WRITING, total=100,
+               checked=100, units=100, written=50)
+    assert not rows.stepwise and rows.percent == 20 + 30  # checked (a fifth) and half the staging (three fifths)
