@@ -137,8 +137,14 @@ def admin_start_upload(ctx: Ctx) -> Response:
 @page(bp, "/console/admin/jobs/{job_id}", roles=ADMIN)
 def admin_job(ctx: Ctx, job_id: str) -> Response:
     job = jobs.get_job(job_id, jobs=ctx.c.jobs)
+    return job_page(ctx, job, stalled=job.stalled(ctx.c.clock.now()) and job.kind in registries.REGISTRIES)
+
+
+def job_page(ctx: Ctx, job: Any, *, stalled: bool, base: str = "/console/admin/jobs/",
+             back: str = "/console/admin/imports") -> Response:
+    """A job's page (an administrator's or a court's): progress, then its errors or its result."""
     return ctx.render("admin_job.html", title=ctx.t("admin.job.title", name=job.file_name), job=job,
-                      stalled=job.stalled(ctx.c.clock.now()) and job.kind in registries.REGISTRIES)
+                      stalled=stalled, jobs_base=base, back_url=back)
 
 
 @page(bp, "/console/admin/jobs/{job_id}/discard", methods=("POST",), roles=ADMIN, content_types=(FORM,))
@@ -159,9 +165,12 @@ def admin_discard_job(ctx: Ctx, job_id: str) -> Response:
 @page(bp, "/console/admin/jobs/{job_id}/progress", roles=ADMIN)
 def admin_job_progress(ctx: Ctx, job_id: str) -> Response:
     """The progress bar's data, for the page's small script (the page works without it: reload)."""
+    return job_progress(ctx, jobs.get_job(job_id, jobs=ctx.c.jobs))
+
+
+def job_progress(ctx: Ctx, job: Any) -> Response:
     import json
 
-    job = jobs.get_job(job_id, jobs=ctx.c.jobs)
     view = jobs.job_view(job)
     view["label"] = ctx.t(f"job.status.{job.status.value}")
     view["numbers"] = ctx.t("job.steps", done=job.written, steps=job.units) if job.stepwise else ctx.t(
@@ -173,10 +182,13 @@ def admin_job_progress(ctx: Ctx, job_id: str) -> Response:
 @page(bp, "/console/admin/jobs/{job_id}/errors", roles=ADMIN)
 def admin_job_errors(ctx: Ctx, job_id: str) -> Response:
     """The whole per-row error report (line, field, code, message) as CSV, through a short-lived link."""
-    job = jobs.get_job(job_id, jobs=ctx.c.jobs)
+    return job_errors(ctx, jobs.get_job(job_id, jobs=ctx.c.jobs), "/console/admin/jobs/")
+
+
+def job_errors(ctx: Ctx, job: Any, base: str) -> Response:
     if not job.report_key:
-        return ctx.redirect(f"/console/admin/jobs/{job_id}")
-    ctx.audit("job.errors_download", job_id)
+        return ctx.redirect(f"{base}{job.job_id}")
+    ctx.audit("job.errors_download", job.job_id)
     link = ctx.c.media.link(job.report_key, subject=ctx.operator.subject, content_type="text/csv; charset=utf-8",
-                            filename=f"errores-{job_id[:8]}.csv", seconds=120)
+                            filename=f"errores-{job.job_id[:8]}.csv", seconds=120)
     return Response(body="", status_code=303, headers=page_headers(ctx, {"Location": link}))

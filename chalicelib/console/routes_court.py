@@ -202,3 +202,74 @@ def court_revoke(ctx: Ctx, measure_id: str) -> Response:
     return _change(ctx, measure_id, lambda: measures.revoke_measure(
         measure_id, operator=ctx.operator, measures=c.control.measures, uow=c.control.uow, clock=c.clock),
         "measure_revoked", "revoke")
+
+
+# --- a CSV of measures, imported as a job ---------------------------------------------------------------------
+
+@page(bp, "/console/court/imports", roles=COURT)
+def court_imports(ctx: Ctx, errors: dict[str, str] | None = None, status: int = 200) -> Response:
+    """The court's CSV of measures: the form, its columns, and the imports its staff may follow."""
+    from ..services.control.measure_import import MEASURE_CSV_COLUMNS
+    from ..services.jobs import court_follows
+
+    recent = [j for j in ctx.c.jobs.recent_jobs(100) if court_follows(j, ctx.operator)][:30]
+    return ctx.render("court_imports.html", status=status, title=ctx.t("court.imports.title"), recent=recent,
+                      columns=MEASURE_CSV_COLUMNS, errors=errors or {})
+
+
+@page(bp, "/console/court/imports", methods=("POST",), roles=COURT, content_types=(MULTIPART,))
+def court_submit_import(ctx: Ctx) -> Response:
+    from ..services import jobs
+
+    c = ctx.c
+    upload = ctx.form.file("file")
+    try:
+        job = jobs.submit_import("measures", upload[1] if upload else b"", upload[0] if upload else "",
+                                 operator=ctx.operator, jobs=c.jobs, storage=c.storage, importers=c.importers(),
+                                 audit=c.audit, clock=c.clock)
+    except DomainError as refused:
+        return court_imports(ctx, errors=field_errors(refused), status=refused.status)
+    return ctx.redirect(f"/console/court/jobs/{job.job_id}", notice="import_queued")
+
+
+def _court_job(ctx: Ctx, job_id: str) -> Any:
+    from ..services import jobs
+
+    return jobs.court_job(job_id, operator=ctx.operator, jobs=ctx.c.jobs)
+
+
+@page(bp, "/console/court/jobs/{job_id}", roles=COURT)
+def court_job(ctx: Ctx, job_id: str) -> Response:
+    from .routes_admin import job_page
+
+    job = _court_job(ctx, job_id)
+    return job_page(ctx, job, stalled=job.stalled(ctx.c.clock.now()), base="/console/court/jobs/",
+                    back="/console/court/imports")
+
+
+@page(bp, "/console/court/jobs/{job_id}/progress", roles=COURT)
+def court_job_progress(ctx: Ctx, job_id: str) -> Response:
+    from .routes_admin import job_progress
+
+    return job_progress(ctx, _court_job(ctx, job_id))
+
+
+@page(bp, "/console/court/jobs/{job_id}/errors", roles=COURT)
+def court_job_errors(ctx: Ctx, job_id: str) -> Response:
+    from .routes_admin import job_errors
+
+    return job_errors(ctx, _court_job(ctx, job_id), "/console/court/jobs/")
+
+
+@page(bp, "/console/court/jobs/{job_id}/discard", methods=("POST",), roles=COURT, content_types=(FORM,))
+def court_discard_job(ctx: Ctx, job_id: str) -> Response:
+    from ..services import jobs
+
+    c = ctx.c
+    _court_job(ctx, job_id)
+    try:
+        jobs.discard_job(job_id, operator=ctx.operator, jobs=c.jobs, storage=c.storage, importers=c.importers(),
+                         audit=c.audit, clock=c.clock)
+    except DomainError:
+        return ctx.redirect(f"/console/court/jobs/{job_id}", notice="job_not_discarded")
+    return ctx.redirect(f"/console/court/jobs/{job_id}", notice="job_discarded")

@@ -179,10 +179,14 @@ def court_job(job_id: str, *, operator: Operator, jobs: Jobs) -> Job:
     """A court's measures import, for its submitter or for court staff of every court it acts for; any other
     job, or another court's, reads as none."""
     job = jobs.get_job(job_id) if 8 <= len(job_id) <= 64 else None
-    if job is None or job.kind != "measures" or not (
-            job.created_by == operator.subject or (job.scope and all(operator.covers_court(c) for c in job.scope))):
+    if job is None or not court_follows(job, operator):
         raise NotFound("No such job.")
     return job
+
+
+def court_follows(job: Job, operator: Operator) -> bool:
+    return job.kind == "measures" and (
+        job.created_by == operator.subject or bool(job.scope and all(operator.covers_court(c) for c in job.scope)))
 
 
 class _Saver:

@@ -198,3 +198,32 @@ def test_a_courts_import_that_died_mid_stage_is_discarded_and_its_people_can_be_
     done = imported(api, measures_csv(measure_row("46677889", first), measure_row("46677889", second)), court(api))
     assert done["status"] == "done", done
     assert [i["case_file"] for i in found(api, first)] == [first]
+
+
+def test_court_staff_import_a_csv_from_the_console_and_follow_it_on_its_page(api: Api) -> None:
+    case, bad = new_case(), "777"
+    browser = signed_in(api, "court", courts=(COURT,))
+    browser.get("/console/court/measures")
+    assert "Importar varias medidas (CSV)" in browser.main()
+    browser.get("/console/court/imports")
+    answer = browser.post("/console/court/imports", {"back": "/console/court/imports"}, follow=False,
+                          files={"file": ("medidas.csv", measures_csv(measure_row("46677889", case),
+                                                                      measure_row("46677889", bad)), "text/csv")})
+    assert answer.status_code == 303
+    job_path = browser.location(answer)
+    assert job_path.startswith("/console/court/jobs/")
+    api.run_worker()
+    browser.get(job_path)
+    page = browser.main()
+    assert "Línea" in page and "No se importó nada" in page
+    browser.get("/console/court/imports")
+    assert job_path in browser.text() and "medidas.csv" in browser.main()
+    # Staff of another court neither see it listed nor open it.
+    other = signed_in(api, "court", courts=("0401-JR-PE-02",))
+    other.get("/console/court/imports")
+    assert job_path not in other.text()
+    assert other.get(job_path).status_code == 404
+    # An empty upload is refused on the form, naming the file.
+    refused = browser.post("/console/court/imports", {"back": "/console/court/imports"},
+                           files={"file": ("vacio.csv", b"", "text/csv")})
+    assert refused.status_code == 422 and "Choose a CSV file." in browser.main()
