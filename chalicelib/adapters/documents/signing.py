@@ -163,27 +163,30 @@ def _run(coroutine: Coroutine[Any, Any, bytes]) -> bytes:
 class RevocationInfo:
     """The validation context used to embed validation data (certificates, OCSP responses, CRLs), rebuilt
     every few minutes: within that time the responses it fetched are reused for every document, so issuing
-    does not cost an OCSP round trip per signature, and a revocation reaches new signatures soon after."""
+    does not cost an OCSP round trip per signature, and a revocation reaches new signatures soon after.
+
+    One context per thread: each thread signs on its own event loop (``_run``), and a context shares its
+    in-flight fetches between the coroutines that ask for the same answer — a coroutine of another thread's
+    loop awaiting that fetch would wait for ever (two daily reports signed at once on two consumer lanes, right
+    after a rebuild, did). A thread's first document after a rebuild fetches its own answers."""
 
     def __init__(self, trust_roots: Iterable[x509.Certificate], refresh: float = 300.0) -> None:
         self._roots = [to_asn1_certificate(c) for c in trust_roots]
         self._refresh = refresh
-        self._lock = threading.Lock()
-        self._context: ValidationContext | None = None
-        self._built = 0.0
+        self._local = threading.local()
 
     def context(self) -> ValidationContext:
-        with self._lock:
-            if self._context is None or time.monotonic() - self._built > self._refresh:
-                # "require": every certificate but the root must come with revocation data, or signing fails
-                # (the event is retried) rather than producing a document that cannot be validated later.
-                from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
+        built: float = getattr(self._local, "built", 0.0)
+        context: ValidationContext | None = getattr(self._local, "context", None)
+        if context is None or time.monotonic() - built > self._refresh:
+            # "require": every certificate but the root must come with revocation data, or signing fails
+            # (the event is retried) rather than producing a document that cannot be validated later.
+            from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
 
-                self._context = ValidationContext(trust_roots=self._roots, allow_fetching=True,
-                                                  revocation_mode="require",
-                                                  fetcher_backend=RequestsFetcherBackend(per_request_timeout=10))
-                self._built = time.monotonic()
-            return self._context
+            context = ValidationContext(trust_roots=self._roots, allow_fetching=True, revocation_mode="require",
+                                        fetcher_backend=RequestsFetcherBackend(per_request_timeout=10))
+            self._local.context, self._local.built = context, time.monotonic()
+        return context
 
 
 class _NoStamp(BaseStampStyle):

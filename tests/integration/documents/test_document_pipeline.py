@@ -367,3 +367,37 @@ def test_sync_signing_inside_a_running_loop_says_to_await(pipeline: DocumentPipe
 
     with pytest.raises(RuntimeError, match="async_"):
         asyncio.run(handler())
+
+
+@pytest.mark.timeout(300)
+def test_documents_signed_at_once_on_several_threads_with_a_fresh_revocation_context_all_finish(
+        tmp_path: Path) -> None:
+    """Consumer lanes are threads, each signing on its own event loop: right after the revocation context is
+    (re)built none of its answers is fetched yet, and several documents at once must each get theirs. A context
+    shared between threads hung here (one loop awaiting a fetch another loop started)."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from test_report_layout import report_content
+
+    from chalicelib.adapters.documents import local_pipeline
+
+    live = start_test_pki(tmp_path / "pki")
+    try:
+        fresh = local_pipeline(live.pki, timestamp_url=live.pki.timestamp_url)  # a new, empty context
+        start = threading.Barrier(4, timeout=60)
+
+        def sign(n: int) -> bytes:
+            start.wait()
+            return fresh.produce(report_content(rows=1 + n))
+
+        pool = ThreadPoolExecutor(4)
+        try:
+            futures = [pool.submit(sign, n) for n in range(4)]
+            pdfs = [f.result(timeout=60) for f in futures]  # a hang is a failure, not a stuck suite
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+        for pdf in pdfs:
+            assert validate_pdf(pdf, [live.pki.ca_cert_pem]).signature_valid
+    finally:
+        live.stop()
