@@ -85,6 +85,7 @@ def _existing(model: type[Model], keys: list[tuple[str, ...]]) -> dict[tuple[str
 
 _WRITERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="staging")
 BATCH_WRITE = 25  # items per BatchWriteItem
+TRANSACT_WRITE = 100  # items per TransactWriteItems (its most)
 
 
 def _write(model: type[Model], items: list[Any]) -> None:
@@ -132,7 +133,7 @@ def publish_rows(model: type[Model], rows: Sequence[tuple[tuple[str, ...], dict[
 
     def one(chunk: list[Any]) -> None:
         # Conditional, so that a later job staging one of these rows since it was read is never overwritten: one
-        # transaction of 25 (as many calls as a batch write); cancelled (such a row), each row on its own.
+        # transaction of up to 100 (fewer calls than batch writes of 25); cancelled (such a row), row by row.
         try:
             with TransactWrite(connection=connection) as tx:
                 for item in chunk:
@@ -147,7 +148,7 @@ def publish_rows(model: type[Model], rows: Sequence[tuple[tuple[str, ...], dict[
                     if lost.cause_response_code != "ConditionalCheckFailedException":
                         raise  # else staged by a later job since: that job publishes it
 
-    chunks = [items[i:i + BATCH_WRITE] for i in range(0, len(items), BATCH_WRITE)]
+    chunks = [items[i:i + TRANSACT_WRITE] for i in range(0, len(items), TRANSACT_WRITE)]
     for done in [_WRITERS.submit(one, chunk) for chunk in chunks]:
         done.result()
 
