@@ -199,6 +199,15 @@ def test_a_courts_import_that_died_mid_stage_is_discarded_and_its_people_can_be_
 
 
 def test_court_staff_import_a_csv_from_the_console_and_follow_it_on_its_page(api: Api) -> None:
+    moment = api.c.clock.moment
+    api.c.clock.moment = moment + timedelta(minutes=1)  # the newest job of the session's list, whatever ran before
+    try:
+        _import_from_the_console(api)
+    finally:
+        api.c.clock.moment = moment
+
+
+def _import_from_the_console(api: Api) -> None:
     case, bad = new_case(), "777"
     browser = signed_in(api, "court", courts=(COURT,))
     browser.get("/console/court/measures")
