@@ -151,15 +151,20 @@ def job_page(ctx: Ctx, job: Any, *, stalled: bool, base: str = "/console/admin/j
 def admin_discard_job(ctx: Ctx, job_id: str) -> Response:
     """A stalled import ends failed and what it staged is removed (refused while it runs or once switched)."""
     c = ctx.c
-    job = jobs.get_job(job_id, jobs=c.jobs)
-    if job.kind not in registries.REGISTRIES:
+    if jobs.get_job(job_id, jobs=c.jobs).kind not in registries.REGISTRIES:
         return ctx.redirect(f"/console/admin/jobs/{job_id}")
+    return discard_from_page(ctx, job_id, "/console/admin/jobs/")
+
+
+def discard_from_page(ctx: Ctx, job_id: str, base: str) -> Response:
+    """The job page's discard button (the caller has checked the job is the operator's to discard)."""
+    c = ctx.c
     try:
         jobs.discard_job(job_id, operator=ctx.operator, jobs=c.jobs, storage=c.storage, importers=c.importers(),
                          audit=c.audit, clock=c.clock)
     except DomainError:
-        return ctx.redirect(f"/console/admin/jobs/{job_id}", notice="job_not_discarded")
-    return ctx.redirect(f"/console/admin/jobs/{job_id}", notice="job_discarded")
+        return ctx.redirect(f"{base}{job_id}", notice="job_not_discarded")
+    return ctx.redirect(f"{base}{job_id}", notice="job_discarded")
 
 
 @page(bp, "/console/admin/jobs/{job_id}/progress", roles=ADMIN)

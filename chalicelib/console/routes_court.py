@@ -263,13 +263,7 @@ def court_job_errors(ctx: Ctx, job_id: str) -> Response:
 
 @page(bp, "/console/court/jobs/{job_id}/discard", methods=("POST",), roles=COURT, content_types=(FORM,))
 def court_discard_job(ctx: Ctx, job_id: str) -> Response:
-    from ..services import jobs
+    from .routes_admin import discard_from_page
 
-    c = ctx.c
     _court_job(ctx, job_id)
-    try:
-        jobs.discard_job(job_id, operator=ctx.operator, jobs=c.jobs, storage=c.storage, importers=c.importers(),
-                         audit=c.audit, clock=c.clock)
-    except DomainError:
-        return ctx.redirect(f"/console/court/jobs/{job_id}", notice="job_not_discarded")
-    return ctx.redirect(f"/console/court/jobs/{job_id}", notice="job_discarded")
+    return discard_from_page(ctx, job_id, "/console/court/jobs/")

@@ -178,8 +178,8 @@ def get_job(job_id: str, *, jobs: Jobs) -> Job:
 def court_job(job_id: str, *, operator: Operator, jobs: Jobs) -> Job:
     """A court's measures import, for its submitter or for court staff of every court it acts for; any other
     job, or another court's, reads as none."""
-    job = jobs.get_job(job_id) if 8 <= len(job_id) <= 64 else None
-    if job is None or not court_follows(job, operator):
+    job = get_job(job_id, jobs=jobs)
+    if not court_follows(job, operator):
         raise NotFound("No such job.")
     return job
 

@@ -33,6 +33,15 @@ def crowd(w: World, people: int) -> list[str]:
     return chats
 
 
+def on_closing_eve(people: int) -> tuple[World, list[str]]:
+    """A district with its officer and ``people`` enrolled, the evening before their window closes."""
+    w = World()
+    w.officer("ana")
+    chats = crowd(w, people)
+    w.clock.moment = CLOSING_EVE
+    return w, chats
+
+
 def _letters(number: int) -> str:
     return "".join(chr(ord("a") + int(d)) for d in str(number)).title()
 
@@ -55,10 +64,7 @@ class FlakyChat(RecordingChat):
 
 
 def test_the_hourly_plan_cuts_sixty_people_into_three_units_and_each_is_reminded_once() -> None:
-    w = World()
-    w.officer("ana")
-    chats = crowd(w, 60)
-    w.clock.moment = CLOSING_EVE
+    w, chats = on_closing_eve(60)
     job = w.plan_reminders()
     assert job is not None and job.kind == fanout.REMINDERS and job.units == 3 and job.status is JobStatus.WRITING
     assert w.chat.sent == []  # planning sends nothing
@@ -71,10 +77,7 @@ def test_the_hourly_plan_cuts_sixty_people_into_three_units_and_each_is_reminded
 
 
 def test_planning_twice_in_the_same_hour_makes_one_job_and_no_second_unit() -> None:
-    w = World()
-    w.officer("ana")
-    crowd(w, 30)
-    w.clock.moment = CLOSING_EVE
+    w, _ = on_closing_eve(30)
     first = w.plan_reminders()
     w.clock.advance(minutes=20)
     again = w.plan_reminders()
@@ -85,10 +88,7 @@ def test_planning_twice_in_the_same_hour_makes_one_job_and_no_second_unit() -> N
 
 
 def test_a_redelivered_unit_sends_nothing_twice_and_counts_once() -> None:
-    w = World()
-    w.officer("ana")
-    crowd(w, 30)
-    w.clock.moment = CLOSING_EVE
+    w, _ = on_closing_eve(30)
     job = w.plan_reminders()
     assert job is not None
     w.run_worker()
@@ -199,10 +199,7 @@ def test_units_count_only_once_each_and_the_last_one_finishes_the_job() -> None:
 
 
 def test_no_chat_channel_means_no_plan() -> None:
-    w = World()
-    w.officer("ana")
-    crowd(w, 2)
-    w.clock.moment = CLOSING_EVE
+    w, _ = on_closing_eve(2)
     k = w.k
     assert notices.plan_reminders(officers=k.officers, measures=k.measures, calendars=k.calendars, notifier=None,
                                   jobs=w.jobs, uow=k.uow, clock=w.clock) is None
