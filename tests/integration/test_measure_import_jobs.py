@@ -234,3 +234,29 @@ def _import_from_the_console(api: Api) -> None:
     refused = browser.post("/console/court/imports", {"back": "/console/court/imports"},
                            files={"file": ("vacio.csv", b"", "text/csv")})
     assert refused.status_code == 422 and "Choose a CSV file." in browser.main()
+
+
+def test_neither_the_administrator_nor_court_staff_reach_the_others_jobs(api: Api) -> None:
+    """A court's import is the court's: an administrator cannot discard it (nor a court's staff a registry's), and
+    court staff cannot read or discard a registry's job through their routes or their console."""
+    court_job = api.client.http.post("/v1/court/measures/import", headers=as_csv(court(api)),
+                                     body=measures_csv(measure_row("46677889", new_case()))).json_body["job_id"]
+    registry_job = jobs.submit_import("identity", identity_file(unique(1) + 6_000_000, 1), "identity.csv",
+                                      operator=_admin(), jobs=api.c.jobs, storage=api.c.storage,
+                                      importers=api.c.importers(), audit=api.c.audit, clock=api.c.clock).job_id
+    api.run_worker()
+    admin = api.operator_headers("admin")
+    refused = api.post(f"/v1/admin/jobs/{court_job}/discard", {}, headers=admin)
+    assert refused.status_code == 404 and refused.json_body["error"]["code"] == "not_found"
+    for path in (f"/v1/court/jobs/{registry_job}", f"/v1/court/jobs/{registry_job}/discard"):
+        answer = (api.get(path, headers=court(api)) if path.endswith(registry_job)
+                  else api.post(path, {}, headers=court(api)))
+        assert answer.status_code == 404, path
+    browser = signed_in(api, "court", courts=(COURT,))
+    assert browser.get(f"/console/court/jobs/{registry_job}").status_code == 404
+    browser.get("/console/court/imports")
+    other = signed_in(api, "court", courts=("0401-JR-PE-02",))
+    other.get("/console/court/imports")
+    assert other.post(f"/console/court/jobs/{court_job}/discard", {"back": "/console/court/imports"}).status_code \
+        == 404
+    assert api.c.jobs.get_job(court_job).message != "discarded"  # type: ignore[union-attr]
