@@ -11,6 +11,9 @@ way, through adapters.staging.current). Measured in the same run:
 
 The import: BENCH_IMPORT_ROWS identity rows (default 20,000) as a job, checked then written directly (main's job:
 ``import_direct_seconds``, the baseline) and checked, staged, switched and published (``import_staged_seconds``).
+``publish_before_seconds`` / ``publish_after_seconds``: BENCH_PUBLISH_ROWS (5,000) staged rows published by
+unconditional batch writes (before) and by conditional transactions of up to 100 (after, what publishing does since
+a later job's stage must not be overwritten).
 
 Figures of one run on the shared 2-core machine (20,000 rows, 300 lookups of each kind; lookups are network
 round trips to DynamoDB Local, so their medians move by some 10% from run to run):
@@ -38,6 +41,7 @@ from bench.flows import show  # noqa: E402
 
 ROWS = int(os.environ.get("BENCH_IMPORT_ROWS", "20000"))
 LOOKUPS = 300
+PUBLISH_ROWS = int(os.environ.get("BENCH_PUBLISH_ROWS", "5000"))
 HEADER = "document_type,document_number,given_names,first_surname,second_surname,birth_date,issue_date," \
          "expiry_date,nationality,father_name,mother_name\n"
 
@@ -56,13 +60,16 @@ class Direct:
     def parse(self, row: dict[str, str]) -> Any:
         return self.inner.parse(row)
 
-    def units(self, parsed: list[tuple[int, Any]]) -> tuple[list[Any], list[dict[str, Any]]]:
-        return self.inner.units(parsed)  # type: ignore[no-any-return]
+    def units(self, parsed: list[tuple[int, Any]], job: Any) -> tuple[list[Any], list[dict[str, Any]]]:
+        return self.inner.units(parsed, job)  # type: ignore[no-any-return]
 
     def write_batch(self, units: Any, stage: str) -> None:
         self.inner.writer.put_many(list(units))
 
     def publish_batch(self, units: Any, stage: str) -> None:
+        return None
+
+    def discard_batch(self, units: Any, stage: str) -> None:
         return None
 
 
@@ -169,6 +176,20 @@ def main() -> int:
         figures["lookup_staging_us"] = timed_lookups(after, staging_rows)
         figures["job_reads_per_1000_lookups_staging"] = (staging.reads - reads) * 1000 // LOOKUPS
         assert all(after(n) is not None for n in switched_rows[:5]) and after(staging_rows[0]) is None
+
+        # Publishing the same number of staged rows: unconditional batch writes (before) against transactions of
+        # up to 100, each row conditional on still being the job's (after).
+        for side in ("before", "after"):
+            rows = [((f"DNI#P{side[0]}{n:08d}",), {"body": {"n": n}}) for n in range(PUBLISH_ROWS)]
+            staging.stage_rows(m.IdentityModel, rows, f"bench-publish-{side}")
+            started = time.perf_counter()
+            if side == "before":  # the former publish_rows: the rows read, then written back unconditionally
+                existing = staging._existing(m.IdentityModel, [key for key, _ in rows])
+                staging._write(m.IdentityModel, [m.IdentityModel(key[0], **values, staged=None, staged_by=None)
+                                                 for key, values in rows if existing[key].staged_by])
+            else:
+                staging.publish_rows(m.IdentityModel, rows, f"bench-publish-{side}")
+            figures[f"publish_{side}_seconds"] = time.perf_counter() - started
     base = figures["lookup_before_us"]
     for name in ("lookup_before_us", "lookup_after_us", "lookup_switched_staged_us", "lookup_staging_us"):
         print(f"{name}: {show(figures[name])}")
@@ -180,6 +201,10 @@ def main() -> int:
     print(f"import_direct_seconds: {show(direct_seconds)}")
     print(f"import_staged_seconds: {show(staged_seconds)}")
     print(f"import_staged_ratio: {staged_seconds / direct_seconds:.2f}")
+    print(f"publish_rows: {PUBLISH_ROWS}")
+    print(f"publish_before_seconds: {show(figures['publish_before_seconds'])}")
+    print(f"publish_after_seconds: {show(figures['publish_after_seconds'])}")
+    print(f"publish_after_ratio: {figures['publish_after_seconds'] / figures['publish_before_seconds']:.2f}")
     return 0
 
 
