@@ -112,7 +112,6 @@ def submit_import_job(registry):  # type: ignore[no-untyped-def]
 def reserve_upload():  # type: ignore[no-untyped-def]
     """``{"registry", "file_name"}``: a presigned upload for the CSV (S3 in the cloud, this API locally), short-
     lived and for one file; then POST /v1/admin/registries/{registry}/jobs with ``{"upload_id"}`` starts the job."""
-    from ..domain.jobs import MAX_BYTES
     from ..services import jobs
 
     request, c = bp.current_request, container()
@@ -125,10 +124,19 @@ def reserve_upload():  # type: ignore[no-untyped-def]
     file_name = body.get("file_name") if isinstance(body.get("file_name"), str) else ""
     job, ticket = jobs.reserve_upload(registry, file_name, operator=who, jobs=c.jobs, uploads=c.uploads(),
                                       importers=c.importers(), audit=c.audit, clock=c.clock)
+    return reserved_upload(job, ticket, f"/v1/admin/registries/{registry}/jobs")
+
+
+def reserved_upload(job, ticket, start: str):  # type: ignore[no-untyped-def]
+    """Every presigned upload's answer (an administrator's or a court's): 201 with the upload, its limits and the
+    route that starts the job on it."""
+    from ..domain.jobs import MAX_BYTES
+    from ..domain.uploads import UPLOAD_CONTENT_TYPE
+
     return json_response({"upload_id": job.job_id, "upload": ticket, "max_bytes": MAX_BYTES,
-                          "content_type": "text/csv",
+                          "content_type": UPLOAD_CONTENT_TYPE,
                           "expires_at": job.upload_expires_at.isoformat() if job.upload_expires_at else None,
-                          "start": f"/v1/admin/registries/{registry}/jobs"}, 201)
+                          "start": start}, 201)
 
 
 @bp.route("/v1/uploads/{token}", methods=["POST"], content_types=["multipart/form-data"])

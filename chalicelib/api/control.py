@@ -202,19 +202,42 @@ def search_measures():  # type: ignore[no-untyped-def]
     return json_response(page_answer([measure_view(m) for m in found], scope, last, court=code))
 
 
-@bp.route("/v1/court/measures/import", methods=["POST"], content_types=["text/csv"])
+@bp.route("/v1/court/measures/import", methods=["POST"], content_types=["text/csv", "application/json"])
 @handled(_request)
 def import_measures():  # type: ignore[no-untyped-def]
     """The court's CSV of measures as a job, all rows or none: 202 at once with the job and its Location
-    (GET /v1/court/jobs/{id}: progress, then the errors by line, or done)."""
+    (GET /v1/court/jobs/{id}: progress, then the errors by line, or done). The CSV is the body, or (JSON
+    ``{"upload_id"}``) a file uploaded through POST /v1/court/uploads' presigned upload."""
     from ..services import jobs
 
     who, c = _court()
-    data = bp.current_request.raw_body or b""
-    csv_text(data)  # checked before it is kept: a file that is not UTF-8 is refused now
-    job = jobs.submit_import("measures", data, "measures.csv", operator=who, jobs=c.jobs, storage=c.storage,
-                             importers=c.importers(), audit=c.audit, clock=c.clock)
+    request = bp.current_request
+    if (request.headers.get("content-type") or "").split(";")[0].strip().lower() == "application/json":
+        body = json_body(request)
+        job = jobs.start_upload("measures", body.get("upload_id") if isinstance(body, dict) else None,
+                                operator=who, jobs=c.jobs, storage=c.storage, audit=c.audit, clock=c.clock)
+    else:
+        data = request.raw_body or b""
+        csv_text(data)  # checked before it is kept: a file that is not UTF-8 is refused now
+        job = jobs.submit_import("measures", data, "measures.csv", operator=who, jobs=c.jobs, storage=c.storage,
+                                 importers=c.importers(), audit=c.audit, clock=c.clock)
     return json_response(jobs.job_view(job), 202, location=f"/v1/court/jobs/{job.job_id}")
+
+
+@bp.route("/v1/court/uploads", methods=["POST"])
+@handled(_request)
+def reserve_measures_upload():  # type: ignore[no-untyped-def]
+    """``{"file_name"}``: a presigned upload for the court's CSV of measures (S3 in the cloud, this API locally),
+    short-lived and for one file; then POST /v1/court/measures/import with ``{"upload_id"}`` starts the job."""
+    from ..services import jobs
+    from .admin import reserved_upload
+
+    who, c = _court()
+    body = json_body(bp.current_request)
+    file_name = body.get("file_name") if isinstance(body, dict) and isinstance(body.get("file_name"), str) else ""
+    job, ticket = jobs.reserve_upload("measures", file_name, operator=who, jobs=c.jobs, uploads=c.uploads(),
+                                      importers=c.importers(), audit=c.audit, clock=c.clock)
+    return reserved_upload(job, ticket, "/v1/court/measures/import")
 
 
 @bp.route("/v1/court/jobs/{job_id}", methods=["GET"])

@@ -93,7 +93,7 @@ def admin_submit_import(ctx: Ctx) -> Response:
     c = ctx.c
     upload = ctx.form.file("file")
     try:
-        job = jobs.submit_import(ctx.form.get("registry"), upload[1] if upload else b"",
+        job = jobs.submit_import(_registry(ctx), upload[1] if upload else b"",
                                  upload[0] if upload else "", operator=ctx.operator, jobs=c.jobs, storage=c.storage,
                                  importers=c.importers(), audit=c.audit, clock=c.clock)
     except DomainError as refused:
@@ -107,11 +107,24 @@ def admin_submit_import(ctx: Ctx) -> Response:
 @page(bp, "/console/admin/imports/upload", methods=("POST",), roles=ADMIN, content_types=(MULTIPART, FORM))
 def admin_reserve_upload(ctx: Ctx) -> Response:
     """For the page's script: a job reserved for the file and its presigned upload, as JSON."""
+    return reserve_from_page(ctx, _registry(ctx))
+
+
+def _registry(ctx: Ctx) -> str:
+    """The registry the form names, or nothing: an administrator's import is a registry's, never a court's
+    measures (those act for the courts of the staff who import them)."""
+    chosen = ctx.form.get("registry")
+    return chosen if chosen in registries.REGISTRIES else ""
+
+
+def reserve_from_page(ctx: Ctx, kind: str) -> Response:
+    """Both import pages' scripts (an administrator's registry, a court's measures): the reserved job and its
+    presigned upload as JSON, or the refusal in the API's error shape."""
     import json
 
     c = ctx.c
     try:
-        job, ticket = jobs.reserve_upload(ctx.form.get("registry"), ctx.form.get("file_name"), operator=ctx.operator,
+        job, ticket = jobs.reserve_upload(kind, ctx.form.get("file_name"), operator=ctx.operator,
                                           jobs=c.jobs, uploads=c.uploads(), importers=c.importers(), audit=c.audit,
                                           clock=c.clock)
         body, status = {"upload_id": job.job_id, "upload": ticket}, 201
@@ -126,7 +139,7 @@ def admin_start_upload(ctx: Ctx) -> Response:
     """The page's script, once the file is uploaded: the job starts on it (once) and the job's page follows."""
     c = ctx.c
     try:
-        job = jobs.start_upload(ctx.form.get("registry"), ctx.form.get("upload_id"), operator=ctx.operator,
+        job = jobs.start_upload(_registry(ctx), ctx.form.get("upload_id"), operator=ctx.operator,
                                 jobs=c.jobs, storage=c.storage, audit=c.audit, clock=c.clock)
     except DomainError as refused:
         errors = field_errors(refused)

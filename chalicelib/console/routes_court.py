@@ -213,6 +213,9 @@ def court_imports(ctx: Ctx, errors: dict[str, str] | None = None, status: int = 
     from ..services.jobs import court_follows
 
     recent = [j for j in ctx.c.jobs.recent_jobs(100) if court_follows(j, ctx.operator)][:30]
+    origin = ctx.c.uploads().origin()
+    if origin:
+        ctx.connect_origins.add(origin)
     return ctx.render("court_imports.html", status=status, title=ctx.t("court.imports.title"), recent=recent,
                       columns=MEASURE_CSV_COLUMNS, errors=errors or {})
 
@@ -227,6 +230,28 @@ def court_submit_import(ctx: Ctx) -> Response:
         job = jobs.submit_import("measures", upload[1] if upload else b"", upload[0] if upload else "",
                                  operator=ctx.operator, jobs=c.jobs, storage=c.storage, importers=c.importers(),
                                  audit=c.audit, clock=c.clock)
+    except DomainError as refused:
+        return court_imports(ctx, errors=field_errors(refused), status=refused.status)
+    return ctx.redirect(f"/console/court/jobs/{job.job_id}", notice="import_queued")
+
+
+@page(bp, "/console/court/imports/upload", methods=("POST",), roles=COURT, content_types=(MULTIPART, FORM))
+def court_reserve_upload(ctx: Ctx) -> Response:
+    """For the page's script: a job reserved for the court's file and its presigned upload, as JSON."""
+    from .routes_admin import reserve_from_page
+
+    return reserve_from_page(ctx, "measures")
+
+
+@page(bp, "/console/court/imports/start", methods=("POST",), roles=COURT, content_types=(MULTIPART, FORM))
+def court_start_upload(ctx: Ctx) -> Response:
+    """The page's script, once the file is uploaded: the job starts on it (once) and the job's page follows."""
+    from ..services import jobs
+
+    c = ctx.c
+    try:
+        job = jobs.start_upload("measures", ctx.form.get("upload_id"), operator=ctx.operator, jobs=c.jobs,
+                                storage=c.storage, audit=c.audit, clock=c.clock)
     except DomainError as refused:
         return court_imports(ctx, errors=field_errors(refused), status=refused.status)
     return ctx.redirect(f"/console/court/jobs/{job.job_id}", notice="import_queued")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -200,30 +201,58 @@ def test_an_import_from_the_console_goes_through_a_presigned_upload(chromium: An
                                                                     tmp_path: Path) -> None:
     """The page's script reserves the upload, posts the file to it (not through the console's form), and starts
     the job by naming it; the browser lands on the job's page."""
-    import time as _time
-
-    number = f"{80_000_000 + _time.time_ns() // 1000 % 1_000_000:08d}"
+    number = f"{80_000_000 + time.time_ns() // 1000 % 1_000_000:08d}"
     csv = tmp_path / "padron.csv"
     csv.write_text("document_type,document_number,given_names,first_surname,second_surname,birth_date,issue_date,"
                    f"expiry_date,nationality,father_name,mother_name\nDNI,{number},Subida,Por,Navegador,1990-01-01,,,"
                    "PER,,\n", encoding="utf-8")
     visit = Visit(chromium, server, world["accounts"]["admin"])
     page = visit.check("/console/admin/imports", "admin-imports-upload")
-    posted: list[str] = []
-    page.on("request", lambda request: posted.append(request.url) if request.method == "POST" else None)
     page.locator("input[name=registry][value=identity]").check()
-    page.set_input_files("#f-file", str(csv))
-    page.get_by_role("button", name="Importar").click()
-    page.wait_for_url(re.compile(r".*/console/admin/jobs/[A-Za-z0-9_-]+$"))
-    job_id = page.url.rsplit("/", 1)[1]
-    paths = [p.split(server, 1)[1].split("?")[0] for p in posted]
-    assert paths[:3] == ["/console/admin/imports/upload", paths[1], "/console/admin/imports/start"], paths
-    assert paths[1].startswith("/v1/uploads/") and "/console/admin/imports" not in paths
+    job_id = _upload_through_the_page(page, server, csv, "/console/admin")
     job = module_api.c.jobs.get_job(job_id)
     assert job is not None and job.status.value == "queued" and job.file_name == "padron.csv"
     module_api.run_worker()
     assert module_api.c.registries.identity.lookup("DNI", number) is not None
     visit.close()
+
+
+def test_a_courts_import_from_the_console_goes_through_a_presigned_upload(chromium: Any, server: str,
+                                                                          world: dict[str, Any], module_api: Api,
+                                                                          tmp_path: Path) -> None:
+    """Court staff's file takes the same path: reserved, posted to storage, the job started by naming it."""
+    from chalicelib.services.control.measure_import import MEASURE_CSV_COLUMNS
+
+    case = f"{time.time_ns() // 1000 % 100_000:05d}-2022-0-{console_world.COURT}"
+    csv = tmp_path / "medidas.csv"
+    csv.write_text(",".join(MEASURE_CSV_COLUMNS) + f"\ntrue,PER,DNI,46677889,Juana Rosa,Quispe Huamán,{case},"
+                   "2° Juzgado Penal,LIMA,sentenced,monthly,2026-01-01,2026-12-31,2027-12-31,LIMA,A,\n",
+                   encoding="utf-8")
+    visit = Visit(chromium, server, world["accounts"]["court"])
+    page = visit.check("/console/court/imports", "court-imports-upload")
+    job_id = _upload_through_the_page(page, server, csv, "/console/court")
+    assert getattr(module_api.c.jobs.get_job(job_id), "file_name", None) == "medidas.csv"
+    module_api.run_worker()
+    job = module_api.c.jobs.get_job(job_id)
+    assert job is not None and job.status.value == "done", job
+    page.goto(f"{server}/console/court/measures?q={case}")
+    assert page.get_by_text(case).count() >= 1
+    visit.close()
+
+
+def _upload_through_the_page(page: Any, server: str, csv: Path, base: str) -> str:
+    """Submits the import form with its script; the requests it made are the presigned path's, and the browser is
+    on the queued job's page. Returns the job's id."""
+    posted: list[str] = []
+    page.on("request", lambda request: posted.append(request.url) if request.method == "POST" else None)
+    page.set_input_files("#f-file", str(csv))
+    page.get_by_role("button", name="Importar").click()
+    page.wait_for_url(re.compile(rf".*{base}/jobs/[A-Za-z0-9_-]+$"))
+    job_id: str = page.url.rsplit("/", 1)[1]
+    paths = [p.split(server, 1)[1].split("?")[0] for p in posted]
+    assert paths[:3] == [f"{base}/imports/upload", paths[1], f"{base}/imports/start"], paths
+    assert paths[1].startswith("/v1/uploads/") and f"{base}/imports" not in paths
+    return job_id
 
 
 def test_the_auditors_page(chromium: Any, server: str, world: dict[str, Any]) -> None:

@@ -260,3 +260,56 @@ def test_neither_the_administrator_nor_court_staff_reach_the_others_jobs(api: Ap
     assert other.post(f"/console/court/jobs/{court_job}/discard", {"back": "/console/court/imports"}).status_code \
         == 404
     assert api.c.jobs.get_job(court_job).message != "discarded"  # type: ignore[union-attr]
+
+
+def test_a_courts_file_goes_through_its_presigned_upload_and_starts_its_job_once(api: Api) -> None:
+    """Court staff reserve an upload, post the file straight to storage and start the job naming it — once, only
+    their own, only as a measures import; a registry's upload cannot be started as measures nor the reverse."""
+    from tests.integration.test_import_uploads import post_file
+    from tests.integration.test_import_uploads import reserve as reserve_registry
+
+    case = new_case()
+    reserved = api.post("/v1/court/uploads", {"file_name": "medidas.csv"}, headers=court(api))
+    assert reserved.status_code == 201, reserved.body
+    ticket = reserved.json_body
+    assert ticket["start"] == "/v1/court/measures/import" and ticket["upload"]["url"].startswith("/v1/uploads/")
+    assert post_file(api, ticket["upload"], measures_csv(measure_row("46677889", case))).status_code == 204
+
+    for outsider in (court(api, "judge-colleague"), court(api, "judge-other", ("0401-JR-PE-02",))):
+        taken = api.post("/v1/court/measures/import", {"upload_id": ticket["upload_id"]}, headers=outsider)
+        assert taken.status_code == 404 and taken.json_body["error"]["code"] == "unknown_upload"
+    as_registry = api.post("/v1/admin/registries/identity/jobs", {"upload_id": ticket["upload_id"]},
+                           headers=api.operator_headers("admin", subject="judge-import"))
+    assert as_registry.status_code in (403, 404)
+
+    started = api.post("/v1/court/measures/import", {"upload_id": ticket["upload_id"]}, headers=court(api))
+    assert started.status_code == 202 and started.headers["Location"] == f"/v1/court/jobs/{ticket['upload_id']}"
+    again = api.post("/v1/court/measures/import", {"upload_id": ticket["upload_id"]}, headers=court(api))
+    assert again.status_code == 409 and again.json_body["error"]["code"] == "upload_used"
+    api.run_worker()
+    job = api.get(started.headers["Location"], headers=court(api)).json_body
+    assert job["status"] == "done" and job["file_name"] == "medidas.csv", job
+    assert [i["case_file"] for i in found(api, case)] == [case]
+
+    # An administrator's registry upload is not a court's to start, and only court staff reserve one.
+    registry = reserve_registry(api, subject="judge-import")
+    assert api.post("/v1/court/measures/import", {"upload_id": registry["upload_id"]},
+                    headers=court(api)).status_code == 404
+    assert api.post("/v1/court/uploads", {}, headers=api.operator_headers("officer", districts=("LIMA",))) \
+        .status_code == 403
+
+
+def test_an_administrators_console_imports_registries_never_a_courts_measures(api: Api) -> None:
+    """The console's registry import takes only a registry: naming ``measures`` is refused on the field, by the
+    form, by its script's reservation and at the start, and no job is made."""
+    browser = signed_in(api, "admin")
+    browser.get("/console/admin/imports")
+    before = len(api.c.jobs.recent_jobs(500))
+    refused = browser.post("/console/admin/imports", {"registry": "measures", "back": "/console/admin/imports"},
+                           files={"file": ("medidas.csv", measures_csv(measure_row("46677889", new_case())),
+                                           "text/csv")})
+    assert refused.status_code == 422 and "Unknown registry." in browser.main()
+    reserved = browser.post("/console/admin/imports/upload", {"registry": "measures", "file_name": "m.csv"},
+                            follow=False)
+    assert reserved.status_code == 404 and reserved.json_body["error"]["code"] == "not_found"
+    assert len(api.c.jobs.recent_jobs(500)) == before

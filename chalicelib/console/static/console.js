@@ -37,9 +37,9 @@
   if (!form || !window.fetch || !window.FormData) { return; }
   var note = document.getElementById("import-uploading");
   function field(name) { var input = form.elements[name]; return input ? input.value : ""; }
-  function chosen() {
+  function chosen() {  // the registry picked, or the form's one kind (a court's measures)
     var checked = form.querySelector("input[name=registry]:checked");
-    return checked ? checked.value : "";
+    return checked ? checked.value : (form.getAttribute("data-kind") || "");
   }
   function refusedOr(answer) { return answer.ok ? answer : Promise.reject(answer); }
   form.addEventListener("submit", function (event) {
