@@ -121,13 +121,12 @@ def stage_rows(model: type[Model], rows: Sequence[tuple[tuple[str, ...], dict[st
 def publish_rows(model: type[Model], rows: Sequence[tuple[tuple[str, ...], dict[str, Any]]], stage: str) -> None:
     """After the switch: a row still staged by ``stage`` takes those values as its own. A row published already,
     or staged since by a later job (which kept these values as what readers see until its own switch), is left —
-    checked by the write itself, not only by the read before it."""
+    checked by the write itself, with no read before it (a read would only spare the rare resumed slice's
+    cancelled transactions, and cost 11 s of a 50,000-row import's 53 s)."""
     if not rows:
         return
-    existing = _existing(model, [k for k, _ in rows])
     make: Any = model
-    items = [make(*key, **values, staged=None, staged_by=None) for key, values in rows
-             if (old := existing.get(key)) is not None and old.staged_by == stage]
+    items = [make(*key, **values, staged=None, staged_by=None) for key, values in rows]
     condition = model.staged_by == stage  # type: ignore[attr-defined]
     connection = m.connection_for(str(model.Meta.region), model.Meta.host)
 
