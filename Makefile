@@ -73,11 +73,15 @@ run: install ## Start the whole system on 127.0.0.1 (API :8000, DynamoDB Local :
 
 # The installs are independent (two venvs, npm, Debian packages), so they run side by side, and lint runs beside the
 # tools venv's install: 146 s -> 82 s from a clean clone on this 2-core machine (loaded, same run).
+# The infrastructure tests (the CDK synth and the linters: the CPU) run beside the suite (which mostly waits on its
+# local servers); their output follows the suite's, and either failing fails the run.
 test: ## Install what is missing, lint, scan for vulnerabilities, and run every test
-	$(MAKE) --no-print-directory -j3 --output-sync=target lint $(STAMPS)/tools-venv
-	$(MAKE) --no-print-directory vulnerability-scan
-	$(PY) -m pytest -q
-	$(TOOLS_PY) -m pytest -q tests/infrastructure
+	$(MAKE) --no-print-directory -j3 --output-sync=target lint $(STAMPS)/tools-venv vulnerability-scan
+	@log=$$(mktemp); $(TOOLS_PY) -m pytest -q tests/infrastructure > $$log 2>&1 & infra=$$!; \
+	echo "$(PY) -m pytest -q  (beside it: $(TOOLS_PY) -m pytest -q tests/infrastructure)"; \
+	$(PY) -m pytest -q; suite=$$?; wait $$infra; infra_rc=$$?; \
+	echo "$(TOOLS_PY) -m pytest -q tests/infrastructure"; cat $$log; rm -f $$log; \
+	test $$suite -eq 0 -a $$infra_rc -eq 0
 
 test-unit: install ## Unit tests only (no I/O)
 	$(PY) -m pytest -q tests/unit
