@@ -247,7 +247,7 @@ class StreamWorker:
     def _run_lane(self, consumer: str, queue: Queue[list[tuple[dict[str, Any], _Pending, str]] | None]) -> None:
         handler = self._consumers[consumer].handler
         while (batch := queue.get()) is not None:
-            self._deliver(handler, {"Records": [record for record, _, _ in batch]})
+            self._deliver(handler, [record for record, _, _ in batch])
             by_shard: dict[str, list[_Pending]] = {}
             for _, entry, shard in batch:
                 by_shard.setdefault(shard, []).append(entry)
@@ -270,23 +270,31 @@ class StreamWorker:
                 self._lock.wait(remaining if remaining is not None else 1.0)
         return True
 
-    def _deliver(self, handler: Handler, event: dict[str, Any]) -> None:
-        records = event["Records"]
-        for attempt in range(ATTEMPTS):
+    def _deliver(self, handler: Handler, records: list[dict[str, Any]]) -> None:
+        """The cloud's subscription (BisectBatchOnFunctionError, MaximumRetryAttempts): a batch that fails is split
+        in two and each half delivered again, so one record that keeps failing holds up none of its batch; a single
+        record is tried ATTEMPTS times, then kept among the dead letters."""
+        for attempt in range(ATTEMPTS if len(records) == 1 else 1):
             try:
-                handler(event, None)
+                handler({"Records": records}, None)
                 with self._lock:
                     self.handled += len(records)
                 return
             except Exception:
-                log.exception("outbox batch failed", extra={"attempt": attempt + 1})
-                # Jittered, so that lanes whose events conflicted (two enrolments taking the same officer's
-                # count) do not meet again.
-                time.sleep(0.2 * (attempt + 1) * (0.5 + random.random()))
+                log.exception("outbox batch failed", extra={"attempt": attempt + 1, "records": len(records)})
+                if len(records) == 1:
+                    # Jittered, so that lanes whose events conflicted (two enrolments taking the same officer's
+                    # count) do not meet again.
+                    time.sleep(0.2 * (attempt + 1) * (0.5 + random.random()))
+        if len(records) > 1:
+            half = len(records) // 2
+            self._deliver(handler, records[:half])
+            self._deliver(handler, records[half:])
+            return
         # Like a Lambda's dead-letter queue: kept for an operator, never silently dropped.
         self._dead_letters.parent.mkdir(parents=True, exist_ok=True)
         with self._dead_letters.open("a") as handle:
-            handle.write(json.dumps(event, default=str) + "\n")
+            handle.write(json.dumps({"Records": records}, default=str) + "\n")
 
     def catch_up(self, since: str = "") -> int:
         """Deliver outbox events the stream can no longer give (written before a restart of DynamoDB Local), from
