@@ -74,8 +74,9 @@ class FakeJobs:
     def recent_jobs(self, limit: int = 50) -> list[Job]:
         return sorted(self.jobs.values(), key=lambda j: j.created_at, reverse=True)[:limit]
 
-    def add_done(self, job_id: str, n: int = 1, *, once: str | None = None) -> bool:
-        """As the adapter: the marker and the add together, and the version moves (an older read cannot save)."""
+    def add_done(self, job_id: str, n: int = 1, *, once: str | None = None, cleared: str | None = None) -> bool:
+        """As the adapter: the marker, the add and the cleared failure together, and the version moves (an older
+        read cannot save)."""
         current = self.jobs.get(job_id)
         if once is not None and once in self.counted:
             return False
@@ -83,5 +84,18 @@ class FakeJobs:
             raise NotFound("No such job.")
         if once is not None:
             self.counted.add(once)
-        self.jobs[job_id] = replace(current, written=current.written + n, version=current.version + 1)
+        failed = tuple(u for u in current.failed_units if u != cleared)
+        self.jobs[job_id] = replace(current, written=current.written + n, failed_units=failed,
+                                    version=current.version + 1)
+        return True
+
+    def add_failed(self, job_id: str, unit: str, *, unless: str) -> bool:
+        """As the adapter: nothing once the unit counted done; a set, and the version moves."""
+        current = self.jobs.get(job_id)
+        if unless in self.counted:
+            return False
+        if current is None:
+            raise NotFound("No such job.")
+        self.jobs[job_id] = replace(current, failed_units=tuple(sorted({*current.failed_units, unit})),
+                                    version=current.version + 1)
         return True

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from ..domain.accounts import OperatorAccount
@@ -125,7 +127,8 @@ def job_to_model(job: Job) -> m.JobModel:
         "switched_at": iso_or_none(job.switched_at), "published": job.published,
         "upload_expires_at": iso_or_none(job.upload_expires_at), "scope": list(job.scope), "params": job.params,
         "result_rows": list(job.result_rows), "result_count": job.result_count}
-    item = m.JobModel(job.job_id, created_at=iso(job.created_at), body=body, expires=job.created_at + JOB_RETENTION)
+    item = m.JobModel(job.job_id, created_at=iso(job.created_at), body=body, failed=set(job.failed_units) or None,
+                      expires=job.created_at + JOB_RETENTION)
     if job.version:
         item.version = job.version
     return item
@@ -143,7 +146,8 @@ def job_from_model(item: m.JobModel) -> Job:
                finished_at=dt(b.get("finished_at")), switched_at=dt(b.get("switched_at")),
                published=int(b.get("published", 0)), upload_expires_at=dt(b.get("upload_expires_at")),
                scope=tuple(b.get("scope") or ()), params=b.get("params"), result_rows=tuple(b.get("result_rows") or ()),
-               result_count=int(b.get("result_count", 0)), version=int(item.version or 0))
+               result_count=int(b.get("result_count", 0)), failed_units=tuple(sorted(item.failed or ())),
+               version=int(item.version or 0))
 
 
 class DynamoJobs:
@@ -170,26 +174,43 @@ class DynamoJobs:
     def recent_jobs(self, limit: int = 50) -> list[Job]:
         return [job_from_model(i) for i in m.JobModel.recent.query("jobs", scan_index_forward=False, limit=limit)]
 
-    @translate_errors
-    def add_done(self, job_id: str, n: int = 1, *, once: str | None = None) -> bool:
+    def add_done(self, job_id: str, n: int = 1, *, once: str | None = None, cleared: str | None = None) -> bool:
         """One transaction: the ``once`` marker (control markers, where each unit's "done" belongs with the
-        messages it sent) and ADD on the job's counter and version, so a save from an older read fails. Units
-        finishing at the same moment conflict (TransactionConflict): all or nothing, so it is simply tried again."""
+        messages it sent), ADD on the job's counter and DELETE of ``cleared`` from its failed units."""
+        actions: list[Action] = [m.JobModel.done.add(n)]
+        if cleared is not None:
+            actions.append(m.JobModel.failed.delete({cleared}))
+        if once is None:
+            return self._update_job(job_id, actions)
+        marker = m.ControlMarkerModel(once, expires=MARKER_RETENTION)
+        return self._update_job(job_id, actions, lambda tx: tx.save(
+            marker, condition=m.ControlMarkerModel.key.does_not_exist()))
+
+    def add_failed(self, job_id: str, unit: str, *, unless: str) -> bool:
+        """One transaction: a check that the ``unless`` marker (the unit's done) is absent, and ADD of ``unit`` to
+        the job's failed units."""
+        return self._update_job(job_id, [m.JobModel.failed.add({unit})], lambda tx: tx.condition_check(
+            m.ControlMarkerModel, unless, condition=m.ControlMarkerModel.key.does_not_exist()))
+
+    @translate_errors
+    def _update_job(self, job_id: str, actions: list[Action],
+                    marker: Callable[[TransactWrite], None] | None = None) -> bool:
+        """``actions`` on the job, and ADD on its version so that a save from an older read fails, in one
+        transaction with what ``marker`` writes or checks first: False when that condition fails. Units finishing
+        at the same moment conflict (TransactionConflict): all or nothing, so it is simply tried again."""
         for attempt in range(CONFLICT_TRIES):
             job = m.JobModel(job_id)
             job.version = 0  # not None: pynamodb then adds 1 to the version instead of setting it
             try:
                 with TransactWrite(connection=self._connection) as tx:
-                    if once is not None:
-                        tx.save(m.ControlMarkerModel(once, expires=MARKER_RETENTION),
-                                condition=m.ControlMarkerModel.key.does_not_exist())
-                    tx.update(job, [m.JobModel.done.add(n)], condition=m.JobModel.job_id.exists(),
-                              add_version_condition=False)
+                    if marker is not None:
+                        marker(tx)
+                    tx.update(job, actions, condition=m.JobModel.job_id.exists(), add_version_condition=False)
                 return True
             except TransactWriteError as exc:
                 reasons = [getattr(r, "code", None) if r is not None else None
                            for r in exc.cancellation_reasons or []]
-                if once is not None and reasons[:1] == ["ConditionalCheckFailed"]:
+                if marker is not None and reasons[:1] == ["ConditionalCheckFailed"]:
                     return False
                 if reasons and reasons[-1] == "ConditionalCheckFailed":
                     raise NotFound("No such job.") from exc

@@ -765,6 +765,10 @@ class JobModel(Model):
     # Units a fan-out counted done since the body was last saved: one atomic ADD per unit, from parallel
     # consumers; read as part of the body's "written", and folded into it by the next save.
     done = NumberAttribute(null=True)
+    # Units of a fan-out whose handling raised and that have not counted done since (domain.jobs.unit_tag): one
+    # atomic ADD per failure (a set: a unit failing again is listed once); a unit counted done leaves it in the same
+    # write as its count. Not folded into the body: a save writes it back as read.
+    failed = UnicodeSetAttribute(null=True)
     expires = TTLAttribute(null=True)
     version = VersionAttribute()
 

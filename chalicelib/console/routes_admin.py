@@ -190,7 +190,7 @@ def job_progress(ctx: Ctx, job: Any) -> Response:
     import json
 
     view = jobs.job_view(job)
-    view["label"] = ctx.t(f"job.status.{job.status.value}")
+    view["label"] = ctx.t(f"job.status.{job.shown_status}")
     view["numbers"] = ctx.t("job.steps", done=job.written, steps=job.units) if job.stepwise else ctx.t(
         "job.numbers", checked=job.checked, total=job.total, written=job.written, units=job.units)
     return Response(body=json.dumps(view), status_code=200,

@@ -67,11 +67,29 @@ class Job:
     params: dict[str, Any] | None = None
     result_rows: tuple[dict[str, Any], ...] = ()
     result_count: int = 0
+    # Bulk work fanned out: the units whose handling raised and that have not counted done since (unit_tag: an
+    # index, and for a district's unit its code; never a person). Once every unit is done or failed, the job
+    # ends failed (message UNITS_FAILED); a failed unit retried with success later counts done and clears here.
+    failed_units: tuple[str, ...] = ()
     version: int = 0
 
     @property
     def finished(self) -> bool:
         return self.status in (JobStatus.DONE, JobStatus.FAILED)
+
+    @property
+    def failures(self) -> list[tuple[int, str]]:
+        """The failed units, by index: (index, label)."""
+        units = [(int(index), label) for index, _, label in (tag.partition(":") for tag in self.failed_units)]
+        return sorted(units)
+
+    @property
+    def shown_status(self) -> str:
+        """The status as people read it (the catalogue's ``job.status.<this>``): a fan-out ended with failed units
+        is not a refused import."""
+        if self.status is JobStatus.FAILED and self.message == UNITS_FAILED:
+            return UNITS_FAILED
+        return self.status.value
 
     @property
     def switched(self) -> bool:
@@ -113,6 +131,12 @@ class Job:
 
 
 STALL_SECONDS = 15 * 60  # longer than any slice (a Lambda stops at 15 minutes)
+UNITS_FAILED = "units_failed"  # the message of a fan-out job that ended with failed units
+
+
+def unit_tag(index: int, label: str = "") -> str:
+    """A unit of a fan-out as its job lists it among the failed: its index, and a label that names no one."""
+    return f"{index}:{label}" if label else str(index)
 
 
 def derived_id(job_id: str, *parts: object) -> str:
@@ -138,9 +162,15 @@ class Jobs(Protocol):
         """Conditional on ``version`` (0: new); with ``event``, the outbox event lands in the same transaction."""
         ...
     def recent_jobs(self, limit: int = 50) -> list[Job]: ...
-    def add_done(self, job_id: str, n: int = 1, *, once: str | None = None) -> bool:
+    def add_done(self, job_id: str, n: int = 1, *, once: str | None = None, cleared: str | None = None) -> bool:
         """Adds ``n`` to the job's ``written`` as one atomic add (units of a fan-out finish in parallel consumers);
-        with ``once``, only the first time that key comes (a redelivered unit counts once). True when counted."""
+        with ``once``, only the first time that key comes (a redelivered unit counts once); with ``cleared`` (a
+        :func:`unit_tag`), that unit leaves the failed units in the same write. True when counted."""
+        ...
+    def add_failed(self, job_id: str, unit: str, *, unless: str) -> bool:
+        """Adds ``unit`` (a :func:`unit_tag`) to the job's failed units, a set (a unit failing again is listed
+        once), unless the key ``unless`` has come to add_done (the unit counted done meanwhile); the version moves,
+        as add_done's. True when listed."""
         ...
 
 

@@ -393,5 +393,7 @@ def job_view(job: Job) -> dict[str, Any]:
             "updated_at": job.updated_at.isoformat() if job.updated_at else None,
             "finished_at": job.finished_at.isoformat() if job.finished_at else None, "slices": job.slices,
             "switched_at": job.switched_at.isoformat() if job.switched_at else None, "published": job.published,
+            "units_failed": len(job.failed_units),
+            "failed_units": [{"unit": index, "label": label} for index, label in job.failures],
             **({"params": job.params, "steps": job.units, "steps_done": job.written, "result": list(job.result_rows),
                 "result_count": job.result_count} if job.task else {})}

@@ -1,10 +1,12 @@
 """Bulk notices and the daily reports as fan-out jobs on DynamoDB Local, through the scheduled functions, the
 outbox worker and the admin's job endpoint: many people make many units, each person is reminded once, redelivered
 units send nothing twice and count once, a failing unit is retried alone, planning twice makes one job, nothing goes
-out of sending hours, and one district's failing report holds up no other."""
+out of sending hours, and one district's failing report holds up no other. A unit given up after its retries is
+listed on its job, which ends failed; a later retry that succeeds finishes it."""
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -13,7 +15,7 @@ import pytest
 
 from chalicelib.adapters import dynamo_models as m
 from chalicelib.domain import fanout
-from chalicelib.domain.errors import ServiceUnavailable
+from chalicelib.domain.errors import NotFound, ServiceUnavailable
 from chalicelib.domain.jobs import Job, JobStatus
 from chalicelib.domain.requests import Event, new_id
 from chalicelib.handlers import NOTICES, WORK, dispatch
@@ -21,6 +23,7 @@ from chalicelib.services.control import calendar
 from chalicelib.services.control import reports as reports_service
 from infrastructure.local.seed import sample_calendar
 from tests.integration.conftest import Api
+from tests.integration.console_support import signed_in
 from tests.integration.control_support import Chat, new_district, run_schedule
 from tests.integration.test_control_ops_api import enrol_directly
 from tests.unit.control.world import staff
@@ -143,12 +146,14 @@ def test_a_failing_unit_leaves_the_others_sent_and_is_retried_later(api, distric
             failed.append(event)
     assert len(failed) == 1  # the unit of the failing chat; the others went through
     assert sent_to(flaky, owners) == 29 and flaky.to(owners[0]) == []
-    units = job_of(api, job_id)["units"]
-    assert job_of(api, job_id)["written"] == units - 1 and job_of(api, job_id)["status"] == "writing"
+    settled = job_of(api, job_id)  # every unit done or failed: the job lists the failed one (no person)
+    units = settled["units"]
+    assert settled["written"] == units - 1 and settled["status"] == "failed" and settled["message"] == "units_failed"
+    assert settled["failed_units"] == [{"unit": failed[0].data["unit"], "label": ""}]
     flaky.failing.clear()  # the chat service is back; the outbox retries the unit
     dispatch(failed[0], api.c, NOTICES)
     assert sent_to(flaky, owners) == 30 and all(len(flaky.to(owner)) == 1 for owner in owners)
-    assert job_of(api, job_id)["status"] == "done"
+    assert job_of(api, job_id)["status"] == "done" and job_of(api, job_id)["failed_units"] == []
     sent = len(flaky.sent)
     api.run_worker()  # the stream's own deliveries change nothing
     assert len(flaky.sent) == sent and job_of(api, job_id)["written"] == units
@@ -232,6 +237,7 @@ def test_one_districts_failing_report_holds_up_no_other_and_is_retried(api, cloc
     assert api.c.control.reports.get_report(fine, day) is not None
     assert api.c.control.reports.get_report(failing, day) is None
     assert job_of(api, job_id)["written"] == len(units) - 1
+    assert job_of(api, job_id)["failed_units"] == [{"unit": units[failing].data["unit"], "label": failing}]
     broken.clear()
     dispatch(units[failing], api.c, WORK)  # the outbox's retry
     assert api.c.control.reports.get_report(failing, day) is not None
@@ -240,3 +246,79 @@ def test_one_districts_failing_report_holds_up_no_other_and_is_retried(api, cloc
     assert len(unit_events(api, job_id)) == len(units)
     api.run_worker()
     assert job_of(api, job_id)["written"] == len(units)
+
+
+def test_a_district_failing_every_retry_is_listed_on_its_job_which_ends_failed_until_a_later_retry_succeeds(
+        api, clock, monkeypatch):
+    from infrastructure.local import worker
+
+    monkeypatch.setattr("infrastructure.local.worker.time.sleep", lambda seconds: None)
+    api.run_worker()
+    failing, fine = new_district(api), new_district(api)
+    for district in (failing, fine):
+        api.c.control.officers.add_district(district)
+    real = reports_service.daily_report
+    broken, tries = {failing}, []
+
+    def report(district: str, *args: Any, **kwargs: Any) -> Any:
+        if district in broken:
+            tries.append(district)
+            raise ServiceUnavailable("The signing service did not answer.", code="signer_unavailable")
+        return real(district, *args, **kwargs)
+
+    monkeypatch.setattr(reports_service, "daily_report", report)
+    clock.moment = datetime(2026, 10, 22, 5, 30, tzinfo=UTC)  # 00:30 in Lima: the 21st is reported
+    day = date(2026, 10, 21)
+    run_schedule(api, "control_daily_reports")
+    job_id = fanout.daily_reports_job_id(day)
+    units = {e.data["district"]: e for e in unit_events(api, job_id)}
+    dead_letters = api.worker()._dead_letters
+    before = dead_letters.read_text().splitlines() if dead_letters.exists() else []
+    api.run_worker()  # the consumer: the failing unit's first delivery and its retries, then the dead letters
+    assert len(tries) >= worker.ATTEMPTS
+    assert api.c.control.reports.get_report(fine, day) is not None  # its batch's other units went through
+    given_up = dead_letters.read_text().splitlines()[len(before):]
+    [letter] = [json.loads(line)["Records"] for line in given_up]  # that unit alone, not its batch
+    assert len(letter) == 1 and units[failing].event_id in json.dumps(letter)
+    settled = job_of(api, job_id)
+    assert settled["status"] == "failed" and settled["message"] == "units_failed" and settled["finished_at"]
+    assert settled["units_failed"] == 1 and settled["written"] == len(units) - 1
+    assert settled["failed_units"] == [{"unit": units[failing].data["unit"], "label": failing}]
+    for _ in range(2):  # the same failure delivered twice more: still listed once
+        with pytest.raises(ServiceUnavailable):
+            dispatch(units[failing], api.c, WORK)
+    assert job_of(api, job_id)["failed_units"] == settled["failed_units"]
+    browser = signed_in(api, "admin")
+    browser.get(f"/console/admin/jobs/{job_id}")
+    page = browser.main()
+    assert "Con unidades fallidas" in page and f"Unidades que fallaron: 1 de {len(units)}" in page
+    assert f"<td>{failing}</td>" in page
+    broken.clear()
+    dispatch(units[failing], api.c, WORK)  # a retry that lands after (say, the dead letter sent again)
+    done = job_of(api, job_id)
+    assert done["status"] == "done" and done["units_failed"] == 0 and done["failed_units"] == []
+    assert done["written"] == len(units) and done["message"] == ""
+    dispatch(units[failing], api.c, WORK)  # and again: counted once
+    assert job_of(api, job_id)["written"] == len(units) and job_of(api, job_id)["status"] == "done"
+
+
+def test_failed_units_are_a_set_that_a_count_clears_and_a_done_unit_never_joins(api):
+    job_id = f"test-{new_id()}"
+    now = api.c.clock.now()
+    jobs = api.c.jobs
+    jobs.put_job(Job(job_id=job_id, kind=fanout.DAILY_REPORTS, created_by="system", created_at=now, input_key="",
+                     status=JobStatus.WRITING, total=3, checked=3, units=3))
+    assert jobs.add_failed(job_id, "1:LIMA", unless=fanout.unit_marker(job_id, 1))
+    assert jobs.add_failed(job_id, "1:LIMA", unless=fanout.unit_marker(job_id, 1))  # the same failure again
+    assert jobs.add_failed(job_id, "2", unless=fanout.unit_marker(job_id, 2))
+    job = jobs.get_job(job_id)
+    assert job is not None and job.failed_units == ("1:LIMA", "2") and job.version == 4
+    jobs.put_job(job.progressed(now, message="saved"))  # a save keeps them as read
+    assert jobs.get_job(job_id).failed_units == ("1:LIMA", "2")  # type: ignore[union-attr]
+    assert jobs.add_done(job_id, 1, once=fanout.unit_marker(job_id, 1), cleared="1:LIMA")
+    assert jobs.add_done(job_id, 1, once=fanout.unit_marker(job_id, 0), cleared="0")  # nothing to clear
+    assert not jobs.add_failed(job_id, "1:LIMA", unless=fanout.unit_marker(job_id, 1))  # done: not listed again
+    job = jobs.get_job(job_id)
+    assert job is not None and job.failed_units == ("2",) and job.written == 2
+    with pytest.raises(NotFound):
+        jobs.add_failed(f"test-{new_id()}", "0", unless=fanout.unit_marker("gone", 0))

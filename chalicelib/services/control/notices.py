@@ -144,9 +144,7 @@ def calendar_unit(data: dict[str, Any], *, measures: Measures, enrolments: Enrol
                          enrolment.language, notifier=notifier, markers=markers, name=measure.person.full_name,
                          year=str(year), group=measure.group, windows=dates)
 
-    sent = _each_person(data, tell, measures=measures)
-    fanout.unit_done(str(data["job_id"]), int(data["unit"]), jobs=jobs, clock=clock)
-    return sent
+    return fanout.run_unit(data, lambda: _each_person(data, tell, measures=measures), jobs=jobs, clock=clock)
 
 
 def plan_reminders(*, officers: Officers, measures: Measures, calendars: Calendars, notifier: ChatChannel | None,
@@ -185,17 +183,18 @@ def reminders_unit(data: dict[str, Any], *, measures: Measures, enrolments: Enro
     who has not registered for it, in their language, never twice. Sent only on the day planned, from 08:00 to
     20:00 Peru time: a unit that comes later sends nothing (the next hour's plan covers what is still due)."""
     now, day = clock.now(), date.fromisoformat(str(data.get("day") or peru_today(clock.now())))
-    sent = 0
-    if not data.get("measures"):
-        pass  # an index a resumed plan no longer had work for
-    elif notifier is None or not within_sending_hours(now) or peru_today(now) != day:
-        log.info("reminder unit outside its sending hours: nothing sent", extra={"job_id": data.get("job_id")})
-    else:
-        sent = _each_person(data, lambda measure: _remind(measure, day, enrolments=enrolments, checkins=checkins,
+
+    def send() -> int:
+        if not data.get("measures"):
+            return 0  # an index a resumed plan no longer had work for
+        if notifier is None or not within_sending_hours(now) or peru_today(now) != day:
+            log.info("reminder unit outside its sending hours: nothing sent", extra={"job_id": data.get("job_id")})
+            return 0
+        return _each_person(data, lambda measure: _remind(measure, day, enrolments=enrolments, checkins=checkins,
                                                           calendars=calendars, notifier=notifier, markers=markers),
                             measures=measures)
-    fanout.unit_done(str(data["job_id"]), int(data["unit"]), jobs=jobs, clock=clock)
-    return sent
+
+    return fanout.run_unit(data, send, jobs=jobs, clock=clock)
 
 
 def _each_person(data: dict[str, Any], send: Callable[[Measure], int], *, measures: Measures) -> int:

@@ -94,14 +94,18 @@ def plan_daily_reports(*, officers: Officers, jobs: Jobs, uow: UnitOfWork, clock
 def daily_report_unit(data: dict[str, Any], *, incidents: Incidents, reports: Reports, documents: Store,
                       producer: DocumentProducer, storage: DocumentStorage, uow: UnitOfWork, jobs: Jobs, clock: Clock,
                       public_base_url: str) -> DailyReport | None:
-    """One district's report of the day planned (idempotent: the same incidents give the same report)."""
-    report = None
-    if data.get("district"):
-        report = daily_report(str(data["district"]), date.fromisoformat(str(data["day"])), incidents=incidents,
-                              reports=reports, documents=documents, producer=producer, storage=storage, uow=uow,
-                              clock=clock, public_base_url=public_base_url)
-    fanout.unit_done(str(data["job_id"]), int(data["unit"]), jobs=jobs, clock=clock)
-    return report
+    """One district's report of the day planned (idempotent: the same incidents give the same report). A unit that
+    fails is listed on its job by its district's code."""
+    district = str(data.get("district") or "")
+
+    def report() -> DailyReport | None:
+        if not district:
+            return None  # an index a resumed plan no longer had work for
+        return daily_report(district, date.fromisoformat(str(data["day"])), incidents=incidents, reports=reports,
+                            documents=documents, producer=producer, storage=storage, uow=uow, clock=clock,
+                            public_base_url=public_base_url)
+
+    return fanout.run_unit(data, report, jobs=jobs, clock=clock, label=district)
 
 
 def email_report(document_id: str, data: dict[str, Any], *, storage: DocumentStorage, email: EmailSender,

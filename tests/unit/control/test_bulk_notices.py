@@ -1,19 +1,22 @@
 """Bulk notices as fan-out jobs, on the in-memory fakes: the hourly reminders and a calendar's notices are a cheap
 plan of units of 25 people, each unit sent by the notices consumer, counted done once; planning again makes no
-second job; a unit that fails is retried alone; nothing goes out of sending hours."""
+second job; a unit that fails is retried alone, and listed on its job meanwhile; nothing goes out of sending hours."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from chalicelib.domain import fanout
 from chalicelib.domain.control.calendar import PERU
 from chalicelib.domain.errors import ServiceUnavailable
-from chalicelib.domain.jobs import Job, JobStatus
+from chalicelib.domain.jobs import UNITS_FAILED, Job, JobStatus
 from chalicelib.domain.requests import Event
 from chalicelib.services.control import calendar, notices
-from chalicelib.services.fanout import plan, unit_done
+from chalicelib.services.fanout import plan, run_unit, unit_done, unit_failed
+from chalicelib.services.jobs import job_view
 from infrastructure.local.seed import sample_calendar
 from tests.fakes_control import RecordingChat
 from tests.unit.control.world import ROSA, World, staff
@@ -115,13 +118,17 @@ def test_a_failing_person_holds_up_no_one_and_the_retried_unit_sends_only_what_i
             failures += 1
     assert failures == 1
     assert len(w.chat.sent) == 29 and w.chat.to(chats[3]) == []
-    running = w.jobs.get_job(job.job_id)
-    assert running is not None and running.written == 1 and running.status is JobStatus.WRITING
+    running = w.jobs.get_job(job.job_id)  # every unit done or failed: the job says which failed (no person)
+    assert running is not None and running.written == 1 and running.status is JobStatus.FAILED
+    measure_id = w.k.enrolments.get_enrolment(f"telegram:{chats[3]}").measure_id  # type: ignore[union-attr]
+    [failing] = [e.data["unit"] for e in units(w, fanout.REMINDERS_UNIT) if measure_id in e.data["measures"]]
+    assert running.message == UNITS_FAILED and running.failures == [(failing, "")]
     w.chat.failing.clear()
     w.data.events.extend(units(w, fanout.REMINDERS_UNIT))  # the outbox's retry (and the other unit redelivered)
     w.run_worker()
     assert len(w.chat.sent) == 30 and len(w.chat.to(chats[3])) == 1
-    assert w.jobs.get_job(job.job_id).status is JobStatus.DONE  # type: ignore[union-attr]
+    done = w.jobs.get_job(job.job_id)
+    assert done is not None and done.status is JobStatus.DONE and done.written == 2 and done.failed_units == ()
 
 
 def test_nothing_is_planned_out_of_sending_hours_and_a_late_unit_sends_nothing() -> None:
@@ -219,3 +226,82 @@ def test_a_resumed_plan_with_less_work_fills_the_gap_with_empty_units_that_count
     w.run_worker()
     assert len(w.chat.sent) == 3
     assert w.jobs.get_job(job_id).status is JobStatus.DONE  # type: ignore[union-attr]
+
+
+def three_districts(w: World) -> Job:
+    job = plan("reports-daily-failing", fanout.DAILY_REPORTS, "x",
+               [{"district": d} for d in ("CALLAO", "CUSCO", "LIMA")], fanout.DAILY_REPORT_UNIT, jobs=w.jobs,
+               uow=w.k.uow, clock=w.clock)
+    assert job is not None
+    return job
+
+
+def handle(w: World, unit: int, broken: set[str]) -> str:
+    """The unit's handler as the daily reports wire theirs (labelled by its district): it raises while its
+    district is broken."""
+    [data] = [e.data for e in units(w, fanout.DAILY_REPORT_UNIT) if e.data["unit"] == unit]
+
+    def work() -> str:
+        if data["district"] in broken:
+            raise ServiceUnavailable("The signing service did not answer.", code="signer_unavailable")
+        return str(data["district"])
+
+    return run_unit(data, work, jobs=w.jobs, clock=w.clock, label=str(data["district"]))
+
+
+def test_a_unit_failing_every_retry_ends_its_job_failed_listing_it_and_a_late_success_finishes_it() -> None:
+    w = World()
+    job = three_districts(w)
+    handle(w, 0, set())
+    handle(w, 2, set())
+    raised = []
+    for _ in range(6):  # the first delivery and the consumer's 5 retries
+        try:
+            handle(w, 1, {"CUSCO"})
+        except ServiceUnavailable as exc:  # the unit's own exception, every time
+            raised.append(exc.code)
+    assert raised == ["signer_unavailable"] * 6
+    failed = w.jobs.get_job(job.job_id)
+    assert failed is not None and failed.status is JobStatus.FAILED and failed.finished
+    assert failed.message == UNITS_FAILED and failed.shown_status == "units_failed" and failed.written == 2
+    assert failed.failures == [(1, "CUSCO")]  # listed once, however often it failed
+    view = job_view(failed)
+    assert view["status"] == "failed" and view["units_failed"] == 1
+    assert view["failed_units"] == [{"unit": 1, "label": "CUSCO"}]
+    assert handle(w, 1, set()) == "CUSCO"  # a retry that lands after the job was settled
+    done = w.jobs.get_job(job.job_id)
+    assert done is not None and done.status is JobStatus.DONE and done.written == 3 and done.failed_units == ()
+    assert done.message == "" and job_view(done)["units_failed"] == 0
+    handle(w, 1, set())  # redelivered: counts nothing twice
+    assert not unit_failed(job.job_id, 1, jobs=w.jobs, clock=w.clock, label="CUSCO")  # a late failure of a done unit
+    again = w.jobs.get_job(job.job_id)
+    assert again is not None and again.status is JobStatus.DONE and again.written == 3 and again.failed_units == ()
+
+
+def test_a_failed_unit_while_others_run_leaves_the_job_writing_and_the_same_failure_twice_counts_once() -> None:
+    w = World()
+    job = three_districts(w)
+    assert unit_failed(job.job_id, 1, jobs=w.jobs, clock=w.clock, label="CUSCO")
+    assert unit_failed(job.job_id, 1, jobs=w.jobs, clock=w.clock, label="CUSCO")  # delivered twice
+    running = w.jobs.get_job(job.job_id)
+    assert running is not None and running.status is JobStatus.WRITING and running.failed_units == ("1:CUSCO",)
+    assert job_view(running)["units_failed"] == 1
+    handle(w, 0, set())
+    handle(w, 2, set())  # the last unit settles it: two done, one failed
+    settled = w.jobs.get_job(job.job_id)
+    assert settled is not None and settled.status is JobStatus.FAILED and settled.failures == [(1, "CUSCO")]
+    assert handle(w, 1, set()) == "CUSCO"
+    assert w.jobs.get_job(job.job_id).status is JobStatus.DONE  # type: ignore[union-attr]
+
+
+def test_a_failure_that_cannot_be_recorded_never_hides_the_units_own_exception() -> None:
+    w = World()
+    data = {"job_id": "reports-daily-gone", "unit": 0}  # its job is not there (a store that fails alike)
+
+    def work() -> None:
+        raise ServiceUnavailable("The signing service did not answer.", code="signer_unavailable")
+
+    with pytest.raises(ServiceUnavailable) as raised:
+        run_unit(data, work, jobs=w.jobs, clock=w.clock, label="LIMA")
+    assert raised.value.code == "signer_unavailable"
+    assert not unit_failed("reports-daily-gone", 0, jobs=w.jobs, clock=w.clock)
