@@ -105,8 +105,8 @@ class Container:
         """What a container does before its first request or event, so that the first costs what the next ones do:
         the DynamoDB client (one for every table), its operations' models and its connection (one read of a
         missing item), and the chat notifier; with ``documents`` (the functions that sign), the keys and
-        certificate chain, pyHanko and the fonts and QR tables; else the API's request models (pydantic). Lambda
-        runs it in its init phase; the local servers at start."""
+        certificate chain, pyHanko and the fonts and QR tables; else the API's request models (pydantic) and a block
+        of request numbers. Lambda runs it in its init phase; the local servers at start."""
         import contextlib
 
         from .adapters import dynamo_models as m
@@ -123,6 +123,10 @@ class Container:
             self.producer().warm_up()
         else:
             from .api import models  # noqa: F401 - pydantic and the request models (~0.1 s): the routes' first use
+            from .services.certificate_requests import number_series
+
+            with contextlib.suppress(Exception):  # the block of request numbers (two calls): else the first request's
+                self.store.prefetch_numbers(number_series(self.clock.now().year))
 
     @property
     def control_rules(self) -> ControlRules:

@@ -173,6 +173,9 @@ class FakeStore:
         self.counters[series] = self.counters.get(series, 0) + 1
         return self.counters[series]
 
+    def prefetch_numbers(self, series: str) -> None:
+        """Nothing to fetch in memory."""
+
     def release_processed(self, handler: str, event_id: str) -> None:
         self.processed.discard(f"{handler}#{event_id}")
 

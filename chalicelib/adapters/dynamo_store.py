@@ -434,15 +434,27 @@ class DynamoStore:
         increasing within a process, not consecutive (a block a process did not finish leaves a gap). ``base`` is
         what the one counter item of earlier versions reached (read once), so no number comes twice."""
         with self._numbers_lock:
-            numbers = self._numbers.setdefault(series, [])
-            if not numbers:
-                shard = secrets.randbelow(COUNTER_SHARDS)
-                counter = m.CounterModel(f"{series}#{shard}")
-                counter.update(actions=[m.CounterModel.value.add(1)])
-                first = self._counter_base(series) + ((int(counter.value) - 1) * COUNTER_SHARDS + shard) * \
-                    NUMBER_BLOCK + 1
-                numbers.extend(range(first + NUMBER_BLOCK - 1, first - 1, -1))
-            return numbers.pop()
+            return self._block(series).pop()
+
+    @translate_errors
+    def prefetch_numbers(self, series: str) -> None:
+        """Takes this process's block of ``series`` now if it has none (a container's start, not its first
+        request, pays the block's two calls); no number is used."""
+        with self._numbers_lock:
+            self._block(series)
+
+    def _block(self, series: str) -> list[int]:
+        """This process's numbers left in ``series``, highest first; a new block when none are left (the caller
+        holds the lock)."""
+        numbers = self._numbers.setdefault(series, [])
+        if not numbers:
+            shard = secrets.randbelow(COUNTER_SHARDS)
+            counter = m.CounterModel(f"{series}#{shard}")
+            counter.update(actions=[m.CounterModel.value.add(1)])
+            first = self._counter_base(series) + ((int(counter.value) - 1) * COUNTER_SHARDS + shard) * \
+                NUMBER_BLOCK + 1
+            numbers.extend(range(first + NUMBER_BLOCK - 1, first - 1, -1))
+        return numbers
 
     def _counter_base(self, series: str) -> int:
         base = self._bases.get(series)

@@ -34,6 +34,16 @@ class RequestRules:
     identity_max_attempts: int = 5
 
 
+def number_series(year: int) -> str:
+    """The series a year's request numbers come from (Store.next_number)."""
+    return f"certificate-{year}"
+
+
+def request_number(store: Store, now: datetime) -> str:
+    """A request's number, as citizens and partners read it: the year and a number used once (e.g. 2026-000123)."""
+    return f"{now.year}-{store.next_number(number_series(now.year)):06d}"
+
+
 def _owned(store: Store, request_id: str, owner: str) -> CertificateRequest:
     """Someone else's request and a request that does not exist look the same: not found."""
     request = store.get_request(request_id) if len(request_id) <= 64 else None
@@ -66,7 +76,7 @@ def create_request(payload: Any, *, owner: str, idempotency_key: str | None, sto
         return existing, False
 
     request_id = new_id()
-    number = f"{now.year}-{store.next_number(f'certificate-{now.year}'):06d}"
+    number = request_number(store, now)
     request = CertificateRequest(
         request_id=request_id, number=number, owner=owner, applicant=applicant,
         status=Status.PENDING_IDENTITY, created_at=now, updated_at=now,

@@ -14,7 +14,7 @@ from ..domain.partners import Partner
 from ..domain.payments import new_order_code
 from ..domain.ports import AlreadyExists, AuditEntry, AuditLog, Clock, Store
 from ..domain.requests import CertificateRequest, Event, HistoryEntry, PaymentOrder, Status, new_id
-from .certificate_requests import LANGUAGES, RequestRules
+from .certificate_requests import LANGUAGES, RequestRules, request_number
 from .time import peru_today
 
 MAX_BATCH = 50
@@ -78,7 +78,7 @@ def create(item: PartnerItem, *, partner: Partner, key: str, store: Store, clock
         return earlier, False
     now = clock.now()
     request_id = new_id()
-    number = f"{now.year}-{store.next_number(f'certificate-{now.year}'):06d}"
+    number = request_number(store, now)
     created = CertificateRequest(
         request_id=request_id, number=number, owner=owner, applicant=item.applicant,
         status=Status.PENDING_IDENTITY, created_at=now, updated_at=now,

@@ -10,7 +10,7 @@ from ..domain.errors import DomainError
 from ..domain.issued import IssuedDocument, RevocationReason
 from ..domain.ports import AlreadyExists, Clock, IdentityRegistry, Store
 from ..domain.requests import CertificateRequest, Event, HistoryEntry, Status, new_id
-from .certificate_requests import get_request
+from .certificate_requests import get_request, request_number
 
 # Revoked because of our own mistake: the holder gets a new certificate without paying again.
 FREE_REPLACEMENT = frozenset({RevocationReason.ISSUED_IN_ERROR, RevocationReason.WRONG_DATA})
@@ -56,7 +56,7 @@ def request_replacement(request_id: str, *, owner: str, store: Store, identity: 
     if record is not None:
         applicant = replace(applicant, given_names=record.given_names, first_surname=record.first_surname,
                             second_surname=record.second_surname or "")
-    number = f"{now.year}-{store.next_number(f'certificate-{now.year}'):06d}"
+    number = request_number(store, now)
     receipt = {"waived": True, "replaces": original.number, "amount": "0.00",
                "currency": (original.receipt or {}).get("currency", "PEN"), "paid_at": now.isoformat()}
     fresh = CertificateRequest(

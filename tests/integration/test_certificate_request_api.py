@@ -57,6 +57,22 @@ def test_numbers_continue_above_what_the_single_counter_of_earlier_versions_reac
     assert min(store.next_number("certificate-2092") for _ in range(50)) > 5000
 
 
+def test_a_started_container_takes_its_block_of_numbers_before_its_first_request(api, monkeypatch):
+    """Lambda's init phase (Container.warm) takes the process's block of request numbers, so the first request makes
+    only the one transaction every later one makes; the block's numbers are still handed out in order, none lost."""
+    from bench.dynamo_calls import counting_dynamodb_calls
+    from chalicelib.adapters.dynamo_store import DynamoStore
+
+    fresh = DynamoStore(api.c.settings.aws_region, api.c.settings.dynamodb_endpoint)  # as a new container has it
+    monkeypatch.setattr(api.c, "store", fresh)
+    api.c.warm()
+    with counting_dynamodb_calls() as calls:
+        first = api.created(user="telegram:7001")
+    assert dict(calls) == {"TransactWriteItems": 1}
+    second = api.created(user="telegram:7002")
+    assert int(second["number"][5:]) == int(first["number"][5:]) + 1
+
+
 def test_same_idempotency_key_returns_the_same_request(api):
     headers = api.channel_headers(**{"Idempotency-Key": "abc-123"})
     first = api.post("/v1/certificate-requests", request_body(), headers=headers)

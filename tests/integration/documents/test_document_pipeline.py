@@ -10,6 +10,7 @@ import json
 import os
 import stat
 import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -401,3 +402,27 @@ def test_documents_signed_at_once_on_several_threads_with_a_fresh_revocation_con
             assert validate_pdf(pdf, [live.pki.ca_cert_pem]).signature_valid
     finally:
         live.stop()
+
+
+def test_after_warm_up_the_first_document_imports_nothing(pki: LocalPki) -> None:
+    """A container's start (warm_up) imports what the first document would otherwise import inside a citizen's wait
+    (lxml for the XMP metadata, pyHanko's filters, cryptography's OpenSSL backend): in a fresh process, producing the
+    first document after it loads no further module."""
+    here = Path(__file__).resolve().parent
+    script = f"""
+import sys
+sys.path[:0] = [{str(here.parents[2])!r}, {str(here)!r}]
+from pathlib import Path
+from chalicelib.adapters.documents import ensure_local_pki, local_pipeline
+from integ_doc_samples import make_content
+pki = ensure_local_pki(Path({str(pki.directory)!r}), {pki.services_url!r})
+pipeline = local_pipeline(pki, timestamp_url=pki.timestamp_url)
+content = make_content()
+pipeline.warm_up()
+before = set(sys.modules)
+assert pipeline.produce(content).startswith(b"%PDF")
+print(sorted(m for m in set(sys.modules) - before if not m.startswith("encodings.")))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"
