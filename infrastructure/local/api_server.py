@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import logging
 import os
 import socket
 import sys
@@ -119,7 +120,12 @@ def main(argv: list[str] | None = None) -> int:
     container().warm()  # as Lambda's init phase does: the first request costs what the next ones do
     with contextlib.suppress(KeyboardInterrupt):
         server.server.serve_forever(poll_interval=0.2)
-    return 0
+    # Stopped (SIGINT): every write this process makes is synchronous, so nothing is left to finish. Exit now
+    # rather than through the interpreter's shutdown, which waits on whatever a request thread still holds (a
+    # clean-clone run once saw this process outlive its 30 s stop).
+    server.server.server_close()
+    logging.shutdown()
+    os._exit(0)
 
 
 if __name__ == "__main__":
