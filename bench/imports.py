@@ -22,6 +22,9 @@ round trips to DynamoDB Local, so their medians move by some 10% from run to run
   the job for 300 lookups of its rows); import_direct_seconds: 10.43 (main's job: rows written once, unstaged) ·
   import_staged_seconds: 22.64 (ratio 2.17: each batch read once, written staged, then published; the writes of
   a batch go four at a time). An earlier run, batches of 25 written one call at a time: 10.17 vs 26.63 s (2.62).
+A run on 1 December 2026, publishing by conditional transactions with no read before them: import_direct_seconds
+9.54 · import_staged_seconds 24.42 (2.56) · publish_before_seconds 2.00 · publish_after_seconds 2.81 (1.41; it was
+5.95 against 2.56, 2.32, while publishing read every row first).
 """
 
 from __future__ import annotations
