@@ -57,6 +57,7 @@ def render_page(template: str, *, ctx: Ctx, **values: Any) -> str:
     context = {
         "ctx": ctx, "lang": ctx.lang, "t": ctx.t,
         "has": lambda key: key in i18n.catalogue(i18n.language(ctx.lang))[0],
+        "tm": lambda message: i18n.domain_text(ctx.lang, message),
         "tn": i18n.plural_translator(ctx.lang), "url": ctx.url,
         "session": session, "csrf": session.csrf if session else "", "here": ctx.path,
         "nav": list(dict.fromkeys((key, path) for role, key, path in NAVIGATION if role in roles)),

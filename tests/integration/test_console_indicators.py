@@ -77,7 +77,7 @@ def test_an_administrator_sets_a_target_and_the_offices_counts_refused_input_cha
     before = api.c.indicators.target("certificates.decided.reviewer")
     bad = browser.post("/console/indicators/targets", {"code": "certificates.decided.reviewer", "baseline": "abc",
                                                        "expected": "20", "back": "/console/indicators/targets"})
-    assert bad.status_code == 422 and "Expected a number." in browser.main()
+    assert bad.status_code == 422 and "Ingrese un número." in browser.main()
     assert 'value="abc"' in browser.main()  # what was typed comes back
     assert api.c.indicators.target("certificates.decided.reviewer") == before
     done = browser.post("/console/indicators/targets", {"code": "certificates.decided.reviewer", "baseline": "30",

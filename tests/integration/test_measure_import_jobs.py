@@ -233,7 +233,7 @@ def _import_from_the_console(api: Api) -> None:
     # An empty upload is refused on the form, naming the file.
     refused = browser.post("/console/court/imports", {"back": "/console/court/imports"},
                            files={"file": ("vacio.csv", b"", "text/csv")})
-    assert refused.status_code == 422 and "Choose a CSV file." in browser.main()
+    assert refused.status_code == 422 and "Seleccione un archivo CSV." in browser.main()
 
 
 def test_neither_the_administrator_nor_court_staff_reach_the_others_jobs(api: Api) -> None:
@@ -308,7 +308,7 @@ def test_an_administrators_console_imports_registries_never_a_courts_measures(ap
     refused = browser.post("/console/admin/imports", {"registry": "measures", "back": "/console/admin/imports"},
                            files={"file": ("medidas.csv", measures_csv(measure_row("46677889", new_case())),
                                            "text/csv")})
-    assert refused.status_code == 422 and "Unknown registry." in browser.main()
+    assert refused.status_code == 422 and "Registro desconocido." in browser.main()
     reserved = browser.post("/console/admin/imports/upload", {"registry": "measures", "file_name": "m.csv"},
                             follow=False)
     assert reserved.status_code == 404 and reserved.json_body["error"]["code"] == "not_found"
