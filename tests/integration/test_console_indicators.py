@@ -87,7 +87,7 @@ def test_an_administrator_sets_a_target_and_the_offices_counts_refused_input_cha
     period = f"2032-{1 + secrets.randbelow(12):02d}"
     wrong = browser.post("/console/indicators/in-person", {"period": period, "offices": "Lima Centro; 12\nCusco 7",
                                                            "back": "/console/indicators/in-person"})
-    assert wrong.status_code == 422 and "Line 2" in browser.main()
+    assert wrong.status_code == 422 and "Línea 2: se esperaba una oficina" in browser.main()
     assert api.c.indicators.in_person(period) == {}
     saved = browser.post("/console/indicators/in-person", {"period": period, "offices": "Lima Centro; 12\n\nCusco;7",
                                                            "back": "/console/indicators/in-person"})

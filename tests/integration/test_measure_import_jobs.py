@@ -223,6 +223,15 @@ def _import_from_the_console(api: Api) -> None:
     browser.get(job_path)
     page = browser.main()
     assert "Línea" in page and "No se importó nada" in page
+    # The refused row reads in the page's language: Spanish here, unmarked; English once the operator switches.
+    assert "<td>Ingrese un número de expediente como 00123-2020-0-1801-JR-PE-01.</td>" in page
+    assert "Expected a case file number" not in page
+    browser.get(f"/console/language/en?next={job_path}")
+    english = browser.main()
+    assert "<td>Expected a case file number like 00123-2020-0-1801-JR-PE-01.</td>" in english
+    assert "Ingrese un número de expediente" not in english
+    browser.get(f"/console/language/es?next={job_path}")
+    assert "Ingrese un número de expediente como" in browser.main()
     browser.get("/console/court/imports")
     assert job_path in browser.text() and "medidas.csv" in browser.main()
     # Staff of another court neither see it listed nor open it.
@@ -234,6 +243,7 @@ def _import_from_the_console(api: Api) -> None:
     refused = browser.post("/console/court/imports", {"back": "/console/court/imports"},
                            files={"file": ("vacio.csv", b"", "text/csv")})
     assert refused.status_code == 422 and "Seleccione un archivo CSV." in browser.main()
+    assert "Choose a CSV file." not in browser.text() and ' lang="en"' not in browser.main()
 
 
 def test_neither_the_administrator_nor_court_staff_reach_the_others_jobs(api: Api) -> None:
