@@ -3,14 +3,19 @@ that returns at once, then a page with the job's progress bar and, by line, the 
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
 from chalice import Blueprint, Response
 
 from ..domain.accounts import scope_text
 from ..domain.errors import DomainError
+from ..domain.jobs import report_csv
 from ..domain.operators import Role
+from ..domain.requests import new_id
 from ..services import jobs, operator_admin, registries
+from . import i18n
 from .exports import export
 from .web import FORM, MULTIPART, Ctx, field_errors, page, page_headers
 
@@ -207,6 +212,17 @@ def job_errors(ctx: Ctx, job: Any, base: str) -> Response:
     if not job.report_key:
         return ctx.redirect(f"{base}{job.job_id}")
     ctx.audit("job.errors_download", job.job_id)
-    link = ctx.c.media.link(job.report_key, subject=ctx.operator.subject, content_type="text/csv; charset=utf-8",
+    key = job.report_key
+    stored = ctx.c.storage.get(key) if ctx.lang != "en" else None
+    if stored is not None:  # the stored report is English (the API's): a copy in the console's language
+        key = f"exports/{new_id()}.csv"
+        ctx.c.storage.put(key, translated_report(stored, ctx.lang), "text/csv; charset=utf-8")
+    link = ctx.c.media.link(key, subject=ctx.operator.subject, content_type="text/csv; charset=utf-8",
                             filename=f"errores-{job.job_id[:8]}.csv", seconds=120)
     return Response(body="", status_code=303, headers=page_headers(ctx, {"Location": link}))
+
+
+def translated_report(report: bytes, lang: str) -> bytes:
+    """A job's error report (line, field, code, message) with each message in the console's language."""
+    rows = list(csv.DictReader(io.StringIO(report.decode("utf-8-sig"))))
+    return report_csv([{**row, "message": i18n.domain_text(lang, row.get("message") or "").text} for row in rows])

@@ -121,3 +121,16 @@ def test_the_page_marks_english_only_on_an_untranslated_message() -> None:
 def test_the_api_keeps_the_english_message() -> None:
     assert ValidationError("Choose a CSV file.", field="file").to_dict()["message"] == "Choose a CSV file."
 
+
+
+def test_the_jobs_error_report_is_downloaded_in_the_consoles_language() -> None:
+    from chalicelib.console.routes_admin import translated_report
+    from chalicelib.domain.jobs import report_csv
+
+    stored = report_csv([{"line": 3, "field": "case_file", "code": "invalid_field",
+                          "message": "Expected a case file number like 00123-2020-0-1801-JR-PE-01."},
+                         {"line": 4, "field": "", "code": "x", "message": "Not in the catalogue."}])
+    spanish = translated_report(stored, "es").decode("utf-8-sig").splitlines()
+    assert spanish == ["line,field,code,message",
+                       "3,case_file,invalid_field,Ingrese un número de expediente como 00123-2020-0-1801-JR-PE-01.",
+                       "4,,x,Not in the catalogue."]
