@@ -19,6 +19,7 @@ import contextlib
 import json
 import logging
 import os
+import signal
 import socket
 import sys
 import uuid
@@ -118,11 +119,14 @@ def main(argv: list[str] | None = None) -> int:
     from chalicelib.bootstrap import container
 
     container().warm()  # as Lambda's init phase does: the first request costs what the next ones do
+    # Stopped by SIGINT or SIGTERM, whatever this process inherited: a shell's background job starts with SIGINT
+    # ignored, and then a stop by SIGINT went unheard (a clean-clone run waited its 30 s on it).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     with contextlib.suppress(KeyboardInterrupt):
         server.server.serve_forever(poll_interval=0.2)
-    # Stopped (SIGINT): every write this process makes is synchronous, so nothing is left to finish. Exit now
-    # rather than through the interpreter's shutdown, which waits on whatever a request thread still holds (a
-    # clean-clone run once saw this process outlive its 30 s stop).
+    # Every write this process makes is synchronous, so nothing is left to finish: exit now rather than through
+    # the interpreter's shutdown, which would wait on whatever a request thread still holds.
     server.server.server_close()
     logging.shutdown()
     os._exit(0)

@@ -183,3 +183,25 @@ def test_the_fuzzer_finds_no_5xx_and_no_answer_off_its_schema(served):
                              settings.partner_token_audience)
     partner = partners.issue(partners.partners["migraciones"])
     _fuzz(base, data_dir, "partner", "--include-path-regex", "^/v1/partner/", "-H", f"Authorization: Bearer {partner}")
+
+
+def test_the_local_api_server_stops_on_sigint_even_when_started_with_it_ignored(dynamodb_endpoint, tmp_path):  # type: ignore[no-untyped-def]
+    """A shell's background job starts with SIGINT ignored, and its children inherit that: the server still stops on
+    SIGINT (or SIGTERM) rather than running on until it is killed."""
+    from infrastructure.local.run import wait_http
+
+    port = free_port()
+    env = {**os.environ, "DYNAMODB_ENDPOINT": dynamodb_endpoint, "TABLE_PREFIX": f"s{uuid.uuid4().hex[:8]}-",
+           "DATA_DIR": str(tmp_path), "PYTHONPATH": str(ROOT)}
+    for stop in (signal.SIGINT, signal.SIGTERM):
+        process = subprocess.Popen([sys.executable, "-m", "infrastructure.local.api_server", "--port", str(port)],
+                                   cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+        try:
+            assert wait_http(f"http://127.0.0.1:{port}/openapi.json", 60)  # answers without tables
+            process.send_signal(stop)
+            assert process.wait(timeout=20) == 0, stop
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
