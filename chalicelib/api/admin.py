@@ -11,7 +11,7 @@ from ..domain.errors import NotFound, ValidationError
 from ..domain.operators import Role
 from ..services import registries, review
 from .cursors import page_answer, page_request
-from .http import csv_text, handled, json_body, json_response, operator
+from .http import csv_text, handled, json_body, json_response, operator, sends_json
 from .views import case_view, queue_item_view
 
 bp = Blueprint(__name__)
@@ -94,7 +94,7 @@ def submit_import_job(registry):  # type: ignore[no-untyped-def]
     from ..services import jobs
 
     request = bp.current_request
-    if (request.headers.get("content-type") or "").split(";")[0].strip().lower() != "application/json":
+    if not sends_json(request):
         return submit_csv_job(request, registry)
     c = container()
     who = operator(request)

@@ -17,7 +17,7 @@ from ..services.control import calendar, checkins, enrolment, measures
 from ..services.control.pipeline import checkin_view
 from ..services.documents import verification_view
 from .cursors import page_answer, page_request
-from .http import channel_user, csv_text, handled, json_body, json_response, operator
+from .http import channel_user, csv_text, handled, json_body, json_response, operator, sends_json
 
 bp = Blueprint(__name__)
 MEDIA = ["image/jpeg", "image/png", "video/mp4", "application/octet-stream", "application/json"]
@@ -45,8 +45,7 @@ def measure_view(measure: Measure) -> dict[str, Any]:
 
 
 def _raw(request) -> bytes:  # type: ignore[no-untyped-def]
-    content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
-    if content_type == "application/json":
+    if sends_json(request):
         return checkins_photo(json_body(request))
     return request.raw_body or b""
 
@@ -212,7 +211,7 @@ def import_measures():  # type: ignore[no-untyped-def]
 
     who, c = _court()
     request = bp.current_request
-    if (request.headers.get("content-type") or "").split(";")[0].strip().lower() == "application/json":
+    if sends_json(request):
         body = json_body(request)
         job = jobs.start_upload("measures", body.get("upload_id") if isinstance(body, dict) else None,
                                 operator=who, jobs=c.jobs, storage=c.storage, audit=c.audit, clock=c.clock)

@@ -281,6 +281,11 @@ def json_depth_exceeds(raw: bytes | str, limit: int = MAX_JSON_DEPTH) -> bool:
     return False
 
 
+def sends_json(request: Request) -> bool:
+    """Whether the body is JSON (routes that also take a file body: a CSV, a PDF, a photo)."""
+    return (request.headers.get("content-type") or "").split(";")[0].strip().lower() == "application/json"
+
+
 def json_body(request: Request, *, required: bool = True) -> Any:
     raw = request.raw_body or b""
     limit = container().settings.max_body_bytes

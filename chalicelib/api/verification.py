@@ -12,7 +12,7 @@ from ..bootstrap import container
 from ..domain.documents import ISSUERS
 from ..domain.errors import DomainError
 from ..services import documents
-from .http import handled, json_body, json_response
+from .http import handled, json_body, json_response, sends_json
 
 bp = Blueprint(__name__)
 
@@ -96,8 +96,7 @@ def form_file(content_type: str, body: bytes, name: str = "file") -> bytes:
 @handled(_request)
 def verify_upload():  # type: ignore[no-untyped-def]
     request, c = bp.current_request, container()
-    content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
-    if content_type == "application/json":
+    if sends_json(request):
         from .models import QrCheck, parse
 
         text = parse(QrCheck, json_body(request)).qr_text

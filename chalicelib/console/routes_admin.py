@@ -84,12 +84,18 @@ def admin_imports(ctx: Ctx, errors: dict[str, str] | None = None, status: int = 
     """The import form. Its script uploads the file straight to storage through a presigned upload, then starts the
     job naming it (the API's 6 MB request cap does not bound the file); without the script the file is posted here."""
     recent = ctx.c.jobs.recent_jobs(30)
-    origin = ctx.c.uploads().origin()
-    if origin:
-        ctx.connect_origins.add(origin)
+    allow_uploads(ctx)
     return ctx.render("admin_imports.html", status=status, title=ctx.t("admin.imports.title"), recent=recent,
                       registries=[(r, registries.columns(r)) for r in registries.REGISTRIES], errors=errors or {},
                       chosen=ctx.form.get("registry"))
+
+
+def allow_uploads(ctx: Ctx) -> None:
+    """An import page's script posts the file to the presigned upload's origin (S3's in the cloud): the page's CSP
+    lets it connect there."""
+    origin = ctx.c.uploads().origin()
+    if origin:
+        ctx.connect_origins.add(origin)
 
 
 @page(bp, "/console/admin/imports", methods=("POST",), roles=ADMIN, content_types=(MULTIPART,))

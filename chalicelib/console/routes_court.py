@@ -211,11 +211,10 @@ def court_imports(ctx: Ctx, errors: dict[str, str] | None = None, status: int = 
     """The court's CSV of measures: the form, its columns, and the imports its staff may follow."""
     from ..services.control.measure_import import MEASURE_CSV_COLUMNS
     from ..services.jobs import court_follows
+    from .routes_admin import allow_uploads
 
     recent = [j for j in ctx.c.jobs.recent_jobs(100) if court_follows(j, ctx.operator)][:30]
-    origin = ctx.c.uploads().origin()
-    if origin:
-        ctx.connect_origins.add(origin)
+    allow_uploads(ctx)
     return ctx.render("court_imports.html", status=status, title=ctx.t("court.imports.title"), recent=recent,
                       columns=MEASURE_CSV_COLUMNS, errors=errors or {})
 

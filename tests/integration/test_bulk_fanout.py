@@ -209,20 +209,28 @@ def test_a_calendar_published_is_told_in_units_and_planned_once(api, district, f
     assert all(len([t for t in flaky.to(owner) if "2027" in t]) == 1 for owner in owners)
 
 
-def test_one_districts_failing_report_holds_up_no_other_and_is_retried(api, clock, monkeypatch):
+def failing_reports(api: Any, monkeypatch: Any) -> tuple[str, str, set[str], list[str]]:
+    """Two new districts; the first's daily report fails (the signing service down) while its name is in the
+    returned set, each failed try noted in the returned list."""
     api.run_worker()
     failing, fine = new_district(api), new_district(api)
     for district in (failing, fine):
         api.c.control.officers.add_district(district)
     real = reports_service.daily_report
-    broken = {failing}
+    broken, tries = {failing}, []
 
     def report(district: str, *args: Any, **kwargs: Any) -> Any:
         if district in broken:
+            tries.append(district)
             raise ServiceUnavailable("The signing service did not answer.", code="signer_unavailable")
         return real(district, *args, **kwargs)
 
     monkeypatch.setattr(reports_service, "daily_report", report)
+    return failing, fine, broken, tries
+
+
+def test_one_districts_failing_report_holds_up_no_other_and_is_retried(api, clock, monkeypatch):
+    failing, fine, broken, _ = failing_reports(api, monkeypatch)
     clock.moment = datetime(2026, 10, 21, 5, 30, tzinfo=UTC)  # 00:30 in Lima: the 20th is reported
     day = date(2026, 10, 20)
     run_schedule(api, "control_daily_reports")
@@ -253,20 +261,7 @@ def test_a_district_failing_every_retry_is_listed_on_its_job_which_ends_failed_u
     from infrastructure.local import worker
 
     monkeypatch.setattr("infrastructure.local.worker.time.sleep", lambda seconds: None)
-    api.run_worker()
-    failing, fine = new_district(api), new_district(api)
-    for district in (failing, fine):
-        api.c.control.officers.add_district(district)
-    real = reports_service.daily_report
-    broken, tries = {failing}, []
-
-    def report(district: str, *args: Any, **kwargs: Any) -> Any:
-        if district in broken:
-            tries.append(district)
-            raise ServiceUnavailable("The signing service did not answer.", code="signer_unavailable")
-        return real(district, *args, **kwargs)
-
-    monkeypatch.setattr(reports_service, "daily_report", report)
+    failing, fine, broken, tries = failing_reports(api, monkeypatch)
     clock.moment = datetime(2026, 10, 22, 5, 30, tzinfo=UTC)  # 00:30 in Lima: the 21st is reported
     day = date(2026, 10, 21)
     run_schedule(api, "control_daily_reports")

@@ -66,11 +66,30 @@ def test_a_started_container_takes_its_block_of_numbers_before_its_first_request
     fresh = DynamoStore(api.c.settings.aws_region, api.c.settings.dynamodb_endpoint)  # as a new container has it
     monkeypatch.setattr(api.c, "store", fresh)
     api.c.warm()
+    api.c.warm()  # started twice (a second warm-up): still the one block, none skipped
     with counting_dynamodb_calls() as calls:
         first = api.created(user="telegram:7001")
     assert dict(calls) == {"TransactWriteItems": 1}
     second = api.created(user="telegram:7002")
     assert int(second["number"][5:]) == int(first["number"][5:]) + 1
+
+
+def test_a_container_whose_database_is_down_at_start_still_starts_and_numbers_its_first_request(api, monkeypatch):
+    """The counters table does not answer during the warm-up: the container starts all the same, and its first
+    request takes the block itself."""
+    from chalicelib.adapters.dynamo_store import DynamoStore
+    from chalicelib.domain.errors import ServiceUnavailable
+
+    fresh = DynamoStore(api.c.settings.aws_region, api.c.settings.dynamodb_endpoint)
+    monkeypatch.setattr(api.c, "store", fresh)
+
+    def down(series):  # type: ignore[no-untyped-def]
+        raise ServiceUnavailable("The database did not answer.")
+
+    monkeypatch.setattr(fresh, "prefetch_numbers", down)
+    api.c.warm()
+    assert fresh._numbers == {} or not any(fresh._numbers.values())
+    assert re.fullmatch(r"2026-\d{6}", api.created(user="telegram:7003")["number"])
 
 
 def test_same_idempotency_key_returns_the_same_request(api):

@@ -325,3 +325,24 @@ def test_publishing_never_overwrites_a_row_a_later_job_staged_after_it_was_read(
     assert restaged.staged_by == "job-two-000000000" and restaged.staged == {"body": {"given_names": "Dos", "n": 0}}
     published = m.IdentityModel.get(second)
     assert published.staged_by is None and published.body == {"given_names": "Uno", "n": 1}
+
+
+def test_publishing_again_changes_nothing_and_creates_no_row_it_never_staged(api: Api) -> None:
+    """A resumed slice publishes rows it had published already, and a key it never staged: the condition alone
+    (no read first) leaves the published rows as they are, a later edit included, and creates nothing."""
+    prefix = unique(3) + 6_000_000
+    keys = [f"DNI#{prefix + n:08d}" for n in range(3)]
+    rows = [((key,), {"body": {"given_names": "Uno", "n": n}}) for n, key in enumerate(keys)]
+    staging.stage_rows(m.IdentityModel, rows[:2], "job-again-0000000")
+    staging.publish_rows(m.IdentityModel, rows[:2], "job-again-0000000")
+    edited = m.IdentityModel.get(keys[0])
+    edited.body = {"given_names": "Editado", "n": 0}
+    edited.save()  # changed since, by hand or by a later job's publishing
+
+    staging.publish_rows(m.IdentityModel, rows, "job-again-0000000")  # the replay
+
+    assert m.IdentityModel.get(keys[0]).body == {"given_names": "Editado", "n": 0}
+    again = m.IdentityModel.get(keys[1])
+    assert again.staged_by is None and again.body == {"given_names": "Uno", "n": 1}
+    with pytest.raises(m.IdentityModel.DoesNotExist):
+        m.IdentityModel.get(keys[2])
