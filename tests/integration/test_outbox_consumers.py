@@ -85,3 +85,71 @@ def test_a_restarted_worker_resumes_after_its_checkpoint(api, tmp_path):
     assert 0 < restarted.handled <= 2 * written_since
     assert everything - written_since >= 3 * written_since
     assert checkpoint.read_text() != ""
+
+
+def test_the_worker_hands_handlers_the_stream_record_as_lambda_does(api, tmp_path):
+    """Read as plain JSON (worker.RecordsReader): attribute values as the stream sends them and the creation time in
+    epoch seconds, the shape a Lambda handler gets, which app.handle_outbox turns into the event."""
+    from chalicelib.adapters import dynamo_models as m
+    from infrastructure.local.worker import StreamWorker
+
+    api.run_worker()
+    seen: list[dict] = []
+    reader = StreamWorker(api.c.settings.dynamodb_endpoint, api.c.settings.aws_region,
+                          m.OutboxModel.Meta.table_name, lambda batch, _: seen.extend(batch["Records"]),
+                          tmp_path / "dead-letters.jsonl", lanes=1)
+    request = api.created(user="telegram:8931")
+    while reader.poll_once() > 0:
+        pass
+    mine = [r for r in seen if r["dynamodb"]["NewImage"]["aggregate_id"]["S"] == request["request_id"]]
+    assert [r["dynamodb"]["NewImage"]["name"]["S"] for r in mine] == ["request.created"]
+    record = mine[0]
+    assert record["eventName"] == "INSERT" and record["eventSource"] == "aws:dynamodb"
+    assert isinstance(record["dynamodb"]["ApproximateCreationDateTime"], float)
+    assert isinstance(record["dynamodb"]["NewImage"]["data"]["S"], str)  # the JSON attribute as stored
+
+
+def test_the_stream_reader_names_the_refusal_and_reconnects_after_the_server_hangs_up(api):
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import pytest
+
+    from infrastructure.local.worker import RecordsReader, StreamError
+
+    reader = RecordsReader(api.c.settings.dynamodb_endpoint, api.c.settings.aws_region)
+    with pytest.raises(StreamError) as refused:
+        reader.get_records("not-an-iterator", 100)
+    assert refused.value.code == "ValidationException"  # the error's code, without its namespace
+
+    connections: list[int] = []
+
+    class OneAnswerPerConnection(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # the client keeps the connection; the server then drops it
+
+        def do_POST(self) -> None:  # noqa: N802
+            self.rfile.read(int(self.headers["Content-Length"]))
+            connections.append(id(self.connection))
+            body = b'{"Records": [], "NextShardIterator": "next"}'
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            self.close_connection = True
+
+        def log_message(self, *_: object) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), OneAnswerPerConnection)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        flaky = RecordsReader(f"http://127.0.0.1:{server.server_address[1]}", "us-east-1")
+        answers = [flaky.get_records("it", 100) for _ in range(3)]
+        assert [a["NextShardIterator"] for a in answers] == ["next"] * 3
+        assert len(connections) == 3  # each call after a hang-up went out again on a new connection
+        flaky.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    with pytest.raises(ValueError, match="http://host:port"):
+        RecordsReader("https://dynamodb.us-east-1.amazonaws.com", "us-east-1")
