@@ -180,6 +180,39 @@ def test_after_the_signer_is_revoked_the_embedded_data_still_proves_the_signatur
         live.stop()
 
 
+def test_the_signer_is_validated_once_per_validation_context_and_again_once_it_is_rebuilt(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The signer's own path is validated before its first signature and not before each (PadesPdfSigner); the
+    documents signed meanwhile still carry the validation data, and a revocation stops signing at the rebuild."""
+    from pyhanko_certvalidator import CertificateValidator
+
+    live = start_test_pki(tmp_path / "pki")
+    validations: list[str] = []
+    validate = CertificateValidator.async_validate_usage
+
+    async def counted(self: CertificateValidator, *args: object, **kwargs: object) -> object:
+        validations.append(self._certificate.subject.human_friendly)
+        return await validate(self, *args, **kwargs)
+
+    monkeypatch.setattr(CertificateValidator, "async_validate_usage", counted)
+    try:
+        pipeline = local_pipeline(live.pki, live.pki.timestamp_url)
+        documents = [pipeline.produce(make_content()) for _ in range(3)]
+        signer_cn = live.pki.signer_certificate.subject.rfc4514_string().split("CN=")[1].split(",")[0]
+        assert sum(signer_cn in v for v in validations) == 1  # three signatures, one validation of the signer
+        for pdf in documents:
+            check = validate_pdf(pdf, [live.pki.ca_cert_pem])
+            assert (check.signature_valid, check.level) == (True, "B-LT")  # the DSS still has its OCSP answers
+        revoke_certificate(live.pki.directory, live.pki.signer_certificate)
+        signer = pipeline.tools(make_content()).signer
+        assert signer.revocation is not None
+        monkeypatch.setattr(signer.revocation, "_refresh", 0.0)  # the context's few minutes are up
+        with pytest.raises(Exception, match="could not be validated"):
+            pipeline.produce(make_content())
+    finally:
+        live.stop()
+
+
 def test_one_changed_byte_breaks_the_signature(produced: ProducedDocument, pki: LocalPki, nss_dir: str,
                                                tmp_path: Path) -> None:
     tampered = tmp_path / "tampered.pdf"
