@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from .control.calendar import PERU
 from .ports import AuditEntry
+from .requests import CertificateRequest, Status
 
 NATIONAL = "PERU"
 # Upper bounds (seconds) of the time histograms: from a one-second clean path to a week-long review.
@@ -58,6 +59,20 @@ class Fact:
     @property
     def scopes(self) -> tuple[str, ...]:
         return (NATIONAL, self.district) if self.district else (NATIONAL,)
+
+
+ISSUED_FACT = "indicator"  # the key of issued_fact_data in request.issued's data
+
+
+def issued_fact_data(request: CertificateRequest, issued_at: datetime) -> dict[str, Any]:
+    """What an issued certificate counts for (SPEC §5), from its request's history: nothing personal. The issuer
+    puts it in the request.issued event, so counting it reads nothing; older events are counted from the request."""
+    moments = {h.status: h.at for h in request.history}
+    paid, reviewed, approved = (moments.get(Status.PAID), moments.get(Status.IN_REVIEW),
+                                moments.get(Status.APPROVED))
+    return {"peruvian": request.applicant.nationality == "PER", "reviewed": reviewed is not None,
+            "payment_to_certificate_s": (issued_at - paid).total_seconds() if paid else None,
+            "review_s": (approved - reviewed).total_seconds() if reviewed and approved else None}
 
 
 def bucket_of(seconds: float) -> int:

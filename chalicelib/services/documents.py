@@ -26,6 +26,7 @@ from ..domain.documents import (
     issuer_of,
 )
 from ..domain.errors import DomainError, NotFound, PayloadTooLarge
+from ..domain.indicators import ISSUED_FACT, issued_fact_data
 from ..domain.issued import IssuedDocument, Verdict, parse_revocation
 from ..domain.ports import AlreadyExists, AuditEntry, Clock, DocumentProducer, DocumentStorage, Store
 from ..domain.requests import CertificateRequest, Result, Status
@@ -125,7 +126,8 @@ def issue_approved(request: CertificateRequest, *, store: Store, storage: Docume
     else:
         document = existing  # recorded by an earlier run that stopped before the request moved on
     issued, event = request.transition(Status.ISSUED, clock.now(), "issuer")
-    event.data.update(document_id=document_id, storage_key=document.storage_key)
+    event.data.update({"document_id": document_id, "storage_key": document.storage_key,
+                       ISSUED_FACT: issued_fact_data(issued, event.occurred_at)})
     tx = store.transaction()
     if existing is None:
         tx.put_document(document)

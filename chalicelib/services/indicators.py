@@ -14,6 +14,7 @@ from ..domain.control.ports import Checkins, Measures
 from ..domain.errors import NotFound, ValidationError
 from ..domain.indicators import (
     DEFAULT_TARGETS,
+    ISSUED_FACT,
     NATIONAL,
     TARGETABLE,
     Fact,
@@ -22,13 +23,14 @@ from ..domain.indicators import (
     Target,
     contributions,
     figures,
+    issued_fact_data,
     parse_target,
     progress,
     published,
 )
 from ..domain.operators import Operator
 from ..domain.ports import Clock, Store
-from ..domain.requests import Event, Status
+from ..domain.requests import Event
 from .control.common import audit_entry, head_of_chain
 
 COUNTED = frozenset({"request.created", "request.issued", "payment.refund_due", "payment.refunded",
@@ -46,15 +48,14 @@ def fact_of(event: Event, *, store: Store, checkins: Checkins, measures: Measure
     if event.name == "request.created":
         data["channel"] = str(d.get("owner", "other:")).split(":", 1)[0] or "other"
     elif event.name == "request.issued":
-        request = store.get_request(event.aggregate_id)
-        if request is None:
-            return None
-        moments = {h.status: h.at for h in request.history}
-        paid, reviewed, approved = (moments.get(Status.PAID), moments.get(Status.IN_REVIEW),
-                                    moments.get(Status.APPROVED))
-        data = {"peruvian": request.applicant.nationality == "PER", "reviewed": reviewed is not None,
-                "payment_to_certificate_s": (event.occurred_at - paid).total_seconds() if paid else None,
-                "review_s": (approved - reviewed).total_seconds() if reviewed and approved else None}
+        carried = d.get(ISSUED_FACT)
+        if isinstance(carried, dict):
+            data = dict(carried)
+        else:  # an event written before the issuer carried its figures
+            request = store.get_request(event.aggregate_id)
+            if request is None:
+                return None
+            data = issued_fact_data(request, event.occurred_at)
     elif event.name == "control.registered":
         checkin = checkins.get_checkin(event.aggregate_id)
         measure = head_of_chain(measures, checkin.measure_id) if checkin else None

@@ -59,6 +59,17 @@ def test_lanes_and_duplicate_deliveries_give_one_certificate_and_one_notice_per_
         assert [m for m, _ in bot.to(chat)].count("sendDocument") == 1
 
 
+def test_the_issued_event_carries_what_the_certificate_counts_for(api):
+    from chalicelib.domain.indicators import ISSUED_FACT
+
+    request = api.paid(user="telegram:8941")
+    api.run_worker()
+    (issued,) = _issued_events(api, request["request_id"])
+    figures = issued.data[ISSUED_FACT]
+    assert figures["peruvian"] is True and figures["reviewed"] is False and figures["review_s"] is None
+    assert 0 <= figures["payment_to_certificate_s"] < 60
+
+
 def test_a_restarted_worker_resumes_after_its_checkpoint(api, tmp_path):
     from chalicelib.adapters import dynamo_models as m
     from infrastructure.local.worker import StreamWorker, app_consumers

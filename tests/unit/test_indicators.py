@@ -15,6 +15,7 @@ from chalicelib.api import charts
 from chalicelib.domain.errors import NotFound, ValidationError
 from chalicelib.domain.indicators import (
     BUCKETS,
+    ISSUED_FACT,
     NATIONAL,
     Fact,
     Figure,
@@ -22,6 +23,7 @@ from chalicelib.domain.indicators import (
     bucket_of,
     contributions,
     figures,
+    issued_fact_data,
     progress,
     published,
     quantile,
@@ -216,6 +218,28 @@ def test_certificates_by_nationality_decision_and_time_with_quantiles_from_the_h
     # Certificates are national: a district's report has no rows for them.
     assert not any(f["code"].startswith("certificates.") for f in
                    indicators.report("2026-11", "LIMA", indicators=ind)["figures"])
+
+
+def test_an_issued_event_that_carries_its_figures_counts_the_same_without_reading_the_request() -> None:
+    store, w = FakeStore(), World()
+    paid = datetime(2026, 11, 10, 15, tzinfo=UTC)
+    old_style = [_issued(store, None, paid, None, timedelta(seconds=4)),
+                 _issued(store, LUIS_CE, paid, timedelta(hours=3), timedelta(hours=3, seconds=5))]
+    carried = [replace(e, event_id=new_id(), data={ISSUED_FACT: issued_fact_data(store.requests[e.aggregate_id],
+                                                                                  e.occurred_at)})
+               for e in old_style]
+    from_requests, from_events = MemoryIndicators(), MemoryIndicators()
+    for event in old_style:
+        assert indicators.record(event, indicators=from_requests, store=store, checkins=w.k.checkins,
+                                 measures=w.k.measures)
+    nothing = FakeStore()  # the requests are not there to read
+    for event in carried:
+        assert indicators.record(event, indicators=from_events, store=nothing, checkins=w.k.checkins,
+                                 measures=w.k.measures)
+    assert from_events.counters("2026-11", NATIONAL) == from_requests.counters("2026-11", NATIONAL)
+    assert from_events.counters("2026-11", NATIONAL)["certificates.issued.foreign"] == 1
+    # Nothing about who it was: four figures.
+    assert set(carried[1].data[ISSUED_FACT]) == {"peruvian", "reviewed", "payment_to_certificate_s", "review_s"}
 
 
 @pytest.mark.parametrize(("payload", "field"), [
