@@ -213,6 +213,20 @@ def test_the_signer_is_validated_once_per_validation_context_and_again_once_it_i
         live.stop()
 
 
+def test_the_time_stamp_attribute_is_the_der_pyhanko_would_write(produced: ProducedDocument) -> None:
+    """The unsigned attributes are assembled from the token's bytes (CallbackSigner.unsigned_attrs): the same
+    encoding as pyHanko's own asn1crypto values."""
+    reader = PdfFileReader(io.BytesIO(produced.pdf))
+    signer_info = reader.embedded_signatures[0].signer_info
+    written = signer_info["unsigned_attrs"].dump()
+    (attribute,) = signer_info["unsigned_attrs"]
+    assert attribute["type"].native == "signature_time_stamp_token"
+    (token,) = attribute["values"]
+    rebuilt = cms.CMSAttributes([cms.CMSAttribute({"type": "signature_time_stamp_token",
+                                                   "values": [cms.ContentInfo.load(token.dump())]})])
+    assert rebuilt.retag("implicit", 1).dump(force=True) == written
+
+
 def test_one_changed_byte_breaks_the_signature(produced: ProducedDocument, pki: LocalPki, nss_dir: str,
                                                tmp_path: Path) -> None:
     tampered = tmp_path / "tampered.pdf"
