@@ -7,7 +7,8 @@ import atexit
 import io
 import threading
 import time
-from collections.abc import Callable, Coroutine, Iterable
+import weakref
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
 from typing import Any
 
 from asn1crypto import algos, cms, tsp
@@ -249,6 +250,24 @@ class _ValidatedOncePdfSigner(signers.PdfSigner):
         return session
 
 
+class _ValidatedOnceTimeStamper(RequestsHTTPTimeStamper):
+    """The time-stamping authority's client, validating the TSA's certificates once per validation context (as
+    _ValidatedOncePdfSigner does for the signer's): pyHanko asks for their paths before every signature, to embed
+    their revocation data, and the answer cannot change while the context lives."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._paths: weakref.WeakKeyDictionary[ValidationContext, list[Any]] = weakref.WeakKeyDictionary()
+
+    async def validation_paths(self, validation_context: ValidationContext) -> AsyncIterator[Any]:
+        paths = self._paths.get(validation_context)
+        if paths is None:
+            paths = [path async for path in super().validation_paths(validation_context)]
+            self._paths[validation_context] = paths
+        for path in paths:
+            yield path
+
+
 class PadesPdfSigner:
     """Implements :class:`~chalicelib.domain.documents.DocumentSigner` for one issuer.
 
@@ -274,7 +293,7 @@ class PadesPdfSigner:
         self.reason = reason
         # requests, not pyHanko's default aiohttp client: that one builds a session and a TLS context for every
         # time stamp (16 ms before any byte is sent).
-        self.timestamper = RequestsHTTPTimeStamper(timestamp_url, timeout=10) if timestamp_url else None
+        self.timestamper = _ValidatedOnceTimeStamper(timestamp_url, timeout=10) if timestamp_url else None
         self.revocation = revocation if self.timestamper is not None else None
         self._signers: dict[tuple[bool, int], signers.PdfSigner] = {}
         if bytes_reserved is None:

@@ -200,6 +200,7 @@ def test_the_signer_is_validated_once_per_validation_context_and_again_once_it_i
         documents = [pipeline.produce(make_content()) for _ in range(3)]
         signer_cn = live.pki.signer_certificate.subject.rfc4514_string().split("CN=")[1].split(",")[0]
         assert sum(signer_cn in v for v in validations) == 1  # three signatures, one validation of the signer
+        assert sum("Sellado de Tiempo" in v for v in validations) == 1  # and one of the time-stamping authority
         for pdf in documents:
             check = validate_pdf(pdf, [live.pki.ca_cert_pem])
             assert (check.signature_valid, check.level) == (True, "B-LT")  # the DSS still has its OCSP answers
