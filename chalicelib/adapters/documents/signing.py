@@ -295,7 +295,7 @@ class PadesPdfSigner:
         # time stamp (16 ms before any byte is sent).
         self.timestamper = _ValidatedOnceTimeStamper(timestamp_url, timeout=10) if timestamp_url else None
         self.revocation = revocation if self.timestamper is not None else None
-        self._signers: dict[tuple[bool, int], signers.PdfSigner] = {}
+        self._signers = threading.local()  # this thread's signers (held, by archive) and the context they use
         if bytes_reserved is None:
             # Fixed reservation: otherwise pyHanko signs a dummy document first to measure.
             der = signer.estimated_der_size() + (TIMESTAMP_RESERVE if self.timestamper else 0)
@@ -308,13 +308,17 @@ class PadesPdfSigner:
 
     def _pdf_signer(self, archive: bool) -> signers.PdfSigner:
         """pyHanko's signer for this level, reused while the validation context is (pyHanko prepares a
-        good deal on a signer's first signature: building one per document cost 25 ms)."""
+        good deal on a signer's first signature: building one per document cost 25 ms). Kept per thread, as the
+        contexts are: one thread's new context no longer evicts the signers of the others (with four consumer lanes
+        that made most signatures build a signer and validate its certificate again)."""
         context = self.revocation.context() if self.revocation is not None else None
-        key = (archive, id(context))
-        cached = self._signers.get(key)
+        mine = self._signers
+        if getattr(mine, "context_id", None) != id(context):  # this thread's first, or its context was rebuilt
+            mine.context_id, mine.held = id(context), {}
+        held: dict[bool, signers.PdfSigner] = mine.held
+        cached = held.get(archive)
         if cached is None:
-            self._signers = {k: v for k, v in self._signers.items() if k[1] == id(context)}
-            cached = self._signers[key] = self._new_pdf_signer(archive, context)
+            cached = held[archive] = self._new_pdf_signer(archive, context)
         return cached
 
     def _new_pdf_signer(self, archive: bool, context: ValidationContext | None) -> signers.PdfSigner:

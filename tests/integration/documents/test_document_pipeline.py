@@ -214,6 +214,36 @@ def test_the_signer_is_validated_once_per_validation_context_and_again_once_it_i
         live.stop()
 
 
+def test_threads_signing_in_turn_each_validate_the_signer_once(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker's lanes sign on their own threads, each with its own validation context: a thread's signer is
+    kept for it, not evicted when another thread builds its own."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pyhanko_certvalidator import CertificateValidator
+
+    live = start_test_pki(tmp_path / "pki")
+    validations: list[str] = []
+    validate = CertificateValidator.async_validate_usage
+
+    async def counted(self: CertificateValidator, *args: object, **kwargs: object) -> object:
+        validations.append(self._certificate.subject.human_friendly)
+        return await validate(self, *args, **kwargs)
+
+    monkeypatch.setattr(CertificateValidator, "async_validate_usage", counted)
+    try:
+        pipeline = local_pipeline(live.pki, live.pki.timestamp_url)
+        lanes = [ThreadPoolExecutor(1), ThreadPoolExecutor(1)]
+        for turn in range(6):  # lane 0, lane 1, lane 0... one document at a time
+            pdf = lanes[turn % 2].submit(pipeline.produce, make_content()).result()
+            assert validate_pdf(pdf, [live.pki.ca_cert_pem]).signature_valid
+        for lane in lanes:
+            lane.shutdown()
+        assert sum("Firma" in v for v in validations) == 2  # once per thread, not once per document
+    finally:
+        live.stop()
+
+
 def test_the_time_stamp_attribute_is_the_der_pyhanko_would_write(produced: ProducedDocument) -> None:
     """The unsigned attributes are assembled from the token's bytes (CallbackSigner.unsigned_attrs): the same
     encoding as pyHanko's own asn1crypto values."""
