@@ -180,13 +180,10 @@ def test_after_the_signer_is_revoked_the_embedded_data_still_proves_the_signatur
         live.stop()
 
 
-def test_the_signer_is_validated_once_per_validation_context_and_again_once_it_is_rebuilt(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The signer's own path is validated before its first signature and not before each (PadesPdfSigner); the
-    documents signed meanwhile still carry the validation data, and a revocation stops signing at the rebuild."""
+def _count_validations(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The subjects of the certificates pyhanko-certvalidator validates from now on, in order."""
     from pyhanko_certvalidator import CertificateValidator
 
-    live = start_test_pki(tmp_path / "pki")
     validations: list[str] = []
     validate = CertificateValidator.async_validate_usage
 
@@ -195,6 +192,15 @@ def test_the_signer_is_validated_once_per_validation_context_and_again_once_it_i
         return await validate(self, *args, **kwargs)
 
     monkeypatch.setattr(CertificateValidator, "async_validate_usage", counted)
+    return validations
+
+
+def test_the_signer_is_validated_once_per_validation_context_and_again_once_it_is_rebuilt(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The signer's own path is validated before its first signature and not before each (PadesPdfSigner); the
+    documents signed meanwhile still carry the validation data, and a revocation stops signing at the rebuild."""
+    live = start_test_pki(tmp_path / "pki")
+    validations = _count_validations(monkeypatch)
     try:
         pipeline = local_pipeline(live.pki, live.pki.timestamp_url)
         documents = [pipeline.produce(make_content()) for _ in range(3)]
@@ -220,17 +226,8 @@ def test_threads_signing_in_turn_each_validate_the_signer_once(tmp_path: Path,
     kept for it, not evicted when another thread builds its own."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from pyhanko_certvalidator import CertificateValidator
-
     live = start_test_pki(tmp_path / "pki")
-    validations: list[str] = []
-    validate = CertificateValidator.async_validate_usage
-
-    async def counted(self: CertificateValidator, *args: object, **kwargs: object) -> object:
-        validations.append(self._certificate.subject.human_friendly)
-        return await validate(self, *args, **kwargs)
-
-    monkeypatch.setattr(CertificateValidator, "async_validate_usage", counted)
+    validations = _count_validations(monkeypatch)
     try:
         pipeline = local_pipeline(live.pki, live.pki.timestamp_url)
         lanes = [ThreadPoolExecutor(1), ThreadPoolExecutor(1)]
