@@ -149,10 +149,12 @@ class CertificateRequest:
         updated = replace(self, status=to, updated_at=at,
                           history=(*self.history, HistoryEntry(to, at, by)), **changes)
         # "email": whether the person gave an address, so a notice consumer knows without reading the request
-        # when the chat was answered already and there is no e-mail to send.
+        # when the chat was answered already and there is no e-mail to send; with the language and number, a chat
+        # notice needs no read at all (notifications._from_event).
         event = Event(event_id=new_id(), name=EVENT_FOR_STATUS[to], aggregate_id=self.request_id,
                       occurred_at=at, data={"status": to.value, "owner": self.owner,
-                                            "email": bool(self.applicant.email)})
+                                            "email": bool(self.applicant.email), "language": updated.language,
+                                            "number": self.number})
         return updated, event
 
     @property

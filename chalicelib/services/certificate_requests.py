@@ -261,7 +261,7 @@ def _apply_payment(notice: PaymentNotice, *, store: Store, clock: Clock, actor: 
         paid, event = request.transition(Status.PAID, now, actor or f"payment:{notice.provider}", paid_at=now,
                                          receipt=receipt)
         tx.put_request(paid)
-        tx.add_event(replace(event, data={**event.data, **({"actor": actor} if actor else {})}))
+        tx.add_event(replace(event, data={**event.data, "receipt": receipt, **({"actor": actor} if actor else {})}))
     else:
         if request is not None:
             tx.put_request(replace(request, refunds=(*request.refunds, refund_entry(record)), updated_at=now))

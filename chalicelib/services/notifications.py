@@ -90,11 +90,25 @@ def lima(moment: datetime | str | None, *, with_time: bool = True) -> str:
 
 @dataclass(frozen=True)
 class Notice:
+    """What to tell whom: the text's key and values, and of the request what the channels need (its owner's chat,
+    language, number, certificate, and the e-mail address when one was given)."""
+
     key: str  # "paid", "in_review.record_found", ...: the catalogue's push.<key>, email.subject/body.<key>
-    request: CertificateRequest
+    request_id: str
+    owner: str
+    language: str
+    number: str
+    document_id: str | None = None
+    email: str | None = None
     values: dict[str, str] = field(default_factory=dict)
     chat: bool = True  # False when the person was just answered in their own chat
     certificate: bool = False  # the signed PDF goes with it
+
+    @classmethod
+    def of(cls, request: CertificateRequest, key: str, **kwargs: Any) -> Notice:
+        return cls(key=key, request_id=request.request_id, owner=request.owner, language=request.language,
+                   number=request.number, document_id=request.document_id, email=request.applicant.email or None,
+                   **kwargs)
 
 
 def _request_for(event: Event, store: Store) -> CertificateRequest | None:
@@ -118,8 +132,36 @@ def nothing_to_send(event: Event) -> bool:
     return event.name in ANSWERED_IN_CHAT and event.data.get("email") is False
 
 
+def _paid_values(receipt: dict[str, Any]) -> dict[str, str]:
+    return {"amount": money(receipt.get("amount", ""), receipt.get("currency", "PEN")),
+            "operation": str(receipt.get("operation", "")), "date": lima(receipt.get("paid_at"))}
+
+
+def _from_event(event: Event) -> Notice | None:
+    """A certificate's two usual notices, payment received and certificate issued, for a request without an e-mail
+    address: the event says everything the chat needs (its owner, language and number, the receipt, the
+    certificate's file), so the request is not read. None when the event does not say it all."""
+    d = event.data
+    owner, language, number = d.get("owner"), d.get("language"), d.get("number")
+    if d.get("email") is not False or not (isinstance(owner, str) and isinstance(language, str)
+                                           and isinstance(number, str)):
+        return None
+    fields: dict[str, Any] = {"request_id": event.aggregate_id, "owner": owner, "language": language,
+                              "number": number}
+    if event.name == "request.paid" and isinstance(d.get("receipt"), dict) and not d["receipt"].get("waived"):
+        return Notice(key="paid", values={"number": number, **_paid_values(d["receipt"])},
+                      chat=d.get("actor") != owner, **fields)
+    if event.name == "request.issued" and d.get("document_id") and d.get("storage_key"):
+        return Notice(key="issued", values={"number": number}, certificate=True,
+                      document_id=str(d["document_id"]), **fields)
+    return None
+
+
 def compose(event: Event, store: Store, provider: PaymentProvider | None = None) -> Notice | None:
     """What this event tells the request's owner, or None when it tells them nothing."""
+    told = _from_event(event)
+    if told is not None:
+        return told
     base = PUSH_FOR_EVENT.get(event.name)
     request = _request_for(event, store) if base and base != "attendance" else None
     if base is None or request is None:
@@ -144,8 +186,7 @@ def compose(event: Event, store: Store, provider: PaymentProvider | None = None)
         if receipt.get("waived"):
             key, answered = "paid.replacement", True
             values["replaces"] = str(receipt.get("replaces", ""))
-        values.update(amount=money(receipt.get("amount", ""), receipt.get("currency", "PEN")),
-                      operation=str(receipt.get("operation", "")), date=lima(receipt.get("paid_at")))
+        values.update(_paid_values(receipt))
     elif base == "in_review" and request.check_outcome == "record_found":
         key = "in_review.record_found"
     elif base == "approved" and Status.IN_REVIEW not in {h.status for h in request.history}:
@@ -170,7 +211,7 @@ def compose(event: Event, store: Store, provider: PaymentProvider | None = None)
                       date=lima(payment.paid_at or payment.received_at),
                       reason=push_text(f"refund.reason.{payment.reason}", lang)
                       if has_text(f"refund.reason.{payment.reason}") else payment.reason)
-    return Notice(key=key, request=request, values=values, chat=not answered, certificate=base == "issued")
+    return Notice.of(request, key, values=values, chat=not answered, certificate=base == "issued")
 
 
 def _claim(store: Store, handler: str, event: Event) -> bool:
@@ -185,11 +226,11 @@ def _claim(store: Store, handler: str, event: Event) -> bool:
 
 
 def _certificate(notice: Notice, store: Store, storage: DocumentStorage, event: Event) -> bytes | None:
-    if not notice.certificate or not notice.request.document_id:
+    if not notice.certificate or not notice.document_id:
         return None
     key = event.data.get("storage_key")  # request.issued names its file: no need to read the document
     if not key:
-        document = store.get_document(notice.request.document_id)
+        document = store.get_document(notice.document_id)
         key = document.storage_key if document else None
     return storage.get(str(key)) if key else None
 
@@ -215,7 +256,7 @@ def notify(event: Event, *, store: Store, storage: DocumentStorage, notifier: Ch
     notice = compose(event, store, provider) if isinstance(composed, _Unset) else composed
     if notice is None or not notice.chat:
         return False
-    channel_name, _, address = notice.request.owner.partition(":")
+    channel_name, _, address = notice.owner.partition(":")
     channel = available.get(channel_name)
     key = _specific("push", notice.key)
     if channel is None or key is None:
@@ -223,11 +264,11 @@ def notify(event: Event, *, store: Store, storage: DocumentStorage, notifier: Ch
         return False
     if not _claim(store, "notify", event):
         return False
-    text = push_text(key, notice.request.language, **notice.values)
+    text = push_text(key, notice.language, **notice.values)
     try:
         pdf = _certificate(notice, store, storage, event)
         if pdf is not None:
-            channel.send_document(address, f"certificado-{notice.request.number}.pdf", pdf, text)
+            channel.send_document(address, f"certificado-{notice.number}.pdf", pdf, text)
         else:
             channel.send_message(address, text)
     except DomainError:
@@ -239,16 +280,16 @@ def notify(event: Event, *, store: Store, storage: DocumentStorage, notifier: Ch
 
 def email_message(notice: Notice, *, public_base_url: str, bot_username: str | None = None) -> tuple[str, str]:
     """The e-mail's subject and body for a notice, in the request's language."""
-    lang, request = notice.request.language, notice.request
-    values = {**notice.values, "tracking_url": f"{public_base_url}/track/{request.request_id}",
-              "verification_url": f"{public_base_url}/v/{request.document_id}" if request.document_id else ""}
+    lang = notice.language
+    values = {**notice.values, "tracking_url": f"{public_base_url}/track/{notice.request_id}",
+              "verification_url": f"{public_base_url}/v/{notice.document_id}" if notice.document_id else ""}
     subject_key, body_key = _specific("email.subject", notice.key), _specific("email.body", notice.key)
     if subject_key is None or body_key is None:
         raise KeyError(f"no e-mail text for {notice.key}")
     lines = [push_text(body_key, lang, **values), "", push_text("email.tracking", lang, **values)]
     if bot_username:
         lines.append(push_text("email.chat", lang,
-                               chat_url=f"https://t.me/{bot_username}?start=r_{request.request_id}"))
+                               chat_url=f"https://t.me/{bot_username}?start=r_{notice.request_id}"))
     lines += ["", "—", push_text("email.footer", lang)]
     return push_text(subject_key, lang, **values), "\n".join(lines)
 
@@ -262,7 +303,7 @@ def notify_email(event: Event, *, store: Store, storage: DocumentStorage, email:
     if email is None or event.name == "control.attendance_issued":
         return False
     notice = compose(event, store, provider) if isinstance(composed, _Unset) else composed
-    address = notice.request.applicant.email if notice else None
+    address = notice.email if notice else None
     if notice is None or not address:
         return False
     if suppressions.is_suppressed(address):
@@ -273,7 +314,7 @@ def notify_email(event: Event, *, store: Store, storage: DocumentStorage, email:
     subject, body = email_message(notice, public_base_url=public_base_url, bot_username=bot_username)
     try:
         pdf = _certificate(notice, store, storage, event)
-        attachments = [(f"certificado-{notice.request.number}.pdf", pdf, "application/pdf")] if pdf else []
+        attachments = [(f"certificado-{notice.number}.pdf", pdf, "application/pdf")] if pdf else []
         email.send(address, subject, body, attachments)
     except (EmailRejected, ValueError):
         # Refused for good: no retry, and no more mail to that address.

@@ -13,7 +13,7 @@ from chalicelib.domain.errors import NotFound, ValidationError
 from chalicelib.domain.identity import validate_applicant_fields, validate_document
 from chalicelib.domain.payments import PaymentNotice
 from chalicelib.domain.ports import IdentityRecord
-from chalicelib.domain.requests import Event, Status
+from chalicelib.domain.requests import Event, Result, Status
 from chalicelib.services import certificate_requests as svc
 from chalicelib.services import refunds
 from chalicelib.services.email_feedback import handle_feedback, suppressed_by
@@ -142,6 +142,36 @@ def test_each_event_becomes_the_notice_true_to_its_outcome(world):
     assert compose(approved, world.store) is None  # never in review: the certificate itself follows
     created = Event("e3", "request.created", stored.request_id, NOW)
     assert compose(created, world.store).chat is False  # the chat said so at once; the e-mail still does
+
+
+def test_a_chat_only_request_hears_of_its_payment_and_certificate_from_the_events_alone(world, monkeypatch):
+    """Without an e-mail address, request.paid and request.issued carry all the chat notice says: composing them
+    reads nothing, and gives what reading the request gives (an event written before, without language and number,
+    is composed from the request)."""
+    request = _paid_twice(world)
+    stored = world.store.get_request(request.request_id)
+    approved, _ = stored.transition(Status.APPROVED, NOW, "record-check", result=Result.NO_RECORD)
+    issued, issued_event = approved.transition(Status.ISSUED, NOW, "issuer")
+    issued_event.data.update(document_id=approved.document_id, storage_key="certificates/x.pdf")
+    paid = next(e for e in world.store.events if e.name == "request.paid")
+    reads: list[str] = []
+    read = world.store.get_request
+    monkeypatch.setattr(world.store, "get_request", lambda rid: reads.append(rid) or read(rid))
+    for event, then in ((paid, stored), (issued_event, issued)):  # each told while the request is as it says
+        world.store.requests[request.request_id] = then
+        told = compose(event, world.store)
+        assert reads == []
+        older = replace(event, data={k: v for k, v in event.data.items() if k not in ("language", "number")})
+        assert compose(older, world.store) == told  # the same notice, from the request
+        assert reads == [request.request_id]
+        reads.clear()
+    assert compose(paid, world.store).values["operation"] == "P1"
+    assert compose(issued_event, world.store).certificate
+    # With an address, the e-mail needs the request: it is read.
+    with_email = replace(paid, data={**paid.data, "email": True})
+    world.store.requests[request.request_id] = replace(
+        issued, applicant=replace(issued.applicant, email="ana@example.pe"))
+    assert compose(with_email, world.store).email == "ana@example.pe" and reads == [request.request_id]
 
 
 def test_the_email_carries_the_tracking_link_and_no_chat_command(world):
