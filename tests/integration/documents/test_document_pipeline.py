@@ -241,6 +241,52 @@ def test_threads_signing_in_turn_each_validate_the_signer_once(tmp_path: Path,
         live.stop()
 
 
+def test_a_time_stamp_with_another_nonce_or_a_refusal_stops_the_signature(pki: LocalPki,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The token is handed on as the TSA sent it, after pyHanko's own checks of the answer (status and nonce)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from asn1crypto import tsp
+    from pyhanko.sign.timestamps import TimestampRequestError
+
+    from chalicelib.adapters.documents.signing import _ValidatedOnceTimeStamper
+
+    stamper = _ValidatedOnceTimeStamper(pki.timestamp_url)
+    digest = hashlib.sha256(b"document").digest()
+    token = asyncio.run(stamper.async_timestamp(digest, "sha256"))
+    assert token["content_type"].native == "signed_data"
+    asked = stamper.request_cms
+    monkeypatch.setattr(stamper, "request_cms", lambda *a: (b"\x01" * 8, asked(*a)[1]))  # not the nonce sent
+    with pytest.raises(TimestampRequestError, match="bad nonce"):
+        asyncio.run(stamper.async_timestamp(digest, "sha256"))
+
+    class Refusing(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            self.rfile.read(int(self.headers["Content-Length"]))
+            status = tsp.PKIStatusInfo({"status": "rejection", "status_string": ["busy"]}).dump()
+            body = bytes((0x30, len(status))) + status  # a TimeStampResp with no token
+            self.send_response(200)
+            self.send_header("Content-Type", "application/timestamp-reply")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: object) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Refusing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        refused = _ValidatedOnceTimeStamper(f"http://127.0.0.1:{server.server_address[1]}/tsa")
+        # pyHanko's check of the answer fails on the missing token (asn1crypto's ValueError) before the status.
+        with pytest.raises((TimestampRequestError, ValueError)):
+            asyncio.run(refused.async_timestamp(digest, "sha256"))
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_the_time_stamp_attribute_is_the_der_pyhanko_would_write(produced: ProducedDocument) -> None:
     """The unsigned attributes are assembled from the token's bytes (CallbackSigner.unsigned_attrs): the same
     encoding as pyHanko's own asn1crypto values."""
