@@ -21,6 +21,7 @@ from pyhanko.pdf_utils.writer import BasePdfFileWriter
 from pyhanko.sign import attributes, signers
 from pyhanko.sign.fields import MDPPerm, SigSeedSubFilter
 from pyhanko.sign.general import as_signing_certificate_v2
+from pyhanko.sign.timestamps import TimestampRequestError
 from pyhanko.sign.timestamps.common_utils import handle_tsp_response
 from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
 from pyhanko.stamp import BaseStampStyle
@@ -267,7 +268,10 @@ class _ValidatedOnceTimeStamper(RequestsHTTPTimeStamper):
         nonce, request = self.request_cms(message_digest, md_algorithm)
         response = await self.async_request_tsa_response(request)
         received = response.contents  # the answer's bytes, read before any part of it is parsed
-        handle_tsp_response(response, nonce)  # a refusal or another nonce raises here
+        try:
+            handle_tsp_response(response, nonce)  # a refusal or another nonce raises here
+        except ValueError as exc:  # asn1crypto's, for an answer without the token a granted one has
+            raise TimestampRequestError("The time-stamping authority answered without a usable token.") from exc
         token: cms.ContentInfo = tsp.TimeStampResp.load(_der(0x30, received))["time_stamp_token"]
         return token
 

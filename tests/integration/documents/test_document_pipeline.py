@@ -279,8 +279,8 @@ def test_a_time_stamp_with_another_nonce_or_a_refusal_stops_the_signature(pki: L
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         refused = _ValidatedOnceTimeStamper(f"http://127.0.0.1:{server.server_address[1]}/tsa")
-        # pyHanko's check of the answer fails on the missing token (asn1crypto's ValueError) before the status.
-        with pytest.raises((TimestampRequestError, ValueError)):
+        # pyHanko's own check stumbles on the missing token (asn1crypto's ValueError): named as the TSA's fault.
+        with pytest.raises(TimestampRequestError, match="without a usable token"):
             asyncio.run(refused.async_timestamp(digest, "sha256"))
     finally:
         server.shutdown()
