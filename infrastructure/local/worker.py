@@ -97,7 +97,7 @@ class RecordsReader:
                     status, payload = answer.status, answer.read()
                     break
                 except (OSError, http.client.HTTPException):
-                    self.close_locked()
+                    self._close_locked()
                     if attempt == 2:
                         raise
         parsed = json.loads(payload) if payload else {}
@@ -106,14 +106,14 @@ class RecordsReader:
             raise StreamError(code, str(parsed.get("message") or parsed.get("Message") or ""))
         return dict(parsed)
 
-    def close_locked(self) -> None:
+    def _close_locked(self) -> None:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
 
     def close(self) -> None:
         with self._lock:
-            self.close_locked()
+            self._close_locked()
 
 
 STALE_ITERATOR = frozenset({"TrimmedDataAccessException", "ExpiredIteratorException"})

@@ -209,6 +209,15 @@ def test_a_calendar_published_is_told_in_units_and_planned_once(api, district, f
     assert all(len([t for t in flaky.to(owner) if "2027" in t]) == 1 for owner in owners)
 
 
+def daily_reports_planned(api: Any, clock: Any, day: date) -> tuple[str, dict[str, Event]]:
+    """The schedule run at 00:30 in Lima the day after ``day``: the day's report job and its unit events by
+    district."""
+    clock.moment = datetime(day.year, day.month, day.day, 5, 30, tzinfo=UTC) + timedelta(days=1)
+    run_schedule(api, "control_daily_reports")
+    job_id = fanout.daily_reports_job_id(day)
+    return job_id, {e.data["district"]: e for e in unit_events(api, job_id)}
+
+
 def failing_reports(api: Any, monkeypatch: Any) -> tuple[str, str, set[str], list[str]]:
     """Two new districts; the first's daily report fails (the signing service down) while its name is in the
     returned set, each failed try noted in the returned list."""
@@ -231,11 +240,8 @@ def failing_reports(api: Any, monkeypatch: Any) -> tuple[str, str, set[str], lis
 
 def test_one_districts_failing_report_holds_up_no_other_and_is_retried(api, clock, monkeypatch):
     failing, fine, broken, _ = failing_reports(api, monkeypatch)
-    clock.moment = datetime(2026, 10, 21, 5, 30, tzinfo=UTC)  # 00:30 in Lima: the 20th is reported
     day = date(2026, 10, 20)
-    run_schedule(api, "control_daily_reports")
-    job_id = fanout.daily_reports_job_id(day)
-    units = {e.data["district"]: e for e in unit_events(api, job_id)}
+    job_id, units = daily_reports_planned(api, clock, day)
     assert {failing, fine} <= set(units) and job_of(api, job_id)["kind"] == "reports:daily"
     with pytest.raises(ServiceUnavailable):
         dispatch(units[failing], api.c, WORK)
@@ -262,11 +268,8 @@ def test_a_district_failing_every_retry_is_listed_on_its_job_which_ends_failed_u
 
     monkeypatch.setattr("infrastructure.local.worker.time.sleep", lambda seconds: None)
     failing, fine, broken, tries = failing_reports(api, monkeypatch)
-    clock.moment = datetime(2026, 10, 22, 5, 30, tzinfo=UTC)  # 00:30 in Lima: the 21st is reported
     day = date(2026, 10, 21)
-    run_schedule(api, "control_daily_reports")
-    job_id = fanout.daily_reports_job_id(day)
-    units = {e.data["district"]: e for e in unit_events(api, job_id)}
+    job_id, units = daily_reports_planned(api, clock, day)
     dead_letters = api.worker()._dead_letters
     before = dead_letters.read_text().splitlines() if dead_letters.exists() else []
     api.run_worker()  # the consumer: the failing unit's first delivery and its retries, then the dead letters
