@@ -68,6 +68,25 @@ def wait_http(url: str, seconds: float) -> bool:
     return False
 
 
+def start_pki_services(port: int) -> subprocess.Popen[bytes]:
+    """The test PKI's services (infrastructure/local/pki_services.py) in a process of their own; pki_services_ready
+    waits for them, so the stack can start its other parts meanwhile."""
+    return subprocess.Popen([sys.executable, "-m", "infrastructure.local.pki_services", "--port", str(port)],
+                            cwd=ROOT, env=os.environ.copy(), start_new_session=True, stdout=subprocess.PIPE)
+
+
+def pki_services_ready(process: subprocess.Popen[bytes], port: int) -> None:
+    """Wait for the services' first line, printed once they listen. A process that ends before it (its port taken,
+    by a stack left running for instance) is an error: otherwise documents would be signed against whatever answers
+    on that port."""
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    process.stdout.close()  # it prints nothing more
+    if not line.startswith(b"local PKI services"):
+        process.wait(timeout=10)
+        raise RuntimeError(f"the local PKI services did not start (is port {port} taken?)")
+
+
 class LocalStack:
     """Every part of the local system; `start()` brings it up, `stop()` takes down what it started."""
 
@@ -112,9 +131,7 @@ class LocalStack:
         # of their own, as a real TSA and OCSP responder are elsewhere: each time stamp costs the worker's
         # interpreter nothing (in this process it took 7 ms of a certificate's 84 ms under the GIL).
         ensure_local_pki(settings.pki_dir, f"http://127.0.0.1:{self.pki_port}")
-        pki_process = subprocess.Popen(
-            [sys.executable, "-m", "infrastructure.local.pki_services", "--port", str(self.pki_port)],
-            cwd=ROOT, env=os.environ.copy(), start_new_session=True, stdout=subprocess.DEVNULL)
+        pki_process = start_pki_services(self.pki_port)
         self._processes.append(pki_process)
 
         if ddb_process is not None:
@@ -146,8 +163,7 @@ class LocalStack:
         from infrastructure.local.payment_simulator import serve
         from infrastructure.local.worker import Scheduler, StreamWorker, app_consumers
 
-        if not wait_http(f"http://127.0.0.1:{self.pki_port}/certs/ca.cer", 60) or pki_process.poll() is not None:
-            raise RuntimeError(f"the local PKI services did not start (is port {self.pki_port} taken?)")
+        pki_services_ready(pki_process, self.pki_port)
         log.info("local PKI services started", extra={"port": self.pki_port})
         container().warm(documents=True)  # the worker issues documents: its first costs what the next do
         # The checkpoint lives beside the database it refers to: an in-memory database starts from nothing.

@@ -415,3 +415,29 @@ def test_ctrl_c_stops_everything_it_started(stack):
     assert process.wait(timeout=30) == 0
     time.sleep(1)
     assert not any(port_open(p) for p in ports.values())
+
+
+def test_the_pki_services_refuse_to_start_on_a_taken_port_and_answer_on_a_free_one(tmp_path, monkeypatch):
+    """`make run` would otherwise sign against whatever already answers on that port (a stack left running)."""
+    import socket
+
+    from infrastructure.local.run import pki_services_ready, start_pki_services
+
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        process = start_pki_services(port)
+        with pytest.raises(RuntimeError, match=f"is port {port} taken"):
+            pki_services_ready(process, port)
+        assert process.poll() is not None
+    port = free_port()
+    process = start_pki_services(port)
+    try:
+        pki_services_ready(process, port)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/certs/ca.cer", timeout=10) as answer:
+            assert answer.status == 200 and answer.read()[:1] == b"\x30"  # a DER certificate
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -166,6 +166,9 @@ def test_a_chat_only_request_hears_of_its_payment_and_certificate_from_the_event
         assert reads == [request.request_id]
         reads.clear()
     assert compose(paid, world.store).values["operation"] == "P1"
+    # A voucher the person reported in their own chat was answered there: the event says so, no second message.
+    own = replace(paid, data={**paid.data, "actor": paid.data["owner"]})
+    assert compose(own, world.store).chat is False and reads == []
     assert compose(issued_event, world.store).certificate
     # With an address, the e-mail needs the request: it is read.
     with_email = replace(paid, data={**paid.data, "email": True})

@@ -240,6 +240,11 @@ def test_an_issued_event_that_carries_its_figures_counts_the_same_without_readin
     assert from_events.counters("2026-11", NATIONAL)["certificates.issued.foreign"] == 1
     # Nothing about who it was: four figures.
     assert set(carried[1].data[ISSUED_FACT]) == {"peruvian", "reviewed", "payment_to_certificate_s", "review_s"}
+    # Delivered again (the stream's retry), it counts once, and the rebuild from the kept facts agrees.
+    assert not any(indicators.record(event, indicators=from_events, store=nothing, checkins=w.k.checkins,
+                                     measures=w.k.measures) for event in carried)
+    assert from_events.counters("2026-11", NATIONAL) == from_requests.counters("2026-11", NATIONAL)
+    assert indicators.rebuild(["2026-11"], indicators=from_events)["differences"] == []
 
 
 @pytest.mark.parametrize(("payload", "field"), [

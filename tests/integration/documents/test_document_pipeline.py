@@ -31,6 +31,7 @@ from chalicelib.adapters.documents.pipeline import DocumentPipeline, ProducedDoc
 from chalicelib.adapters.documents.pki import CA_COMMON_NAME, LocalPki, revoke_certificate, rotate_keys
 from chalicelib.adapters.documents.seal import load_roots, verify_qr_text
 from chalicelib.domain.documents import ISSUER_INPE, ISSUER_JUDICIARY, KIND_ATTENDANCE, RESULT_ATTENDANCE
+from tests.conftest import free_port
 
 NAMES = ("Ñañez Güémez", "Nguyễn Thị Minh", "Ольга Петрова")
 
@@ -285,6 +286,15 @@ def test_a_time_stamp_with_another_nonce_or_a_refusal_stops_the_signature(pki: L
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_time_stamping_authority_that_is_down_signs_nothing(pki: LocalPki) -> None:
+    """No B-LT document without its time stamp: the error goes up, so the issuing event is retried."""
+    from pyhanko.sign.timestamps import TimestampRequestError
+
+    down = local_pipeline(pki, f"http://127.0.0.1:{free_port()}/tsa")
+    with pytest.raises(TimestampRequestError, match="communication"):
+        down.produce(make_content())
 
 
 def test_the_time_stamp_attribute_is_the_der_pyhanko_would_write(produced: ProducedDocument) -> None:
